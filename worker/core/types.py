@@ -1,0 +1,170 @@
+"""The small value types that cross the worker's layers.
+
+The gateway (``worker.graph``) turns Graph's JSON into these; the slot engine and the planner
+(``worker.core``) compute over them; the apply step turns decisions back into Graph writes.
+Nothing here knows about HTTP, the SDK, the clock or logging.
+
+Conventions:
+- every instant is an aware ``datetime`` in UTC (``tzinfo=UTC``);
+- every wall-clock rule carries its own ``tzinfo`` (a ``ZoneInfo``, or the gateway's fixed-rule zone
+  for Outlook's "Customized Time Zone"), so a rule is read in that person's own local time;
+- weekdays are ``datetime.weekday()`` numbers: Monday = 0 … Sunday = 6.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+UTC_ZONE_NAME = "UTC"
+
+
+class BusyStatus(enum.Enum):
+    """Graph's freeBusyStatus, as far as scheduling cares."""
+
+    FREE = "free"
+    TENTATIVE = "tentative"
+    BUSY = "busy"
+    OOF = "oof"
+    WORKING_ELSEWHERE = "workingElsewhere"
+    UNKNOWN = "unknown"
+
+    @property
+    def blocks(self) -> bool:
+        """Whether time with this status is unavailable for a new session.
+
+        Tentative blocks too: a senior's "maybe" is the meeting that bumps mentoring.
+        Working elsewhere does not: the person is working, just not at their desk.
+        """
+        return self in (BusyStatus.TENTATIVE, BusyStatus.BUSY, BusyStatus.OOF, BusyStatus.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A half-open UTC interval [start, end): events that only touch do not overlap."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("Interval bounds must be timezone-aware")
+        if self.end < self.start:
+            raise ValueError(f"Interval ends before it starts: {self.start} > {self.end}")
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """One stretch of someone's calendar that is not free, in UTC."""
+
+    start: datetime
+    end: datetime
+    status: BusyStatus = BusyStatus.BUSY
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingHours:
+    """Outlook working hours: on ``days``, from ``start`` to ``end`` in ``zone`` (the person's own zone).
+
+    ``zone_name`` is what Graph called it (IANA or Windows name, or "Customized Time Zone"); ``zone``
+    is the tzinfo to compute with.
+    """
+
+    days: frozenset[int]
+    start: time
+    end: time
+    zone: tzinfo
+    zone_name: str
+
+    @classmethod
+    def default(cls, zone: tzinfo, zone_name: str) -> WorkingHours:
+        """Outlook's default when a mailbox reports none: Monday to Friday, 08:00-17:00."""
+        return cls(frozenset(range(5)), time(8, 0), time(17, 0), zone, zone_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """What getSchedule told us about one person over ``horizon``.
+
+    ``error`` is set (and ``busy`` empty) when Graph could not resolve the address: the per-schedule
+    error item, e.g. responseCode 5009.
+    """
+
+    address: str
+    horizon: Interval
+    busy: tuple[Busy, ...] = ()
+    working_hours: WorkingHours | None = None
+    error: str | None = None
+
+
+class CadenceKind(enum.Enum):
+    WEEKLY = "weekly"  # every ``interval`` weeks on the same weekday
+    MONTHLY = "monthly"  # every ``interval`` months on the same n-th (or last) weekday of the month
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    kind: CadenceKind
+    interval: int = 1
+
+    def __str__(self) -> str:
+        if self.kind is CadenceKind.MONTHLY:
+            return "monthly" if self.interval == 1 else f"every {self.interval} months"
+        return "weekly" if self.interval == 1 else f"every {self.interval} weeks"
+
+
+class WeekIndex(enum.Enum):
+    """Graph's weekIndex, for relativeMonthly recurrences."""
+
+    FIRST = "first"
+    SECOND = "second"
+    THIRD = "third"
+    FOURTH = "fourth"
+    LAST = "last"
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """A series as Graph's patternedRecurrence would carry it, in the series' own zone.
+
+    weekly: every ``interval`` weeks on ``weekday``; monthly: every ``interval`` months on the
+    ``index`` ``weekday`` of the month. The range is ``start`` (the first session's local date)
+    for ``count`` occurrences.
+    """
+
+    cadence: Cadence
+    weekday: int
+    start: date
+    count: int
+    zone_name: str  # IANA name of the series' zone (the mentee's)
+    index: WeekIndex | None = None  # monthly only
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One session of a series: its number (1-based) and its UTC interval."""
+
+    number: int
+    start: datetime
+    end: datetime
+    moved: bool = False  # True when it was moved off the series' regular slot (blackout, OOF, conflict)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Free/busy for a set of people, as the gateway merges it from chunked getSchedule calls."""
+
+    horizon: Interval
+    schedules: dict[str, Schedule] = field(default_factory=dict)
