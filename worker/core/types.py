@@ -168,3 +168,112 @@ class Timeline:
 
     horizon: Interval
     schedules: dict[str, Schedule] = field(default_factory=dict)
+
+
+# --- What the worker reads back from calendars and mailboxes (observed state) ---------------------
+
+
+class Response(enum.Enum):
+    """An attendee's response, as the organiser's copy reports it (Graph's responseType)."""
+
+    NONE = "none"
+    ORGANIZER = "organizer"
+    TENTATIVE = "tentativelyAccepted"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    NOT_RESPONDED = "notResponded"
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    address: str
+    response: Response = Response.NONE
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    """One of our series, found in an organiser mailbox by its extended property.
+
+    ``properties`` holds our own single-value extended properties by short name (e.g. ``key``,
+    ``fingerprint``), so drift is judged on what we wrote, never on server-owned fields.
+    """
+
+    id: str
+    organizer: str
+    key: str
+    start: datetime  # first occurrence, UTC
+    end: datetime
+    zone_name: str
+    recurrence: Recurrence | None
+    attendees: tuple[Attendee, ...] = ()
+    subject: str = ""
+    join_url: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceInfo:
+    """One occurrence (or exception) of a series, with per-occurrence attendee responses."""
+
+    id: str
+    series_id: str
+    start: datetime  # UTC
+    end: datetime
+    original_start: datetime | None = None  # where the series' pattern put it, for exceptions
+    is_exception: bool = False
+    is_cancelled: bool = False
+    attendees: tuple[Attendee, ...] = ()
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+# --- What the worker asks the gateway to write --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """How a session defends itself in Outlook."""
+
+    show_as: str = "busy"  # Graph freeBusyStatus
+    sensitivity: str = "private"  # Graph sensitivity
+    allow_new_time_proposals: bool = False
+    reminder_minutes: int | None = 15
+    categories: tuple[str, ...] = ("Reverse mentoring",)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSpec:
+    """A recurring series to create in ``organizer``'s calendar.
+
+    ``start_local``/``end_local`` are naive wall-clock times of the first session in ``zone_name``
+    (IANA), which is also the recurrence's zone. ``transaction_id`` is deterministic per booking, so a
+    retried create is de-duplicated by Graph; ``properties`` tag the series for lookup before create.
+    """
+
+    organizer: str
+    key: str
+    subject: str
+    body_html: str
+    start_local: datetime
+    end_local: datetime
+    zone_name: str
+    recurrence: Recurrence
+    attendees: tuple[Attendee, ...]
+    protection: Protection
+    teams_meeting: bool
+    transaction_id: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MailSpec:
+    """One email, sent at most once: ``key`` becomes a deterministic Message-ID looked up in Sent Items
+    before any send, so a crash between sending and recording never sends twice."""
+
+    sender: str
+    key: str
+    to: tuple[str, ...]
+    subject: str
+    html: str
+    text: str
+    cc: tuple[str, ...] = ()
