@@ -1,0 +1,138 @@
+"""Decisions as values: what one reconcile pass has decided to do.
+
+``plan(desired, observed, now)`` returns a tuple of these; ``apply`` is the only code that turns
+them into Graph writes; ``plan --json`` prints them. Each carries the pair it serves and an enum
+reason, never a boolean or a log line, so tests compare decisions directly.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from worker.core.types import MailSpec, Recurrence, SeriesSpec, Session
+
+
+class Kind(enum.Enum):
+    """The action kinds of the CLI contract (``plan --json``)."""
+
+    BOOK = "book"
+    MOVE = "move"
+    CANCEL = "cancel"
+    FEEDBACK = "feedback"
+    ESCALATE = "escalate"
+    AGENDA = "agenda"
+
+
+class MoveReason(enum.Enum):
+    DECLINED = "declined"  # a participant declined this session
+    CONFLICT = "conflict"  # it now collides with busy time
+    OUT_OF_OFFICE = "out_of_office"
+
+
+class CancelReason(enum.Enum):
+    PAIR_REMOVED = "pair_removed"
+    PROGRAMME_ENDED = "programme_ended"
+    POLICY_CHANGED = "policy_changed"  # the old series ends; a new Book follows
+    DUPLICATE = "duplicate"  # a second series for one pair (e.g. two workers raced): keep the oldest
+
+
+class EscalationReason(enum.Enum):
+    NO_SLOT = "no_slot"
+    REPORTING_LINE = "reporting_line"
+    CONFLICT_KEPT = "conflict_kept"  # on_conflict: keep
+    CANNOT_MOVE = "cannot_move"  # declined/conflicting, but no slot in its week, frozen, or moved twice already
+    DISENGAGED = "disengaged"
+    UNKNOWN_PERSON = "unknown_person"
+
+
+class Role(enum.Enum):
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Create the pair's recurring series."""
+
+    pair: str
+    spec: SeriesSpec
+    sessions: tuple[Session, ...]
+    kind: Kind = field(default=Kind.BOOK, init=False)
+
+    @property
+    def recurrence(self) -> Recurrence:
+        return self.spec.recurrence
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Move one occurrence to ``new`` (an exception of the series)."""
+
+    pair: str
+    organizer: str
+    occurrence_id: str
+    session: int
+    old_start: datetime
+    new: Session
+    reason: MoveReason
+    moves_so_far: int
+    zone_name: str
+    kind: Kind = field(default=Kind.MOVE, init=False)
+
+
+class CancelScope(enum.Enum):
+    SERIES = "series"  # cancel every future session of the series
+    OCCURRENCE = "occurrence"
+    END_AFTER = "end_after"  # end the series after ``last_date`` (keeps the past)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    pair: str
+    organizer: str
+    event_id: str
+    scope: CancelScope
+    reason: CancelReason
+    comment: str
+    last_date: date | None = None  # END_AFTER only
+    kind: Kind = field(default=Kind.CANCEL, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAgenda:
+    """Give one upcoming occurrence its own session's agenda, once."""
+
+    pair: str
+    organizer: str
+    occurrence_id: str
+    session: int
+    start: datetime
+    subject: str
+    body_html: str
+    kind: Kind = field(default=Kind.AGENDA, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SendFeedback:
+    pair: str
+    session: int
+    role: Role
+    mail: MailSpec
+    session_end: datetime
+    kind: Kind = field(default=Kind.FEEDBACK, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    """Tell the programme lead something needs a human. ``mail.key`` makes it at most once per period."""
+
+    pair: str
+    reason: EscalationReason
+    detail: str
+    mail: MailSpec | None
+    kind: Kind = field(default=Kind.ESCALATE, init=False)
+
+
+Action = Book | Move | Cancel | UpdateAgenda | SendFeedback | Escalate
