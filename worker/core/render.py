@@ -1,0 +1,447 @@
+"""What participants and the lead read: invites, agendas, feedback and escalation emails.
+
+The planner calls these to fill ``SeriesSpec.body_html``, ``UpdateAgenda.body_html``, ``MailSpec`` and
+``Cancel.comment``; nothing here reads a clock, a file or the network, so the same inputs always give
+the same text and a plan can be compared with the next one.
+
+Outlook is the reader, so the HTML is deliberately old-fashioned: one presentation table, inline
+styles, no scripts, no images, no external stylesheets. Every piece of user text (names, topics,
+agenda items, the programme's name, reasons) goes through ``_e`` (``html.escape(quote=True)``), and a
+URL only reaches an ``href`` after ``https_url`` has accepted it. Every email comes with a plain-text
+twin that states the same facts. Teams adds its own join block to an online meeting's body, so the
+invite never draws one of its own.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
+
+from worker.core.actions import CancelReason, EscalationReason, Role
+
+
+class RenderError(ValueError):
+    """A value cannot be put in front of a reader safely (a non-https link, a malformed address)."""
+
+
+class Person(NamedTuple):
+    """Someone named in a message: display name and mailbox address."""
+
+    name: str
+    address: str
+
+
+class Agenda(NamedTuple):
+    """One curriculum entry: the session's title and its bullet items."""
+
+    title: str
+    items: Sequence[str]
+
+
+SUBJECT_MAX = 150  # Outlook shows about this much; Graph accepts 255
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+_FONT = "font-family:'Segoe UI',Calibri,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933;"
+_MUTED = "color:#52606d;font-size:13px;"
+_HIGHLIGHT = "background:#fff4ce;font-weight:bold;"
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+# --- small safe pieces -----------------------------------------------------------------------------
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def one_line(text: str, limit: int = SUBJECT_MAX) -> str:
+    """``text`` on a single line: control characters and runs of whitespace become one space.
+
+    Subjects go into mail headers and calendar titles, where a line break is at best ugly and at
+    worst a header injection.
+    """
+    flat = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return flat
+
+
+def https_url(url: str) -> str:
+    """``url`` unchanged if it is an absolute https URL with a host and no spaces; else ``RenderError``."""
+    if _CONTROL.search(url) or any(c.isspace() for c in url):
+        raise RenderError(f"link contains whitespace or control characters: {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise RenderError(f"only https links are put in messages, not {url!r}")
+    if parts.username or parts.password:
+        raise RenderError("a link with credentials in it is never put in a message")
+    return url
+
+
+def mail_address(address: str) -> str:
+    """``address`` unchanged if it is a plain mailbox address; else ``RenderError``."""
+    if not _ADDRESS.match(address):
+        raise RenderError(f"not a mailbox address: {address!r}")
+    return address
+
+
+def _mailto(address: str) -> str:
+    safe = mail_address(address)
+    return f'<a href="mailto:{_e(quote(safe, safe="@.+-_"))}" style="color:#0f6cbd;">{_e(safe)}</a>'
+
+
+def _label(person: Person | str) -> str:
+    if isinstance(person, Person):
+        return one_line(person.name, 200) or person.address
+    return one_line(person, 200)
+
+
+def format_local(start: datetime, zone: tzinfo, zone_label: str = "") -> str:
+    """A session's start as people read it, in ``zone``: "Tuesday 12 January 2027, 10:00 (Europe/Paris)".
+
+    Written out by hand rather than with ``strftime("%A")`` so the words never depend on the host's
+    locale.
+    """
+    local = start.astimezone(zone)
+    text = f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+    return f"{text} ({zone_label})" if zone_label else text
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_e(title)}</title>\n</head>\n"
+        '<body style="margin:0;padding:0;background:#ffffff;">\n'
+        f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="{_FONT}">'
+        f'<tr><td style="padding:16px 20px;max-width:640px;">\n{body}\n</td></tr></table>\n</body>\n</html>\n'
+    )
+
+
+def _p(inner: str, style: str = "") -> str:
+    return f'<p style="margin:0 0 12px 0;{style}">{inner}</p>'
+
+
+def _h(text: str) -> str:
+    return f'<h2 style="margin:20px 0 8px 0;font-size:16px;color:#0f6cbd;">{_e(text)}</h2>'
+
+
+def _bullets(items: Sequence[str]) -> str:
+    if not items:
+        return ""
+    lis = "".join(f'<li style="margin:0 0 4px 0;">{_e(item)}</li>' for item in items)
+    return f'<ul style="margin:0 0 12px 0;padding-left:22px;">{lis}</ul>'
+
+
+def _text_bullets(items: Sequence[str], mark: str = "-") -> list[str]:
+    return [f"  {mark} {one_line(item, 500)}" for item in items]
+
+
+def _current_index(session_number: int | None, curriculum_length: int) -> int | None:
+    """Session n uses curriculum entry n; the last entry repeats when there are more sessions."""
+    if session_number is None or curriculum_length == 0 or session_number < 1:
+        return None
+    return min(session_number, curriculum_length) - 1
+
+
+# --- invites and per-session agendas ------------------------------------------------------------
+
+
+def invite_subject(programme_name: str, mentor_name: str, mentee_name: str) -> str:
+    """The series' title in both calendars: who meets, in which programme."""
+    return one_line(f"{one_line(mentor_name, 60)} & {one_line(mentee_name, 60)} · {programme_name}")
+
+
+def session_subject(programme_name: str, mentor_name: str, mentee_name: str, *, session_number: int,
+                    title: str) -> str:
+    """One occurrence's title once it carries its own agenda: "Session 3: Generative AI at work · …"."""
+    pair = f"{one_line(mentor_name, 60)} & {one_line(mentee_name, 60)}"
+    return one_line(f"Session {session_number}: {one_line(title, 70)} · {pair} · {programme_name}")
+
+
+def _agenda_block(session_number: int | None, agenda: Agenda | None, topics: Sequence[str]) -> str:
+    parts: list[str] = []
+    if agenda is not None:
+        heading = f"Session {session_number}: {agenda.title}" if session_number else f"Agenda: {agenda.title}"
+        parts += [_h(heading), _bullets(list(agenda.items))]
+    if topics:
+        parts.append(_p("<strong>Your own topics</strong>, to weave in when they fit:", "margin-bottom:4px;"))
+        parts.append(_bullets(list(topics)))
+    return "".join(parts)
+
+
+def _curriculum_block(curriculum: Sequence[Agenda], session_number: int | None) -> str:
+    if not curriculum:
+        return ""
+    current = _current_index(session_number, len(curriculum))
+    lis = []
+    for index, entry in enumerate(curriculum):
+        if index == current:
+            lis.append(f'<li style="margin:0 0 4px 0;{_HIGHLIGHT}">{_e(entry.title)} '
+                       f'<span style="{_MUTED}">&larr; this session</span></li>')
+        else:
+            lis.append(f'<li style="margin:0 0 4px 0;">{_e(entry.title)}</li>')
+    ordered = f'<ol style="margin:0 0 12px 0;padding-left:22px;">{"".join(lis)}</ol>'
+    return _h("The programme's curriculum") + ordered
+
+
+def _series_body(*, programme_name: str, purpose: str | None, mentor: Person, mentee: Person, lead: str,
+                 curriculum: Sequence[Agenda], session_number: int | None, agenda: Agenda | None,
+                 topics: Sequence[str], join_hint: bool, lead_in: str, moves_declined: bool) -> str:
+    programme = _e(one_line(programme_name, 200))
+    why = _e(purpose.strip()) if purpose and purpose.strip() else (
+        f"{programme} pairs a junior colleague with a senior leader to explore digital ways of working "
+        "together.")
+    who = (f"<strong>{_e(_label(mentor))}</strong> mentors <strong>{_e(_label(mentee))}</strong> on digital "
+           f"topics, and {_e(_label(mentee))} shares business experience in return: the learning goes "
+           "both ways.")
+    join = _p("Join with the Microsoft Teams link in this invitation.") if join_hint else ""
+    about = (
+        _h("About these sessions")
+        + _p(f"They are organised by the {programme} mailbox, so they cannot be moved from your calendar. "
+             + ("If you can't make one session, decline just that session: it will be moved to another time "
+                "in the same week." if moves_declined else
+                "If you can't make one session, decline just that session and the programme lead will be "
+                "told."))
+        + _p("The sessions are private: what you discuss stays between the two of you.")
+        + _p(f"Questions about the programme? Ask {_mailto(lead)}.", _MUTED)
+    )
+    return (
+        _p(f"Hello {_e(_label(mentor))} and {_e(_label(mentee))},")
+        + _p(lead_in)
+        + _p(why)
+        + _p(who)
+        + join
+        + _agenda_block(session_number, agenda, topics)
+        + _curriculum_block(curriculum, session_number)
+        + about
+    )
+
+
+def invite_body(*, programme_name: str, purpose: str | None, mentor: Person, mentee: Person, lead: str,
+                curriculum: Sequence[Agenda], session_number: int | None, agenda: Agenda | None,
+                topics: Sequence[str], join_hint: bool, moves_declined: bool = True) -> str:
+    """The series' invitation: why the programme exists, who mentors whom, the curriculum, an agenda."""
+    body = _series_body(
+        programme_name=programme_name, purpose=purpose, mentor=Person(*mentor), mentee=Person(*mentee),
+        lead=lead, curriculum=[Agenda(*c) for c in curriculum], session_number=session_number,
+        agenda=Agenda(*agenda) if agenda is not None else None, topics=topics, join_hint=join_hint,
+        moves_declined=moves_declined,
+        lead_in=f"Welcome to {_e(one_line(programme_name, 200))}. This invitation holds all your sessions.",
+    )
+    return _page(invite_subject(programme_name, mentor[0], mentee[0]), body)
+
+
+def session_agenda_body(*, programme_name: str, purpose: str | None, mentor: Person, mentee: Person,
+                        lead: str, curriculum: Sequence[Agenda], session_number: int, agenda: Agenda,
+                        topics: Sequence[str], join_hint: bool, moves_declined: bool = True) -> str:
+    """One occurrence's own body, set shortly before it: the same frame, this session's agenda on top."""
+    agenda = Agenda(*agenda)
+    body = _series_body(
+        programme_name=programme_name, purpose=purpose, mentor=Person(*mentor), mentee=Person(*mentee),
+        lead=lead, curriculum=[Agenda(*c) for c in curriculum], session_number=session_number, agenda=agenda,
+        topics=topics, join_hint=join_hint, moves_declined=moves_declined,
+        lead_in=f"Here is the agenda of session {session_number}. Take a few minutes to prepare together.",
+    )
+    title = session_subject(programme_name, mentor[0], mentee[0], session_number=session_number,
+                            title=agenda.title)
+    return _page(title, body)
+
+
+# --- after a session: the feedback email ----------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
+
+
+def fill_template(template: str, values: dict[str, str], *, url: bool = False) -> str:
+    """Fill ``{name}`` placeholders from ``values`` (URL-encoded when ``url``); an unknown one is an error.
+
+    Our own substitution rather than ``str.format``: a lead's template must not reach attributes
+    (``{session.__class__}``) or need doubled braces.
+    """
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise RenderError(f"unknown placeholder {{{name}}} in {template!r}; known: {sorted(values)}")
+        return quote(values[name], safe="") if url else values[name]
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def form_link(template: str, *, pair: str, session: int, role: Role, programme: str = "") -> str:
+    """The participant's own feedback link: the policy's ``form`` template, filled, URL-encoded, https."""
+    values = {"pair": pair, "session": str(session), "role": role.value, "programme": programme}
+    return https_url(fill_template(template, values, url=True))
+
+
+def feedback_subject(template: str, *, session: int, partner: str, programme: str = "") -> str:
+    """The policy's ``subject`` template, filled and kept on one line."""
+    return one_line(fill_template(template, {"session": str(session), "partner": one_line(partner, 100),
+                                             "programme": one_line(programme, 100)}))
+
+
+def _button(url: str, label: str) -> str:
+    # A "bulletproof" button: a coloured table cell around a link, which Outlook's Word engine keeps.
+    return (
+        '<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 16px 0;">'
+        '<tr><td bgcolor="#0f6cbd" style="background:#0f6cbd;border-radius:4px;padding:10px 18px;">'
+        f'<a href="{_e(url)}" style="color:#ffffff;text-decoration:none;font-weight:bold;">{_e(label)}</a>'
+        "</td></tr></table>"
+    )
+
+
+def feedback_email(*, programme_name: str, recipient_name: str, role: Role, partner_name: str,
+                   session_number: int, session_date_local: str, agenda: Agenda,
+                   next_session: tuple[str, str] | None, form_url: str, lead: str,
+                   subject: str) -> tuple[str, str]:
+    """``(html, text)`` of the email each participant gets once a session was held: one link to the form."""
+    url = https_url(form_url)
+    agenda = Agenda(*agenda)
+    mail_address(lead)
+    programme, name, partner = (one_line(v, 200) for v in (programme_name, recipient_name, partner_name))
+    when = one_line(session_date_local, 100)
+    thanks = (f"Thank you for mentoring {partner} in session {session_number} on {when}."
+              if role is Role.MENTOR else
+              f"Thank you for your session {session_number} with your mentor {partner} on {when}.")
+    ask = "How did it go? Two minutes of your feedback help shape the programme for everyone."
+    label = f"Give feedback on session {session_number}"
+    if next_session is None:
+        next_html = _p("This was your last session in the programme. Thank you for taking part.")
+        next_text = "This was your last session in the programme. Thank you for taking part."
+    else:
+        next_when, next_title = (one_line(v, 200) for v in next_session)
+        next_html = _p(f"<strong>Next session:</strong> {_e(next_when)}: {_e(next_title)}")
+        next_text = f"Next session: {next_when}: {next_title}"
+    body = (
+        _p(f"Hello {_e(name)},")
+        + _p(_e(thanks))
+        + _p(_e(ask))
+        + _button(url, label)
+        + _p(f'If the button does not work, open this link: <a href="{_e(url)}" style="color:#0f6cbd;">'
+             f"{_e(url)}</a>", _MUTED)
+        + _h(f"As a reminder, session {session_number}: {agenda.title}")
+        + _bullets(list(agenda.items))
+        + next_html
+        + _p(f"Questions about {_e(programme)}? Ask {_mailto(lead)}.", _MUTED)
+    )
+    text = "\n".join([
+        f"Hello {name},",
+        "",
+        thanks,
+        ask,
+        "",
+        f"{label}:",
+        url,
+        "",
+        f"As a reminder, session {session_number}: {one_line(agenda.title, 200)}",
+        *_text_bullets(list(agenda.items)),
+        "",
+        next_text,
+        "",
+        f"Questions about {programme}? Ask {lead}.",
+        "",
+    ])
+    return _page(one_line(subject), body), text
+
+
+# --- to the lead: escalations ----------------------------------------------------------------------
+
+# reason -> (subject after the programme tag, what happened, what crossgen does next); {mentor}/{mentee}
+# are filled with escaped names in HTML and plain names in text.
+_ESCALATIONS: dict[EscalationReason, tuple[str, str, str]] = {
+    EscalationReason.NO_SLOT: (
+        "No time found for {mentor} and {mentee}",
+        "crossgen could not find a time that suits both {mentor} and {mentee} within their policy's days, "
+        "hours and look-ahead, so the pair is not booked yet.",
+        "crossgen tries again on every run and books the pair as soon as a time appears; you will hear about "
+        "this pair at most once a week.",
+    ),
+    EscalationReason.REPORTING_LINE: (
+        "Pair refused: {mentor} and {mentee} share a reporting line",
+        "One of {mentor} and {mentee} is in the other's management chain, so the pair was refused and "
+        "nothing was booked: reverse mentoring needs an openness that a reporting line gets in the way of.",
+        "Please pair each of them with someone outside their reporting line.",
+    ),
+    EscalationReason.CONFLICT_KEPT: (
+        "A session of {mentor} and {mentee} is double-booked",
+        "A coming session of {mentor} and {mentee} now collides with other commitments or was declined. "
+        "Their policy keeps sessions where they are (on_conflict: keep), so crossgen left it in place.",
+        "You may want to check with them whether the session will take place.",
+    ),
+    EscalationReason.CANNOT_MOVE: (
+        "A session of {mentor} and {mentee} could not be moved",
+        "A coming session of {mentor} and {mentee} was declined or now collides with other commitments, "
+        "and crossgen could not move it.",
+        "The session stays where it is; you may want to agree a time with them directly.",
+    ),
+    EscalationReason.DISENGAGED: (
+        "{mentor} and {mentee} may have stalled",
+        "The sessions of {mentor} and {mentee} have not been taking place.",
+        "A short, friendly check-in with both of them often gets a pairing going again.",
+    ),
+    EscalationReason.UNKNOWN_PERSON: (
+        "Unknown person in the pair {mentor} and {mentee}",
+        "crossgen could not find one of {mentor} and {mentee} in the directory, so the pair cannot be "
+        "served.",
+        "Please check the address in the programme's pairs file.",
+    ),
+}
+
+
+def escalation_email(*, reason: EscalationReason, programme_name: str,
+                     pair: tuple[Person | str, Person | str], detail: str,
+                     suggestions: Sequence[str]) -> tuple[str, str, str]:
+    """``(subject, html, text)`` telling the lead that a pair needs a human, and why."""
+    mentor, mentee = (_label(p) for p in pair)
+    subject_t, what_t, next_t = _ESCALATIONS[reason]
+    programme = one_line(programme_name, 100)
+    plain = {"mentor": mentor, "mentee": mentee}
+    escaped = {k: f"<strong>{_e(v)}</strong>" for k, v in plain.items()}
+    subject = one_line(f"[{programme}] {subject_t.format(**plain)}")
+    detail_lines = [line.rstrip() for line in detail.strip().splitlines() if line.strip()]
+    detail_html = ""
+    if detail_lines:
+        detail_html = _h("Details") + _p("<br>".join(_e(line) for line in detail_lines),
+                                         "background:#f5f7fa;padding:8px 12px;border-left:3px solid #9aa5b1;")
+    suggestion_html = (_h("What you could do") + _bullets(list(suggestions))) if suggestions else ""
+    body = (
+        _p(f"{_e(programme)}: {what_t.format(**escaped)}")
+        + detail_html
+        + suggestion_html
+        + _p(_e(next_t), _MUTED)
+    )
+    text_lines = [f"{programme}: {what_t.format(**plain)}", ""]
+    if detail_lines:
+        text_lines += ["Details:", *(f"  {line}" for line in detail_lines), ""]
+    if suggestions:
+        text_lines += ["What you could do:", *_text_bullets(list(suggestions)), ""]
+    text_lines += [next_t, ""]
+    return subject, _page(subject, body), "\n".join(text_lines)
+
+
+# --- cancelling: the comment Outlook shows with the cancellation ---------------------------------------
+
+_CANCEL_COMMENTS: dict[CancelReason, str] = {
+    CancelReason.PAIR_REMOVED: "This pairing has ended in {programme}. Thank you both for your time and for "
+                               "everything you shared with each other.",
+    CancelReason.PROGRAMME_ENDED: "{programme} has come to an end, so the remaining sessions are cancelled. "
+                                  "Thank you both for your time and for everything you learned together.",
+    CancelReason.POLICY_CHANGED: "Your sessions in {programme} are moving to a new rhythm: these are "
+                                 "cancelled and a new invitation with the new times follows. Thank you!",
+    CancelReason.DUPLICATE: "This was a duplicate invitation for your sessions in {programme}; your sessions "
+                            "continue in the other one. Sorry for the noise.",
+}
+
+
+def cancellation_comment(reason: CancelReason, programme_name: str) -> str:
+    """The short, kind note sent with a cancellation. Plain text: Graph's cancel comment is not HTML."""
+    return _CANCEL_COMMENTS[reason].format(programme=one_line(programme_name, 100))
