@@ -1,0 +1,120 @@
+"""What the planner is told: the programme as it should be, and the calendars as they are.
+
+``Desired`` is built from the programme YAML at the edge (``worker.reconcile.desired``), ``Observed``
+from Graph (``worker.reconcile.observe``); both are plain frozen values so ``plan`` stays a pure
+function that tests can feed by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from worker.core.types import (
+    Cadence,
+    Interval,
+    OccurrenceInfo,
+    Protection,
+    Schedule,
+    SeriesInfo,
+)
+
+# Names of our single-value extended properties (the gateway maps them to Graph ids).
+PROP_KEY = "key"  # the pair id on a series
+PROP_PROGRAMME = "programme"  # the programme key on every series
+PROP_FINGERPRINT = "fingerprint"  # what shaped the series (cadence, duration, days, hours, ...)
+PROP_FIRST = "first"  # number of the series' first session (a re-cut series continues the count)
+PROP_MOVES = "moves"  # on an occurrence: how often we moved it
+PROP_AGENDA = "agenda"  # on an occurrence: the session number whose agenda it carries
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    address: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaEntry:
+    title: str
+    items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRules:
+    form: str  # template with {pair} {session} {role} {mentor} {mentee} {partner} {date}
+    subject: str
+    send_after: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The slice of a resolved policy that the planner needs."""
+
+    name: str
+    cadence: Cadence
+    duration: timedelta
+    sessions: int
+    days: frozenset[int]
+    hours: tuple[time, time]
+    avoid: tuple[tuple[time, time], ...]
+    buffer: timedelta
+    lookahead: timedelta
+    protection: Protection
+    teams_meeting: bool
+    on_conflict: str  # "move" | "keep"
+    freeze: timedelta = timedelta(hours=24)
+    max_moves: int = 2
+    agenda_lead: timedelta = timedelta(days=2)
+    feedback: FeedbackRules | None = None
+    agenda: tuple[AgendaEntry, ...] = ()
+
+    def agenda_for(self, session: int) -> AgendaEntry | None:
+        """Session n uses item n; the last item repeats when there are more sessions."""
+        if not self.agenda:
+            return None
+        return self.agenda[min(session, len(self.agenda)) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class PairDesired:
+    id: str
+    mentor: Participant
+    mentee: Participant
+    organizer: str
+    rules: Rules
+    fingerprint: str
+    start: date  # no session before this day (the pair's own start, or the programme's)
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    key: str  # stable programme key, tags everything we write
+    name: str
+    lead: str
+    zone: tzinfo
+    start: date
+    end: date
+    blackouts: tuple[tuple[date, date], ...]
+    reject_reporting_lines: bool
+    pairs: tuple[PairDesired, ...]
+    organizers: tuple[str, ...]
+    purpose: str = (
+        "Reverse mentoring pairs a digital-native colleague with a senior leader, so that both learn from "
+        "each other."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """Everything one pass read, over ``horizon`` (free/busy) and ``since``..``horizon.end`` (our events)."""
+
+    horizon: Interval
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    series: tuple[SeriesInfo, ...] = ()
+    occurrences: Mapping[str, tuple[OccurrenceInfo, ...]] = field(default_factory=dict)
+    chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sent: frozenset[str] = frozenset()
+    since: datetime | None = None

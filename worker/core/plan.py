@@ -1,0 +1,573 @@
+"""``plan(desired, observed, now)``: one reconcile pass decided, with no side effects.
+
+A purely computational function (kopf's word): it reads the programme as it should be and the
+calendars as they are, and returns the actions that make them match, as values. It touches no
+network, no clock and no logger; ``worker.reconcile.apply`` is the only code that writes.
+
+Per pair, in this order:
+1. refuse a pair inside one reporting line (and retire its series);
+2. send the feedback owed for sessions that took place (oldest first), and notice disengagement;
+3. with no live series, find the best recurring slot and book it, or escalate "no slot";
+4. with a live series whose policy changed, end it after its last past session and book anew;
+5. otherwise repair it: a declined or double-booked future session moves within its week (or the
+   lead is told), and each upcoming session gets its own agenda shortly before it.
+Series whose pair has left the programme are cancelled with a kind message.
+Every write carries a deterministic key, so applying the same plan twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from worker.core import render, slots
+from worker.core.actions import (
+    Action,
+    Book,
+    Cancel,
+    CancelReason,
+    CancelScope,
+    Escalate,
+    EscalationReason,
+    Move,
+    MoveReason,
+    Role,
+    SendFeedback,
+    UpdateAgenda,
+)
+from worker.core.desired import (
+    PROP_AGENDA,
+    PROP_FINGERPRINT,
+    PROP_FIRST,
+    PROP_KEY,
+    PROP_MOVES,
+    PROP_PROGRAMME,
+    AgendaEntry,
+    Desired,
+    Observed,
+    PairDesired,
+    Participant,
+)
+from worker.core.recurrence import sessions_of
+from worker.core.types import (
+    Attendee,
+    BusyStatus,
+    Interval,
+    MailSpec,
+    OccurrenceInfo,
+    Response,
+    Schedule,
+    SeriesInfo,
+    SeriesSpec,
+    Session,
+)
+
+PROP_ENDED = "ended"  # on a series we ended after a policy change: the date of its last session
+_BOOKING_NS = uuid.UUID("5b0f6f63-8d0c-4b8e-9a53-0c5c3a6e2a11")
+DISENGAGED_AFTER = timedelta(days=30)
+
+
+class PairState:
+    BOOKED = "booked"
+    UNSCHEDULED = "unscheduled"
+    REFUSED = "refused"
+    FINISHED = "finished"
+    PENDING = "pending"  # starts later than the free/busy horizon
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class PairStatus:
+    pair: str
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    actions: tuple[Action, ...]
+    statuses: tuple[PairStatus, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+    def of_kind(self, kind: type) -> list:
+        return [a for a in self.actions if isinstance(a, kind)]
+
+
+@dataclass
+class _Run:
+    """Mutable scratch of one plan() call: what is already committed to whom in this pass."""
+
+    desired: Desired
+    observed: Observed
+    now: datetime
+    committed: dict[str, list[Interval]] = field(default_factory=lambda: defaultdict(list))
+    actions: list[Action] = field(default_factory=list)
+
+
+def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
+    """Decide one reconcile pass. ``now`` is aware; nothing here reads the clock."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    run = _Run(desired, observed, now.astimezone(UTC))
+    ours = [s for s in observed.series if s.properties.get(PROP_PROGRAMME, desired.key) == desired.key]
+    by_pair: dict[str, list[SeriesInfo]] = defaultdict(list)
+    for series in ours:
+        by_pair[series.key].append(series)
+    statuses = [_plan_pair(run, pair, sorted(by_pair.get(pair.id, []), key=_series_order))
+                for pair in desired.pairs]
+    wanted = {p.id for p in desired.pairs}
+    for key in sorted(set(by_pair) - wanted):
+        for series in sorted(by_pair[key], key=_series_order):
+            _retire(run, key, series, CancelReason.PAIR_REMOVED)
+    return Plan(tuple(run.actions), tuple(statuses))
+
+
+def _series_order(series: SeriesInfo) -> tuple[datetime, str]:
+    return (series.start, series.id)
+
+
+# --- one pair ---------------------------------------------------------------------------------
+
+
+def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairStatus:
+    desired, observed, now = run.desired, run.observed, run.now
+    if desired.reject_reporting_lines and _same_reporting_line(observed, pair):
+        for s in series:
+            if PROP_ENDED not in s.properties:
+                _retire(run, pair.id, s, CancelReason.PAIR_REMOVED)
+        detail = f"{pair.mentor.address} and {pair.mentee.address} are in one reporting line"
+        _escalate(run, pair, EscalationReason.REPORTING_LINE, detail, period="once")
+        return PairStatus(pair.id, PairState.REFUSED, detail)
+
+    ended = [s for s in series if PROP_ENDED in s.properties]
+    live = [s for s in series if PROP_ENDED not in s.properties]
+    for duplicate in live[1:]:  # two workers raced, or a crash hid the first: keep the oldest
+        run.actions.append(Cancel(pair.id, duplicate.organizer, duplicate.id, CancelScope.SERIES,
+                                  CancelReason.DUPLICATE, render.cancellation_comment(
+                                      CancelReason.DUPLICATE, desired.name)))
+    current = live[0] if live else None
+
+    held_so_far = 0
+    for s in [*ended, *([current] if current else [])]:
+        held_so_far = max(held_so_far, _feedback_and_count(run, pair, s))
+    _check_disengagement(run, pair, series)
+
+    for address in (pair.mentor.address, pair.mentee.address):
+        sched = observed.schedules.get(address)
+        if sched is None or sched.error:
+            why = sched.error if sched and sched.error else "no free/busy could be read"
+            detail = f"{address}: {why}"
+            _escalate(run, pair, EscalationReason.UNKNOWN_PERSON, detail, period="week")
+            return PairStatus(pair.id, PairState.ERROR, detail)
+
+    if current is None:
+        first = _next_number(ended, run, pair)
+        return _book(run, pair, first_number=first, exclude=())
+    if current.properties.get(PROP_FINGERPRINT, pair.fingerprint) != pair.fingerprint:
+        return _recut(run, pair, current)
+    return _repair(run, pair, current)
+
+
+def _same_reporting_line(observed: Observed, pair: PairDesired) -> bool:
+    mentor, mentee = pair.mentor.address, pair.mentee.address
+    return mentee in observed.chains.get(mentor, ()) or mentor in observed.chains.get(mentee, ())
+
+
+def _next_number(ended: list[SeriesInfo], run: _Run, pair: PairDesired) -> int:
+    """A re-cut series continues the session count of the series it replaced."""
+    number = 1
+    for s in ended:
+        past = [x for x in _expected(s) if x.start < run.now]
+        if past:
+            number = max(number, past[-1].number + 1)
+    return number
+
+
+def _expected(series: SeriesInfo) -> list[Session]:
+    """The series' sessions on its pattern (before any move), numbered as we numbered them."""
+    if series.recurrence is None:
+        return [Session(int(series.properties.get(PROP_FIRST, 1)), series.start, series.end)]
+    zone = ZoneInfo(series.recurrence.zone_name)
+    local = series.start.astimezone(zone)
+    sessions = sessions_of(
+        series.recurrence,
+        at=local.time().replace(tzinfo=None),
+        duration=series.end - series.start,
+        zone=zone,
+        first_number=int(series.properties.get(PROP_FIRST, 1)),
+    )
+    if PROP_ENDED in series.properties:
+        last = date.fromisoformat(series.properties[PROP_ENDED])
+        sessions = [s for s in sessions if s.start.astimezone(zone).date() <= last]
+    return sessions
+
+
+def _numbered(series: SeriesInfo, pair: PairDesired, run: _Run) -> list[tuple[Session, OccurrenceInfo]]:
+    """Match each observed occurrence to its session number by its original (pattern) start."""
+    expected = {s.start: s for s in _expected(series)}
+    out = []
+    for occ in run.observed.occurrences.get(series.id, ()):
+        anchor = occ.original_start or occ.start
+        session = expected.get(anchor.astimezone(UTC))
+        if session is None:
+            nearest = min(expected.values(), key=lambda s: abs(s.start - anchor), default=None)
+            if nearest is None or abs(nearest.start - anchor) > timedelta(hours=12):
+                continue
+            session = nearest
+        out.append((Session(session.number, occ.start, occ.end, occ.is_exception), occ))
+    out.sort(key=lambda pair_: pair_[0].number)
+    return out
+
+
+# --- feedback and disengagement ------------------------------------------------------------------
+
+
+def _declined_by(occ: OccurrenceInfo) -> set[str]:
+    return {a.address for a in occ.attendees if a.response is Response.DECLINED}
+
+
+def _held(occ: OccurrenceInfo, pair: PairDesired, end_before: datetime) -> bool:
+    """Took place: ended before ``end_before``, not cancelled, not declined by both participants."""
+    both = {pair.mentor.address, pair.mentee.address}
+    return occ.end <= end_before and not occ.is_cancelled and not both <= _declined_by(occ)
+
+
+def _feedback_and_count(run: _Run, pair: PairDesired, series: SeriesInfo) -> int:
+    """Queue the feedback owed for held sessions of ``series``; return the highest session number held."""
+    rules = pair.rules
+    numbered = _numbered(series, pair, run)
+    highest = 0
+    pair_start = datetime.combine(pair.start, time(0), tzinfo=run.desired.zone)
+    for index, (session, occ) in enumerate(numbered):
+        if occ.start < pair_start:
+            continue
+        if _held(occ, pair, run.now):
+            highest = max(highest, session.number)
+        if rules.feedback is None or not _held(occ, pair, run.now - rules.feedback.send_after):
+            continue
+        upcoming = next((s for s, o in numbered[index + 1:] if not o.is_cancelled), None)
+        for role in (Role.MENTOR, Role.MENTEE):
+            key = f"{run.desired.key}/{pair.id}/feedback/{session.number}/{role.value}"
+            if key in run.observed.sent:
+                continue
+            mail = _feedback_mail(run, pair, series, session, role, upcoming, key)
+            run.actions.append(SendFeedback(pair.id, session.number, role, mail, occ.end))
+    return highest
+
+
+def _local_date(run: _Run, address: str, at: datetime) -> date:
+    sched = run.observed.schedules.get(address)
+    zone = sched.working_hours.zone if sched and sched.working_hours else run.desired.zone
+    return at.astimezone(zone).date()
+
+
+def _feedback_mail(
+    run: _Run, pair: PairDesired, series: SeriesInfo, session: Session, role: Role,
+    upcoming: Session | None, key: str,
+) -> MailSpec:
+    assert pair.rules.feedback is not None
+    me, partner = (pair.mentor, pair.mentee) if role is Role.MENTOR else (pair.mentee, pair.mentor)
+    day = _local_date(run, me.address, session.start)
+    values = {
+        "pair": pair.id, "session": str(session.number), "role": role.value,
+        "mentor": pair.mentor.address, "mentee": pair.mentee.address,
+        "partner": partner.name, "date": day.isoformat(),
+    }
+    form = render.fill_template(pair.rules.feedback.form, values, url=True)
+    subject = render.one_line(render.fill_template(pair.rules.feedback.subject, values))
+    agenda = pair.rules.agenda_for(session.number)
+    nxt = None
+    if upcoming is not None:
+        next_agenda = pair.rules.agenda_for(upcoming.number)
+        nxt = (_local_date(run, me.address, upcoming.start).isoformat(),
+               next_agenda.title if next_agenda else f"Session {upcoming.number}")
+    html, text = render.feedback_email(
+        programme_name=run.desired.name, recipient_name=me.name, role=role, partner_name=partner.name,
+        session_number=session.number, session_date_local=day.isoformat(),
+        agenda=(agenda.title, list(agenda.items)) if agenda else (f"Session {session.number}", []),
+        next_session=nxt, form_url=form, lead=run.desired.lead, subject=subject,
+    )
+    return MailSpec(sender=series.organizer, key=key, to=(me.address,), subject=subject, html=html, text=text)
+
+
+def _check_disengagement(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> None:
+    past: list[tuple[Session, OccurrenceInfo]] = []
+    for s in series:
+        past += [(x, o) for x, o in _numbered(s, pair, run) if o.end <= run.now]
+    if not past:
+        return
+    past.sort(key=lambda item: item[1].start)
+    both = {pair.mentor.address, pair.mentee.address}
+
+    def missed(occ: OccurrenceInfo) -> bool:
+        return occ.is_cancelled or bool(_declined_by(occ) & both)
+
+    held = [o for _, o in past if _held(o, pair, run.now)]
+    last_held = held[-1].end if held else None
+    reason = ""
+    if len(past) >= 2 and missed(past[-1][1]) and missed(past[-2][1]):
+        reason = "the last two sessions were declined or cancelled"
+    elif (last_held or datetime.combine(pair.start, time(0), tzinfo=run.desired.zone)) < run.now - DISENGAGED_AFTER:
+        reason = f"no session has taken place for {DISENGAGED_AFTER.days} days"
+    if reason:
+        episode = last_held.date().isoformat() if last_held else "never"
+        _escalate(run, pair, EscalationReason.DISENGAGED, reason, period=f"since-{episode}")
+
+
+# --- booking --------------------------------------------------------------------------------------
+
+
+def _busy_without(run: _Run, address: str, exclude: Iterable[Interval]) -> Schedule:
+    """``address``'s schedule minus our own sessions (each excluded interval hides one busy item)."""
+    sched = run.observed.schedules[address]
+    pending = list(exclude)
+    kept = []
+    for b in sched.busy:
+        match = next((i for i in pending if i.start == b.start and i.end == b.end), None)
+        if match is not None:
+            pending.remove(match)
+            continue
+        kept.append(b)
+    return Schedule(address, sched.horizon, tuple(kept), sched.working_hours, sched.error)
+
+
+def _person(run: _Run, who: Participant, exclude: Iterable[Interval]) -> slots.Person:
+    sched = _busy_without(run, who.address, exclude)
+    hours = sched.working_hours
+    zone = hours.zone if hours else run.desired.zone
+    zone_name = hours.zone_name if hours else str(run.desired.zone)
+    return slots.Person(address=who.address, zone=zone, zone_name=zone_name, working_hours=hours,
+                        busy=sched.busy)
+
+
+def _slot_policy(run: _Run, pair: PairDesired, sessions: int) -> slots.SlotPolicy:
+    r = pair.rules
+    return slots.SlotPolicy(
+        cadence=r.cadence, duration=r.duration, sessions=sessions, days=r.days, window=r.hours,
+        avoid=r.avoid, buffer=r.buffer, lookahead=r.lookahead, blackouts=run.desired.blackouts,
+        program_zone=run.desired.zone, program_start=max(run.desired.start, pair.start),
+        program_end=run.desired.end,
+    )
+
+
+def _committed(run: _Run) -> dict[str, tuple[Interval, ...]]:
+    return {k: tuple(v) for k, v in run.committed.items()}
+
+
+def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[Interval]) -> PairStatus:
+    desired, now = run.desired, run.now
+    remaining = pair.rules.sessions - (first_number - 1)
+    if remaining <= 0 or now.astimezone(desired.zone).date() > desired.end:
+        return PairStatus(pair.id, PairState.FINISHED)
+    exclude = tuple(exclude)
+    earliest = max(now, datetime.combine(max(pair.start, desired.start), time(0), tzinfo=desired.zone))
+    if earliest >= run.observed.horizon.end:
+        return PairStatus(pair.id, PairState.PENDING, f"starts {pair.start.isoformat()}")
+    request = slots.SeriesRequest(
+        mentor=_person(run, pair.mentor, exclude), mentee=_person(run, pair.mentee, exclude),
+        policy=_slot_policy(run, pair, remaining), earliest=earliest.astimezone(UTC),
+        horizon=run.observed.horizon, committed=_committed(run),
+    )
+    found = slots.find_series(request)
+    if isinstance(found, slots.NoSlot):
+        _escalate(run, pair, EscalationReason.NO_SLOT, found.message, period="week")
+        return PairStatus(pair.id, PairState.UNSCHEDULED, found.message)
+    sessions = tuple(Session(s.number + first_number - 1, s.start, s.end, s.moved) for s in found.sessions)
+    for s in sessions:
+        for who in (pair.mentor.address, pair.mentee.address):
+            run.committed[who].append(Interval(s.start, s.end))
+    run.actions.append(Book(pair.id, _series_spec(run, pair, found, first_number), sessions))
+    return PairStatus(pair.id, PairState.BOOKED, f"from {sessions[0].start.isoformat()}")
+
+
+def transaction_id(programme: str, pair: str, fingerprint: str, first_number: int, start: date) -> str:
+    """Deterministic per booking: a retried or raced create of the same series is de-duplicated by Graph."""
+    return str(uuid.uuid5(_BOOKING_NS, f"{programme}/{pair}/{fingerprint}/{first_number}/{start.isoformat()}"))
+
+
+def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_number: int) -> SeriesSpec:
+    desired, rules = run.desired, pair.rules
+    start_local = datetime.combine(slot.recurrence.start, slot.start_local)
+    agenda = rules.agenda_for(first_number)
+    body = render.invite_body(
+        programme_name=desired.name, purpose=desired.purpose,
+        mentor=(pair.mentor.name, pair.mentor.address), mentee=(pair.mentee.name, pair.mentee.address),
+        lead=desired.lead, curriculum=[(a.title, list(a.items)) for a in rules.agenda],
+        session_number=first_number, agenda=(agenda.title, list(agenda.items)) if agenda else None,
+        topics=list(pair.topics), join_hint=rules.teams_meeting,
+    )
+    return SeriesSpec(
+        organizer=pair.organizer, key=pair.id,
+        subject=render.invite_subject(desired.name, pair.mentor.name, pair.mentee.name),
+        body_html=body, start_local=start_local, end_local=start_local + rules.duration,
+        zone_name=slot.zone_name, recurrence=slot.recurrence,
+        attendees=(Attendee(pair.mentor.address, name=pair.mentor.name),
+                   Attendee(pair.mentee.address, name=pair.mentee.name)),
+        protection=rules.protection, teams_meeting=rules.teams_meeting,
+        transaction_id=transaction_id(desired.key, pair.id, pair.fingerprint, first_number,
+                                      slot.recurrence.start),
+        properties={PROP_KEY: pair.id, PROP_PROGRAMME: desired.key, PROP_FINGERPRINT: pair.fingerprint,
+                    PROP_FIRST: str(first_number)},
+    )
+
+
+def _recut(run: _Run, pair: PairDesired, current: SeriesInfo) -> PairStatus:
+    """The pair's policy changed: end the old series after its last past session, book anew from there."""
+    expected = _expected(current)
+    past = [s for s in expected if s.start < run.now]
+    future = [Interval(o.start, o.end) for o in run.observed.occurrences.get(current.id, ()) if o.start >= run.now]
+    comment = render.cancellation_comment(CancelReason.POLICY_CHANGED, run.desired.name)
+    if past:
+        last = past[-1].start.astimezone(ZoneInfo(current.zone_name)).date()
+        run.actions.append(Cancel(pair.id, current.organizer, current.id, CancelScope.END_AFTER,
+                                  CancelReason.POLICY_CHANGED, comment, last_date=last))
+    else:
+        run.actions.append(Cancel(pair.id, current.organizer, current.id, CancelScope.SERIES,
+                                  CancelReason.POLICY_CHANGED, comment))
+    first = past[-1].number + 1 if past else int(current.properties.get(PROP_FIRST, 1))
+    return _book(run, pair, first_number=first, exclude=future)
+
+
+def _retire(run: _Run, key: str, series: SeriesInfo, reason: CancelReason) -> None:
+    """Cancel a series' future sessions with a kind message; keep the past (it happened)."""
+    if PROP_ENDED in series.properties:
+        return
+    occurrences = run.observed.occurrences.get(series.id, ())
+    future = [o for o in occurrences if o.start >= run.now and not o.is_cancelled]
+    past = [o for o in occurrences if o.start < run.now]
+    if not future and all(s.start < run.now for s in _expected(series)):
+        return  # nothing left to cancel
+    comment = render.cancellation_comment(reason, run.desired.name)
+    if past:
+        last = max(o.start for o in past).astimezone(ZoneInfo(series.zone_name)).date()
+        run.actions.append(Cancel(key, series.organizer, series.id, CancelScope.END_AFTER, reason, comment,
+                                  last_date=last))
+    else:
+        run.actions.append(Cancel(key, series.organizer, series.id, CancelScope.SERIES, reason, comment))
+
+
+# --- repair and agendas --------------------------------------------------------------------------
+
+
+def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
+    rules, now = pair.rules, run.now
+    numbered = _numbered(series, pair, run)
+    own = [Interval(o.start, o.end) for _, o in numbered if not o.is_cancelled]
+    for session, occ in numbered:
+        if not occ.is_cancelled:
+            for who in (pair.mentor.address, pair.mentee.address):
+                run.committed[who].append(Interval(occ.start, occ.end))
+    horizon_end = run.observed.horizon.end
+    upcoming = [(s, o) for s, o in numbered if o.start >= now and not o.is_cancelled]
+    for index, (session, occ) in enumerate(upcoming):
+        if occ.start < now + rules.freeze or occ.end > horizon_end:
+            continue
+        reason = _trouble(run, pair, occ, own)
+        if reason is None:
+            continue
+        moves = int(occ.properties.get(PROP_MOVES, "0") or 0)
+        period = f"session-{session.number}-{occ.start.date().isoformat()}"
+        if rules.on_conflict == "keep":
+            detail = f"session {session.number} on {occ.start.date().isoformat()}: {reason.value} (kept)"
+            _escalate(run, pair, EscalationReason.CONFLICT_KEPT, detail, period=period)
+            continue
+        if moves >= rules.max_moves:
+            detail = f"session {session.number} was moved {moves} times already; {reason.value} again"
+            _escalate(run, pair, EscalationReason.CANNOT_MOVE, detail, period=period)
+            continue
+        prev_start = upcoming[index - 1][1].start if index > 0 else _previous_start(numbered, occ)
+        next_start = upcoming[index + 1][1].start if index + 1 < len(upcoming) else None
+        exclude = [Interval(occ.start, occ.end)]
+        request = slots.ReslotRequest(
+            mentor=_person(run, pair.mentor, own), mentee=_person(run, pair.mentee, own),
+            policy=_slot_policy(run, pair, rules.sessions), session=Session(session.number, occ.start, occ.end),
+            series_zone=ZoneInfo(series.zone_name), previous_start=prev_start, next_start=next_start,
+            now=now, freeze=rules.freeze, horizon=run.observed.horizon,
+            committed=_committed_without(run, exclude),
+        )
+        found = slots.reslot_session(request)
+        if isinstance(found, slots.NoSlot):
+            detail = f"session {session.number} on {occ.start.date().isoformat()} ({reason.value}): {found.message}"
+            _escalate(run, pair, EscalationReason.CANNOT_MOVE, detail, period=period)
+            continue
+        new = Session(session.number, found.start, found.end, moved=True)
+        for who in (pair.mentor.address, pair.mentee.address):
+            run.committed[who].append(Interval(new.start, new.end))
+        run.actions.append(Move(pair.id, series.organizer, occ.id, session.number, occ.start, new, reason,
+                                moves, series.zone_name))
+    _agendas(run, pair, series, numbered)
+    if all(o.end <= now for _, o in numbered) and numbered and not upcoming:
+        return PairStatus(pair.id, PairState.FINISHED)
+    return PairStatus(pair.id, PairState.BOOKED)
+
+
+def _previous_start(numbered: list[tuple[Session, OccurrenceInfo]], occ: OccurrenceInfo) -> datetime | None:
+    before = [o.start for _, o in numbered if o.start < occ.start and not o.is_cancelled]
+    return before[-1] if before else None
+
+
+def _committed_without(run: _Run, exclude: list[Interval]) -> dict[str, tuple[Interval, ...]]:
+    return {k: tuple(i for i in v if i not in exclude) for k, v in run.committed.items()}
+
+
+def _trouble(run: _Run, pair: PairDesired, occ: OccurrenceInfo, own: list[Interval]) -> MoveReason | None:
+    """Why a future session needs repair: declined, out of office, or double-booked."""
+    if _declined_by(occ) & {pair.mentor.address, pair.mentee.address}:
+        return MoveReason.DECLINED
+    span = Interval(occ.start, occ.end)
+    worst: MoveReason | None = None
+    for who in (pair.mentor.address, pair.mentee.address):
+        sched = _busy_without(run, who, own)
+        for b in sched.busy:
+            if b.status.blocks and b.start < span.end and span.start < b.end:
+                if b.status is BusyStatus.OOF:
+                    return MoveReason.OUT_OF_OFFICE
+                worst = MoveReason.CONFLICT
+    return worst
+
+
+def _agendas(run: _Run, pair: PairDesired, series: SeriesInfo, numbered: list[tuple[Session, OccurrenceInfo]]) -> None:
+    rules, now = pair.rules, run.now
+    for session, occ in numbered:
+        if occ.is_cancelled or not (now < occ.start <= now + rules.agenda_lead):
+            continue
+        if occ.properties.get(PROP_AGENDA) == str(session.number):
+            continue
+        agenda = rules.agenda_for(session.number) or AgendaEntry(f"Session {session.number}")
+        body = render.session_agenda_body(
+            programme_name=run.desired.name, purpose=run.desired.purpose,
+            mentor=(pair.mentor.name, pair.mentor.address), mentee=(pair.mentee.name, pair.mentee.address),
+            lead=run.desired.lead, curriculum=[(a.title, list(a.items)) for a in rules.agenda],
+            session_number=session.number, agenda=(agenda.title, list(agenda.items)),
+            topics=list(pair.topics), join_hint=rules.teams_meeting,
+        )
+        subject = render.session_subject(run.desired.name, pair.mentor.name, pair.mentee.name,
+                                         session_number=session.number, title=agenda.title)
+        run.actions.append(UpdateAgenda(pair.id, series.organizer, occ.id, session.number, occ.start,
+                                        subject, body))
+
+
+# --- escalation -----------------------------------------------------------------------------------
+
+
+def _escalate(run: _Run, pair: PairDesired, reason: EscalationReason, detail: str, *, period: str) -> None:
+    """Tell the lead, at most once per ``period`` ("once", "week", or a named episode)."""
+    if period == "week":
+        year, week, _ = run.now.isocalendar()
+        period = f"{year}-W{week:02d}"
+    key = f"{run.desired.key}/{pair.id}/escalate/{reason.value}/{period}"
+    mail = None
+    if key not in run.observed.sent:
+        subject, html, text = render.escalation_email(
+            reason=reason, programme_name=run.desired.name, pair=(pair.mentor.address, pair.mentee.address),
+            detail=detail, suggestions=[],
+        )
+        mail = MailSpec(sender=pair.organizer, key=key, to=(run.desired.lead,), subject=subject, html=html,
+                        text=text)
+    run.actions.append(Escalate(pair.id, reason, detail, mail))

@@ -1,0 +1,74 @@
+"""Session dates of one of our series, from its ``Recurrence``.
+
+The planner needs to know which session an occurrence is (its agenda, its feedback key), and Graph
+gives only the occurrence's original start. Our series use two patterns only (weekly every N weeks,
+and relativeMonthly on the n-th or last weekday), expanded here in the series' own zone so each
+session keeps its wall-clock time across DST. The sandbox has its own, independent expansion.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC as _UTC
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from worker.core.types import CadenceKind, Recurrence, Session, WeekIndex
+
+_INDEX = {WeekIndex.FIRST: 0, WeekIndex.SECOND: 1, WeekIndex.THIRD: 2, WeekIndex.FOURTH: 3}
+
+
+def nth_weekday(year: int, month: int, weekday: int, index: WeekIndex) -> date:
+    """The ``index`` ``weekday`` of a month (LAST: the month's last such day)."""
+    if index is WeekIndex.LAST:
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    first_match = first + timedelta(days=(weekday - first.weekday()) % 7)
+    return first_match + timedelta(weeks=_INDEX[index])
+
+
+def week_index_of(day: date) -> WeekIndex:
+    """The relativeMonthly index that names ``day``: its n-th occurrence, or LAST for a 5th one."""
+    n = (day.day - 1) // 7
+    return WeekIndex.LAST if n >= 4 else list(_INDEX)[n]
+
+
+def session_dates(rec: Recurrence) -> list[date]:
+    """Every session date of the series, in the series' zone, in order (``rec.count`` of them)."""
+    if rec.cadence.kind is CadenceKind.WEEKLY:
+        step = timedelta(weeks=rec.cadence.interval)
+        return [rec.start + step * i for i in range(rec.count)]
+    index = rec.index or week_index_of(rec.start)
+    dates: list[date] = []
+    month0 = rec.start.year * 12 + rec.start.month - 1
+    i = 0
+    while len(dates) < rec.count:
+        y, m = divmod(month0 + i * rec.cadence.interval, 12)
+        day = nth_weekday(y, m + 1, rec.weekday, index)
+        if day >= rec.start:
+            dates.append(day)
+        i += 1
+    return dates
+
+
+def localize(day: date, at: time, zone: tzinfo) -> datetime:
+    """Wall-clock ``at`` on ``day`` in ``zone``; a time that does not exist (spring forward) moves
+    forward by the gap, as Exchange does."""
+    naive = datetime.combine(day, at)
+    aware = naive.replace(tzinfo=zone)
+    roundtrip = aware.astimezone(_UTC).astimezone(zone).replace(tzinfo=None)
+    if roundtrip != naive:  # inside a gap: zoneinfo used the offset before the transition
+        aware = (aware.astimezone(_UTC)).astimezone(zone)
+    return aware
+
+
+def sessions_of(
+    rec: Recurrence, *, at: time, duration: timedelta, zone: tzinfo, first_number: int = 1
+) -> list[Session]:
+    """The series' sessions as UTC intervals, numbered from ``first_number``."""
+    out = []
+    for i, day in enumerate(session_dates(rec)):
+        start = localize(day, at, zone).astimezone(_UTC)
+        out.append(Session(number=first_number + i, start=start, end=start + duration))
+    return out
+
