@@ -46,6 +46,7 @@ SUBJECT_MAX = 150  # Outlook shows about this much; Graph accepts 255
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
+_NOT_IN_URLS = frozenset('"<>\\^`{|}')  # RFC 3986 never allows these unencoded
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 _FONT = "font-family:'Segoe UI',Calibri,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933;"
@@ -77,8 +78,8 @@ def one_line(text: str, limit: int = SUBJECT_MAX) -> str:
 
 def https_url(url: str) -> str:
     """``url`` unchanged if it is an absolute https URL with a host and no spaces; else ``RenderError``."""
-    if _CONTROL.search(url) or any(c.isspace() for c in url):
-        raise RenderError(f"link contains whitespace or control characters: {url!r}")
+    if _CONTROL.search(url) or any(c.isspace() or c in _NOT_IN_URLS for c in url):
+        raise RenderError(f"link contains characters that a URL never holds: {url!r}")
     parts = urlsplit(url)
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise RenderError(f"only https links are put in messages, not {url!r}")

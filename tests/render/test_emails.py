@@ -1,0 +1,182 @@
+"""Feedback, escalation and cancellation texts: escaped, one clear link, the same facts in both parts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.render.htmlread import flat, read
+from worker.core.actions import CancelReason, EscalationReason, Role
+from worker.core.render import (
+    Agenda,
+    Person,
+    RenderError,
+    cancellation_comment,
+    escalation_email,
+    feedback_email,
+    feedback_subject,
+    form_link,
+    format_local,
+)
+
+FORM = "https://forms.office.com/r/Xy12AbCdEf?pair=lea-jean&session=3&role=mentee"
+AGENDA = Agenda('Generative AI & "you"', ["Try an assistant <together>", "Limits, risks & data protection"])
+
+
+def _feedback(**overrides: object) -> tuple[str, str]:
+    args: dict[str, object] = {
+        "programme_name": "Digital Reverse Mentoring <2027>",
+        "recipient_name": "Jean O'Brien <script>",
+        "role": Role.MENTEE,
+        "partner_name": "Léa & Co",
+        "session_number": 3,
+        "session_date_local": "Tuesday 9 February 2027, 10:00",
+        "agenda": AGENDA,
+        "next_session": ("Tuesday 23 February 2027, 10:00", "Mobile apps & chats"),
+        "form_url": FORM,
+        "lead": "people.lead@contoso.com",
+        "subject": "How did session 3 with Léa & Co go?",
+    }
+    args.update(overrides)
+    return feedback_email(**args)  # type: ignore[arg-type]
+
+
+def test_feedback_email_links_exactly_the_given_form() -> None:
+    html, text = _feedback()
+    page = read(html)
+    links = {href for href in page.hrefs if not href.startswith("mailto:")}
+    assert links == {FORM}
+    assert FORM in text.splitlines()
+
+
+def test_feedback_html_and_text_state_the_same_facts() -> None:
+    html, text = _feedback()
+    facts = [
+        "Jean O'Brien <script>",
+        "Léa & Co",
+        "session 3",
+        "Tuesday 9 February 2027, 10:00",
+        'Generative AI & "you"',
+        "Try an assistant <together>",
+        "Limits, risks & data protection",
+        "Tuesday 23 February 2027, 10:00",
+        "Mobile apps & chats",
+        "people.lead@contoso.com",
+        "Digital Reverse Mentoring <2027>",
+        FORM,
+    ]
+    visible = read(html).text + " " + " ".join(read(html).hrefs)
+    for fact in facts:
+        assert fact in visible, fact
+        assert fact in flat(text), fact
+
+
+def test_feedback_email_escapes_user_text() -> None:
+    html, _ = _feedback()
+    assert "<script" not in html and "<together>" not in html and "<2027>" not in html
+
+
+def test_feedback_thanks_the_mentor_for_mentoring() -> None:
+    _, text = _feedback(role=Role.MENTOR, recipient_name="Léa", partner_name="Jean")
+    assert "Thank you for mentoring Jean in session 3" in text
+
+
+def test_last_session_feedback_says_it_was_the_last() -> None:
+    html, text = _feedback(next_session=None)
+    assert "last session" in read(html).text and "last session" in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://forms.office.com/r/x",
+        "javascript:alert(1)",
+        "https://forms office.com/",
+        "https:///path-only",
+        "https://user:pw@forms.office.com/r/x",
+        'https://forms.office.com/r/x"onmouseover="x',
+        "//forms.office.com/r/x",
+    ],
+)
+def test_feedback_refuses_a_form_link_that_is_not_a_clean_https_url(url: str) -> None:
+    with pytest.raises(RenderError):
+        _feedback(form_url=url)
+
+
+def test_form_link_fills_and_url_encodes_the_placeholders() -> None:
+    template = "https://forms.office.com/r/Xy12AbCdEf?pair={pair}&session={session}&role={role}"
+    link = form_link(template, pair="lea&jean marie", session=4, role=Role.MENTOR)
+    assert link == "https://forms.office.com/r/Xy12AbCdEf?pair=lea%26jean%20marie&session=4&role=mentor"
+
+
+def test_form_link_rejects_an_unknown_placeholder() -> None:
+    with pytest.raises(RenderError, match="unknown placeholder"):
+        form_link("https://forms.office.com/r/x?who={email}", pair="p", session=1, role=Role.MENTEE)
+
+
+def test_subject_template_never_reaches_attributes_and_stays_on_one_line() -> None:
+    subject = feedback_subject(
+        "How did session {session} with {partner} go? {session.__class__}", session=2, partner="Léa\nMartin"
+    )
+    assert subject == "How did session 2 with Léa Martin go? {session.__class__}"
+
+
+@pytest.mark.parametrize("reason", list(EscalationReason))
+def test_every_escalation_has_a_one_line_subject_and_the_same_facts_in_both_parts(
+    reason: EscalationReason,
+) -> None:
+    subject, html, text = escalation_email(
+        reason=reason,
+        programme_name="Digital RM\n2027",
+        pair=(Person("O'Brien <script>", "ob@contoso.com"), "jean.dubois@contoso.com"),
+        detail="No mutual free time on Tue-Thu 09:30-16:30.\nJean is out of office until 2027-02-01 & later.",
+        suggestions=["Widen the policy's hours", "Ask Jean to share <his> calendar"],
+    )
+    assert "\n" not in subject and "\r" not in subject and subject.startswith("[Digital RM 2027] ")
+    assert "<script" not in html and "<his>" not in html
+    visible = read(html).text
+    for fact in (
+        "O'Brien <script>",
+        "jean.dubois@contoso.com",
+        "No mutual free time on Tue-Thu 09:30-16:30.",
+        "Jean is out of office until 2027-02-01 & later.",
+        "Widen the policy's hours",
+        "Ask Jean to share <his> calendar",
+    ):
+        assert fact in visible and fact in text, fact
+
+
+def test_no_slot_escalation_promises_at_most_one_email_a_week() -> None:
+    subject, _, text = escalation_email(
+        reason=EscalationReason.NO_SLOT,
+        programme_name="P",
+        pair=(Person("Léa", "l@contoso.com"), Person("Jean", "j@contoso.com")),
+        detail="",
+        suggestions=[],
+    )
+    assert subject == "[P] No time found for Léa and Jean"
+    assert "once a week" in text and "Details" not in text
+
+
+@pytest.mark.parametrize("reason", list(CancelReason))
+def test_cancellation_comments_are_short_kind_and_name_the_programme(reason: CancelReason) -> None:
+    comment = cancellation_comment(reason, "Digital\nRM 2027")
+    assert "Digital RM 2027" in comment and "\n" not in comment and len(comment) < 200
+    assert "Thank you" in comment or "Sorry" in comment
+
+
+def test_pair_removed_comment_thanks_both() -> None:
+    assert cancellation_comment(CancelReason.PAIR_REMOVED, "P").startswith(
+        "This pairing has ended in P. Thank you both for your time"
+    )
+
+
+def test_local_dates_read_in_the_programme_zone_across_dst() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    assert format_local(datetime(2027, 3, 30, 8, 0, tzinfo=UTC), paris) == "Tuesday 30 March 2027, 10:00"
+    assert (
+        format_local(datetime(2027, 3, 23, 9, 0, tzinfo=UTC), paris, "Paris")
+        == "Tuesday 23 March 2027, 10:00 (Paris)"
+    )
