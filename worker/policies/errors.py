@@ -1,0 +1,32 @@
+"""The one error the programme loader raises, and the problems it carries.
+
+Loading never stops at the first mistake: every file is read, every value checked, and each mistake
+becomes a ``Problem`` that points at the exact place in the YAML (``FILE:LINE:COL: message``), so a
+programme lead fixes them all in one pass. ``ConfigError`` is raised once, at the end, with the list.
+Lines and columns are 1-based, as editors count them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One mistake in one file, at one place; ``message`` names the key (``policies.x.duration: ...``)."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The programme's configuration is invalid; ``problems`` lists every mistake found, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))

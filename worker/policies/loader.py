@@ -1,0 +1,179 @@
+"""``load_programme``: read the three programme files, check everything, return a resolved ``Programme``.
+
+Three passes, each collecting problems instead of stopping:
+1. YAML (``yamlpos``): syntax, encoding, duplicate keys, alias bombs;
+2. each file against its pydantic model (``models``): types, units, spelling, unknown keys;
+3. across values and files (``checks``): references, ``extends``, windows against durations, dates,
+   addresses against the programme's domains, duplicate pairs.
+A file that fails an earlier pass is left out of the later ones (its mistakes would only echo), the
+other files are still checked. Pydantic's error locations are mapped back to YAML positions here.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from worker.policies.checks import check_and_resolve, dotted
+from worker.policies.errors import ConfigError, Problem
+from worker.policies.models import PairsFile, PoliciesFile, ProgramFile
+from worker.policies.programme import Programme
+from worker.policies.values import did_you_mean, show
+from worker.policies.yamlpos import PathKey, YamlDoc, YamlRefused, load_yaml
+
+FILES: dict[str, type[BaseModel]] = {
+    "program.yaml": ProgramFile,
+    "policies.yaml": PoliciesFile,
+    "pairs.yaml": PairsFile,
+}
+
+
+def load_programme(config_dir: Path) -> Programme:
+    """Load program.yaml, policies.yaml and pairs.yaml from ``config_dir``.
+
+    Raises ``ConfigError`` with every problem found, across all three files.
+    """
+    problems: list[Problem] = []
+    docs: dict[str, YamlDoc] = {}
+    models: dict[str, Any] = {}
+    if not config_dir.is_dir():
+        raise ConfigError(
+            [
+                Problem(
+                    str(config_dir), 1, 1, "not a folder holding program.yaml, policies.yaml and pairs.yaml"
+                )
+            ]
+        )
+    for name, model in FILES.items():
+        path = config_dir / name
+        try:
+            doc = load_yaml(path, str(path))
+        except YamlRefused as refused:
+            problems.extend(refused.problems)
+            continue
+        docs[name] = doc
+        try:
+            models[name] = model.model_validate(doc.value)
+        except ValidationError as exc:
+            problems.extend(_problems_from(exc, doc, model))
+    programme, more = check_and_resolve(
+        docs,
+        program=models.get("program.yaml"),
+        policies=models.get("policies.yaml"),
+        pairs=models.get("pairs.yaml"),
+    )
+    problems.extend(more)
+    if problems or programme is None:
+        raise ConfigError(problems or [Problem(str(config_dir), 1, 1, "the programme could not be loaded")])
+    return programme
+
+
+# --- pydantic errors -> FILE:LINE:COL --------------------------------------------------------------
+
+
+def _problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        at_key = False
+        if "[key]" in loc:  # a bad mapping key (e.g. a policy name): point at the key itself
+            loc, at_key = loc[: loc.index("[key]")], True
+        path = _path_in(doc, loc)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, path[:-1])
+            message = f"unknown key{did_you_mean(str(path[-1]), allowed)}"
+            if allowed:
+                message += f"; expected one of: {', '.join(allowed)}"
+            out.append(doc.problem(path, f"{dotted(path)}: {message}", at_key=True))
+        elif kind == "missing":
+            parent = path[:-1]
+            where = dotted(parent) or "the file"
+            out.append(doc.problem(parent, f"{dotted(path)}: missing; {where} needs this key", at_key=True))
+        else:
+            label = dotted(path) or "(top level)"
+            out.append(doc.problem(path, f"{label}: {_message(error)}", at_key=at_key))
+    return out
+
+
+def _path_in(doc: YamlDoc, loc: tuple[Any, ...]) -> PathKey:
+    """Pydantic's location, without the validator names it inserts for unions and annotated types."""
+    path: list[str | int] = []
+    for part in loc:
+        candidate = (*path, part)
+        if candidate in doc.positions or isinstance(part, int) or not _looks_internal(part):
+            path.append(part)
+    return tuple(path)
+
+
+def _looks_internal(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or "(" in part)
+
+
+def _message(error: Any) -> str:
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    shown = show(value)
+    if kind == "int_type" or kind == "int_from_float":
+        return f"expected a whole number, got {shown}"
+    if kind == "bool_type":
+        return f"expected true or false, got {shown}"
+    if kind == "string_type":
+        return f"expected text, got {shown}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected a list, got {shown}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping (key: value lines), got {shown}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}, got {shown}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}, got {shown}"
+    if kind == "too_short":
+        return "cannot be empty" if isinstance(value, str) else "needs at least one entry"
+    return str(error["msg"])
+
+
+def _allowed_keys(model: type[BaseModel], path: PathKey) -> list[str]:
+    """The keys a mapping at ``path`` may hold, for did-you-mean hints: walk the model's annotations."""
+    current: Any = model
+    for part in path:
+        current = _step(current, part)
+        if current is None:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            arms = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = next(
+                (a for a in arms if not isinstance(a, type) or issubclass(a, BaseModel)), arms[0]
+            )
+        else:
+            return annotation
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, info in annotation.model_fields.items():
+            if part in (name, info.alias):
+                return info.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is dict:
+        return args[1]
+    if origin in (tuple, list) and args:
+        return args[0]
+    return None

@@ -1,0 +1,256 @@
+"""Read a programme YAML file into plain Python values, remembering where every value was written.
+
+PyYAML's constructors throw positions away, keep the last of two duplicate keys and expand aliases
+without limit, so we only let PyYAML *compose* the node graph (safe loader, libyaml when present) and
+build the values ourselves. Along the way we refuse what a programme file never needs and what would
+hide a mistake: duplicate keys, non-string keys, merge keys, tags beyond YAML's standard scalars and
+collections, and alias expansion beyond a small node budget (a "billion laughs" file is stopped after
+a few thousand nodes, not expanded). Every refusal is a ``Problem`` with its line and column.
+
+The result is a ``YamlDoc``: the value plus ``positions``, a map from a path such as
+``("policies", "fortnightly", "days", 2)`` to where that value (and its key) was written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from worker.policies.errors import Problem
+
+try:  # libyaml's composer is faster and just as safe: it only builds nodes, never objects
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+PathKey = tuple[str | int, ...]
+
+MAX_BYTES = 2 * 1024 * 1024  # a programme of thousands of pairs fits in far less
+MAX_NODES = 20_000  # nodes built after alias expansion; a billion-laughs file hits this in milliseconds
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_SEQ_TAG = f"{_TAG}seq"
+_MAP_TAG = f"{_TAG}map"
+_MERGE_TAG = f"{_TAG}merge"
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    """Where a value was written (1-based), and where its key was, for values inside a mapping."""
+
+    line: int
+    col: int
+    key_line: int | None = None
+    key_col: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """The key's position when there is one: unknown-key messages point at the key, not its value."""
+        if self.key_line is not None and self.key_col is not None:
+            return self.key_line, self.key_col
+        return self.line, self.col
+
+
+@dataclass(slots=True)
+class YamlDoc:
+    file: str
+    value: Any
+    positions: dict[PathKey, Pos] = field(default_factory=dict)
+
+    def pos(self, path: PathKey) -> Pos:
+        """The position of ``path``, or of its nearest written ancestor (a missing key's parent)."""
+        while path:
+            found = self.positions.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return self.positions.get((), Pos(1, 1))
+
+    def problem(self, path: PathKey, message: str, *, at_key: bool = False) -> Problem:
+        pos = self.pos(path)
+        line, col = pos.key if at_key else (pos.line, pos.col)
+        return Problem(self.file, line, col, message)
+
+
+class YamlRefused(Exception):
+    """The file cannot be read as a programme file; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class _Builder:
+    """Turns a composed node graph into values and positions, counting every node it builds."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: dict[PathKey, Pos] = {}
+        self.problems: list[Problem] = []
+        self.budget = MAX_NODES
+        self.active: set[int] = set()  # nodes being built: an alias back into one of them is a cycle
+        self.scalars = SafeConstructor()
+
+    def refuse(self, node: Node, message: str) -> None:
+        line, col = _mark(node)
+        self.problems.append(Problem(self.file, line, col, message))
+
+    def build(self, node: Node, path: PathKey, key_node: Node | None = None) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            # Raised, not collected: continuing would only expand the bomb further. Reported at the
+            # top-level key being built: the composed graph keeps the anchor's mark, not the alias's.
+            top = self.positions.get(path[:1], Pos(*_mark(node)))
+            self.problems.append(
+                Problem(
+                    self.file,
+                    *top.key,
+                    f"{_dotted(path[:1])}: aliases expand to "
+                    f"more than {MAX_NODES} values (an alias bomb?); refused",
+                )
+            )
+            raise YamlRefused(self.problems)
+        line, col = _mark(node)
+        key_line, key_col = _mark(key_node) if key_node is not None else (None, None)
+        self.positions.setdefault(path, Pos(line, col, key_line, key_col))
+        if id(node) in self.active:
+            self.refuse(node, f"{_dotted(path)}: an alias refers to itself")
+            return None
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                if node.tag != _SEQ_TAG:
+                    self.refuse(node, f"{_dotted(path)}: tag {node.tag} is not allowed here")
+                    return None
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+        self.refuse(node, f"{_dotted(path)}: unsupported YAML node")  # pragma: no cover - PyYAML has 3 kinds
+        return None
+
+    def _scalar(self, node: ScalarNode, path: PathKey) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            self.refuse(node, f"{_dotted(path)}: tag {node.tag} is not allowed in a programme file")
+            return None
+        kind = node.tag.removeprefix(_TAG)
+        try:
+            return getattr(self.scalars, f"construct_yaml_{kind}")(node)
+        except (ValueError, yaml.YAMLError) as exc:  # e.g. !!int "ten", or an impossible date 2027-02-30
+            self.refuse(node, f"{_dotted(path)}: {node.value!r} is not a valid {kind} ({exc})")
+            return None
+
+    def _mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
+        if node.tag != _MAP_TAG:
+            self.refuse(node, f"{_dotted(path)}: tag {node.tag} is not allowed here")
+            return {}
+        out: dict[str, Any] = {}
+        first_seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self.refuse(
+                    key_node,
+                    f"{_dotted(path)}: merge keys (<<) are not supported; "
+                    "write the keys out, or use `extends` between policies",
+                )
+                continue
+            if not isinstance(key_node, ScalarNode) or key_node.tag != f"{_TAG}str":
+                shown = key_node.value if isinstance(key_node, ScalarNode) else "a collection"
+                self.refuse(key_node, f"{_dotted(path)}: key {shown!r} must be text (quote it)")
+                continue
+            key = str(key_node.value)
+            if key in first_seen:
+                self.refuse(
+                    key_node,
+                    f"{_dotted((*path, key))}: duplicate key (first written at line "
+                    f"{first_seen[key]}); YAML would silently keep only one",
+                )
+                continue
+            first_seen[key] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, (*path, key), key_node)
+        return out
+
+
+def _decode(data: bytes, file: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        line_start = before.rfind(b"\n") + 1
+        col = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        raise YamlRefused(
+            [
+                Problem(
+                    file,
+                    line,
+                    col,
+                    f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded; save the file as UTF-8",
+                )
+            ]
+        ) from None
+
+
+def _error_position(exc: yaml.YAMLError, text: str) -> tuple[int, int]:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return mark.line + 1, mark.column + 1
+    position = getattr(exc, "position", None)  # ReaderError: a character index
+    if isinstance(position, int):
+        before = text[:position]
+        return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+    return 1, 1
+
+
+def parse_yaml(data: bytes, file: str) -> YamlDoc:
+    """Parse one file's bytes; raise ``YamlRefused`` with every problem found."""
+    if len(data) > MAX_BYTES:
+        raise YamlRefused([Problem(file, 1, 1, f"file is larger than {MAX_BYTES // 1024} KiB; refused")])
+    text = _decode(data, file)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        line, col = _error_position(exc, text)
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        detail = f"{context}, {reason}" if context else reason
+        raise YamlRefused([Problem(file, line, col, f"YAML syntax error: {detail}")]) from None
+    if root is None:
+        raise YamlRefused([Problem(file, 1, 1, "file is empty (it holds no YAML value)")])
+    builder = _Builder(file)
+    value = builder.build(root, ())
+    if builder.problems:
+        raise YamlRefused(builder.problems)
+    return YamlDoc(file, value, builder.positions)
+
+
+def load_yaml(path: Path, file: str | None = None) -> YamlDoc:
+    """Read and parse ``path``; ``file`` is the name problems carry (defaults to the path)."""
+    name = file or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise YamlRefused([Problem(name, 1, 1, "file not found")]) from None
+    except OSError as exc:
+        raise YamlRefused([Problem(name, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from None
+    return parse_yaml(data, name)
