@@ -7,6 +7,8 @@ function that tests can feed by hand.
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -101,6 +103,8 @@ class Desired:
     reject_reporting_lines: bool
     pairs: tuple[PairDesired, ...]
     organizers: tuple[str, ...]
+    shard: tuple[int, int] = (0, 1)  # (index, count): this worker serves one shard of the programme
+    all_organizers: tuple[str, ...] = ()  # every programme mailbox, across shards
     purpose: str = (
         "Reverse mentoring pairs a digital-native colleague with a senior leader, so that both learn from "
         "each other."
@@ -118,3 +122,21 @@ class Observed:
     chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()
     since: datetime | None = None
+
+
+def _hash(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def shard_owns(shard: tuple[int, int], *, organizer: str, organizers: tuple[str, ...], pair: str) -> bool:
+    """Whether shard ``(i, n)`` serves ``pair``, organised by ``organizer``.
+
+    With at least as many programme mailboxes as shards, a shard owns whole mailboxes (index mod n),
+    so shards never share a mailbox's request budget; with fewer, pairs are split by their own hash.
+    """
+    index, count = shard
+    if count <= 1:
+        return True
+    if len(organizers) >= count and organizer in organizers:
+        return organizers.index(organizer) % count == index
+    return _hash(pair) % count == index

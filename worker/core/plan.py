@@ -51,6 +51,7 @@ from worker.core.desired import (
     Observed,
     PairDesired,
     Participant,
+    shard_owns,
 )
 from worker.core.recurrence import sessions_of
 from worker.core.types import (
@@ -123,6 +124,9 @@ def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
                 for pair in desired.pairs]
     wanted = {p.id for p in desired.pairs}
     for key in sorted(set(by_pair) - wanted):
+        if not shard_owns(desired.shard, organizer=by_pair[key][0].organizer,
+                          organizers=desired.all_organizers or desired.organizers, pair=key):
+            continue
         for series in sorted(by_pair[key], key=_series_order):
             _retire(run, key, series, CancelReason.PAIR_REMOVED)
     return Plan(tuple(run.actions), tuple(statuses))
@@ -136,7 +140,11 @@ def _series_order(series: SeriesInfo) -> tuple[datetime, str]:
 
 
 def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairStatus:
-    desired, observed, now = run.desired, run.observed, run.now
+    desired, observed = run.desired, run.observed
+    if desired.reject_reporting_lines and not all(
+        a in observed.chains for a in (pair.mentor.address, pair.mentee.address)
+    ):
+        return PairStatus(pair.id, PairState.ERROR, "manager chains could not be read; not booked")
     if desired.reject_reporting_lines and _same_reporting_line(observed, pair):
         for s in series:
             if PROP_ENDED not in s.properties:

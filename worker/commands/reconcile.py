@@ -1,0 +1,94 @@
+"""``crossgen plan`` and ``crossgen run``: one reconcile pass against Microsoft Graph (or a sandbox).
+
+Exit codes (../shared/spec/cli.md): 0 converged; 1 some pairs failed or cannot be served; 2 config or
+auth error, with nothing sent to Graph for a config error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of
+
+
+def _shard(value: str | None) -> Any:
+    from worker.reconcile.desired import Shard
+
+    if value:
+        try:
+            index, count = (int(x) for x in value.split("/"))
+            return Shard(index, count)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: expected i/n, e.g. 0/4 ({exc})") from exc
+    index = os.environ.get("JOB_COMPLETION_INDEX")
+    count = os.environ.get("CROSSGEN_SHARDS") or os.environ.get("JOB_COMPLETIONS")
+    if index is not None and count:
+        return Shard(int(index), int(count))
+    return None
+
+
+def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | None) -> Any:
+    from worker import log
+    from worker.policies.errors import ConfigError
+
+    log.configure()
+    now = parse_as_of(as_of) if as_of else datetime.now(UTC)
+    try:
+        from worker.policies.load import load_programme
+
+        load_programme(config)  # refuse bad config before any credential or network is touched
+    except ConfigError as exc:
+        fail_config(exc)
+    from worker.graph.errors import AuthError
+    from worker.graph.gateway import Gateway
+    from worker.reconcile.run import reconcile
+
+    async def go() -> Any:
+        gateway = Gateway.from_env()
+        try:
+            return await reconcile(config, gateway=gateway, now=now, dry_run=dry_run, shard=_shard(shard))
+        finally:
+            await gateway.aclose()
+
+    try:
+        return asyncio.run(go())
+    except AuthError as exc:
+        click.echo(f"crossgen: authentication failed: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.command("run")
+@config_option
+@as_of_option
+@click.option("--dry-run", is_flag=True, help="Decide everything, write nothing.")
+@click.option("--shard", metavar="I/N", help="Serve only shard I of N (default: JOB_COMPLETION_INDEX of CROSSGEN_SHARDS).")
+def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None) -> None:
+    """One reconcile pass: book, repair, cancel, send feedback; then exit."""
+    result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard)
+    click.echo(json.dumps(result.summary(), sort_keys=True))
+    sys.exit(result.exit_code)
+
+
+@click.command("plan")
+@config_option
+@as_of_option
+@click.option("--json", "as_json", is_flag=True, help="Print the actions as one JSON object.")
+@click.option("--shard", metavar="I/N", help="Plan only shard I of N.")
+def plan_command(config: Path, as_of: str | None, as_json: bool, shard: str | None) -> None:
+    """Read calendars and print what `run` would do, writing nothing."""
+    from worker.reconcile.present import plan_json, plan_table
+
+    result = _execute(config, as_of=as_of, dry_run=True, shard=shard)
+    if as_json:
+        click.echo(json.dumps(plan_json(result), sort_keys=True))
+    else:
+        plan_table(result)
+    sys.exit(1 if result.exit_code or result.summary()["refused"] else 0)

@@ -1,0 +1,117 @@
+"""From the programme YAML's resolved model to the planner's ``Desired``, for one shard.
+
+Scale-out: ``program.organizer`` may list several programme mailboxes; each pair belongs to one of
+them (rendezvous hashing, ``Programme.organizer_for``), so it stays put when a mailbox is added. With
+``--shard i/n`` a worker serves only the pairs whose organiser mailbox falls in its shard (mailbox
+index mod n), so shards never share a mailbox's request budget; with fewer mailboxes than shards,
+pairs are split by their own hash instead. No coordination is needed beyond Graph itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from worker.core.desired import (
+    AgendaEntry,
+    Desired,
+    FeedbackRules,
+    PairDesired,
+    Participant,
+    Rules,
+    shard_owns,
+)
+from worker.policies.programme import Pair, Policy, Programme
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: expected 0 <= i < n")
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def programme_key(programme: Programme) -> str:
+    """A stable key for the programme, tagging everything we write: a slug of its name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", programme.program.name.lower()).strip("-")
+    return slug[:60] or "programme"
+
+
+def display_name(address: str) -> str:
+    """A readable name from an address when the directory gave none: lea.martin@… -> Lea Martin."""
+    local = address.split("@", 1)[0]
+    return " ".join(part.capitalize() for part in re.split(r"[._-]+", local) if part) or address
+
+
+def fingerprint(policy: Policy) -> str:
+    """What shapes a pair's series; when it changes the series is re-cut (not when an agenda changes)."""
+    shape = {
+        "cadence": str(policy.cadence), "duration": policy.duration.total_seconds(),
+        "sessions": policy.sessions, "days": sorted(policy.days), "hours": str(policy.hours),
+        "avoid": [str(a) for a in policy.avoid], "teams": policy.teams_meeting,
+    }
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _rules(programme: Programme, policy: Policy) -> Rules:
+    feedback = None
+    if policy.feedback:
+        template = programme.feedback[policy.feedback]
+        feedback = FeedbackRules(form=template.form, subject=template.subject, send_after=template.send_after)
+    agenda: tuple[AgendaEntry, ...] = ()
+    if policy.agenda:
+        agenda = tuple(AgendaEntry(i.title, tuple(i.items)) for i in programme.agendas[policy.agenda].items)
+    return Rules(
+        name=policy.name, cadence=policy.cadence, duration=policy.duration, sessions=policy.sessions,
+        days=policy.days, hours=(policy.hours.start, policy.hours.end),
+        avoid=tuple((a.start, a.end) for a in policy.avoid), buffer=policy.buffer, lookahead=policy.lookahead,
+        protection=policy.protection(), teams_meeting=policy.teams_meeting, on_conflict=policy.on_conflict,
+        freeze=policy.freeze, max_moves=policy.max_moves, agenda_lead=policy.agenda_lead, feedback=feedback,
+        agenda=agenda,
+    )
+
+
+def desired_from(
+    programme: Programme, *, shard: Shard | None = None, names: Mapping[str, str] | None = None
+) -> Desired:
+    names = names or {}
+    info = programme.program
+    rules = {name: _rules(programme, policy) for name, policy in programme.policies.items()}
+
+    def person(address: str) -> Participant:
+        return Participant(address, names.get(address) or display_name(address))
+
+    slot = (shard.index, shard.count) if shard else (0, 1)
+    pairs = []
+    for pair in programme.pairs:
+        organizer = programme.organizer_for(pair)
+        if not shard_owns(slot, organizer=organizer, organizers=info.organizers, pair=pair.id):
+            continue
+        pairs.append(_pair(programme, pair, organizer, rules[pair.policy], person))
+    organizers = tuple(o for o in info.organizers
+                       if len(info.organizers) < slot[1] or info.organizers.index(o) % slot[1] == slot[0])
+    return Desired(
+        key=programme_key(programme), name=info.name, lead=info.lead, zone=info.zone,
+        start=info.start, end=info.end,
+        blackouts=tuple((b.start, b.end) for b in programme.blackouts),
+        reject_reporting_lines=info.reject_reporting_lines, pairs=tuple(pairs), organizers=organizers,
+        shard=slot, all_organizers=info.organizers,
+    )
+
+
+def _pair(programme: Programme, pair: Pair, organizer: str, rules: Rules, person: object) -> PairDesired:
+    make = person  # type: ignore[assignment]
+    return PairDesired(
+        id=pair.id, mentor=make(pair.mentor), mentee=make(pair.mentee),  # type: ignore[operator]
+        organizer=organizer, rules=rules, fingerprint=fingerprint(programme.policy_of(pair)),
+        start=programme.start_of(pair), topics=pair.topics,
+    )

@@ -1,0 +1,102 @@
+"""Read what the planner needs from Graph: free/busy, our series and their occurrences, manager chains.
+
+Reads are grouped to stay cheap: free/busy for everyone in one chunked sweep (20 people, < 42 days a
+call), our series by one filtered listing per organiser mailbox, occurrences per series. A person or
+mailbox that fails to read becomes an error on the pairs it touches, never the end of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+import structlog
+
+from worker.core.desired import Desired, Observed
+from worker.core.types import Interval, OccurrenceInfo, Schedule, SeriesInfo
+from worker.graph.errors import GraphError
+from worker.reconcile.state import State
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_HORIZON = timedelta(days=56)  # free/busy known this far ahead: two getSchedule windows
+BACKFILL = timedelta(days=120)  # how far back feedback owed is looked for
+
+
+@dataclass
+class ReadErrors:
+    """Failures while reading, by address or mailbox, for the per-pair errors of the summary."""
+
+    people: dict[str, str] = field(default_factory=dict)
+    mailboxes: dict[str, str] = field(default_factory=dict)
+
+
+async def observe(
+    gateway: object, desired: Desired, now: datetime, state: State, *, horizon: timedelta = DEFAULT_HORIZON
+) -> tuple[Observed, ReadErrors]:
+    """One read pass over the programme's calendars."""
+    gw: object = gateway
+    errors = ReadErrors()
+    window = Interval(now, now + horizon)
+    people = sorted({a for p in desired.pairs for a in (p.mentor.address, p.mentee.address)})
+
+    schedules: Mapping[str, Schedule] = {}
+    try:
+        schedules = await gw.free_busy(people, window)  # type: ignore[attr-defined]
+    except GraphError as exc:
+        log.error("observe.free_busy_failed", error=str(exc))
+        errors.people.update({p: f"free/busy could not be read: {exc}" for p in people})
+
+    series: list[SeriesInfo] = []
+    for organizer in desired.organizers:
+        try:
+            series += await gw.list_series(organizer, programme=desired.key)  # type: ignore[attr-defined]
+        except GraphError as exc:
+            log.error("observe.series_failed", mailbox=organizer, error=str(exc))
+            errors.mailboxes[organizer] = str(exc)
+
+    start_of_programme = datetime.combine(desired.start, time(0), tzinfo=desired.zone).astimezone(UTC)
+    since = max(start_of_programme, now - BACKFILL)
+    occurrence_window = Interval(min(since, now), max(window.end, since))
+
+    async def occurrences_of(s: SeriesInfo) -> tuple[str, tuple[OccurrenceInfo, ...]]:
+        try:
+            found = await gw.occurrences(s.organizer, s.id, occurrence_window)  # type: ignore[attr-defined]
+            return s.id, tuple(found)
+        except GraphError as exc:
+            log.error("observe.occurrences_failed", series=s.id, pair=s.key, error=str(exc))
+            errors.mailboxes[f"series:{s.id}"] = str(exc)
+            return s.id, ()
+
+    occurrences = dict(await asyncio.gather(*(occurrences_of(s) for s in series)))
+
+    chains: dict[str, tuple[str, ...]] = {}
+    if desired.reject_reporting_lines:
+        async def chain_of(address: str) -> None:
+            cached = state.chains.get(address)
+            if cached is not None:
+                chains[address] = tuple(cached)
+                return
+            try:
+                chain = await gw.manager_chain(address)  # type: ignore[attr-defined]
+            except GraphError as exc:
+                log.error("observe.manager_chain_failed", person=address, error=str(exc))
+                errors.people.setdefault(address, f"manager chain could not be read: {exc}")
+                return
+            chains[address] = tuple(chain)
+            state.chains[address] = list(chain)
+
+        await asyncio.gather(*(chain_of(p) for p in people))
+
+    observed = Observed(
+        horizon=window,
+        schedules=schedules,
+        series=tuple(series),
+        occurrences=occurrences,
+        chains=chains,
+        sent=frozenset(state.sent),
+        since=since,
+    )
+    return observed, errors

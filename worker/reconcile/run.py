@@ -1,0 +1,107 @@
+"""One reconcile pass: load config -> read Graph -> plan (pure) -> apply (Graph writes) -> report.
+
+``crossgen run`` and ``crossgen plan`` are thin shells over ``reconcile``; the demo and the end-to-end
+tests call it directly with a gateway bound to the in-process sandbox and a simulated ``now``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from worker.core.actions import Action
+from worker.core.desired import Desired, Observed
+from worker.core.plan import PairState, Plan, plan
+from worker.reconcile.apply import Outcome, apply
+from worker.reconcile.desired import Shard, desired_from
+from worker.reconcile.observe import DEFAULT_HORIZON, observe
+from worker.reconcile.state import State, state_dir
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class RunResult:
+    desired: Desired
+    observed: Observed
+    plan: Plan
+    outcome: Outcome | None  # None for a dry run
+    read_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pair_errors(self) -> dict[str, str]:
+        """Pairs that failed this run: unreadable people, failed writes, or a planning error."""
+        errors: dict[str, str] = {}
+        for status in self.plan.statuses:
+            if status.state == PairState.ERROR:
+                errors[status.pair] = status.detail
+        if self.outcome is not None:
+            errors.update(self.outcome.errors)
+        return errors
+
+    def summary(self) -> dict[str, int]:
+        """The contract's summary line (../shared/spec/cli.md), plus a few more figures."""
+        states = Counter(s.state for s in self.plan.statuses)
+        out = self.outcome or Outcome()
+        return {
+            "pairs": len(self.desired.pairs),
+            "booked": out.booked,
+            "moved": out.moved,
+            "cancelled": out.cancelled,
+            "feedback_sent": out.feedback_sent,
+            "unscheduled": states[PairState.UNSCHEDULED],
+            "refused": states[PairState.REFUSED],
+            "errors": len(self.pair_errors),
+            "agendas": out.agendas,
+            "escalations_sent": out.escalations_sent,
+            "deferred": out.deferred,
+            "writes": out.writes,
+            "actions": len(self.plan.actions),
+        }
+
+    @property
+    def exit_code(self) -> int:
+        """0 converged; 1 some pairs failed or cannot be served."""
+        s = self.summary()
+        return 1 if s["errors"] or s["unscheduled"] else 0
+
+
+async def reconcile(
+    config_dir: Path,
+    *,
+    gateway: Any,
+    now: datetime,
+    dry_run: bool = False,
+    shard: Shard | None = None,
+    state_path: Path | None = None,
+    horizon: timedelta = DEFAULT_HORIZON,
+    on_write: Callable[[str, Action], None] | None = None,
+) -> RunResult:
+    """Make the calendars match the programme (or, with ``dry_run``, say what that would take)."""
+    from worker.policies.load import load_programme  # raises ConfigError: the CLI maps it to exit 2
+
+    programme = load_programme(config_dir)
+    desired = desired_from(programme, shard=shard)
+    run_id = uuid.uuid4().hex[:12]
+    structlog.contextvars.bind_contextvars(run_id=run_id, programme=desired.key)
+    try:
+        state = State.load(state_path or state_dir(), desired.key)
+        observed, read_errors = await observe(gateway, desired, now, state, horizon=horizon)
+        decided = plan(desired, observed, now)
+        outcome = None
+        if not dry_run:
+            outcome = await apply(gateway, decided, state, now=now, on_write=on_write)
+            state.save(now=now)
+        result = RunResult(desired, observed, decided, outcome,
+                           {**read_errors.people, **read_errors.mailboxes})
+        log.info("run.finished", dry_run=dry_run, **result.summary())
+        return result
+    finally:
+        structlog.contextvars.unbind_contextvars("run_id", "programme")
