@@ -1,0 +1,355 @@
+"""The one module that turns msgraph models into crossgen's types and back (STYLE: SDK types stop here).
+
+Reading: scheduleInformation -> :class:`Schedule` (UTC busy intervals, zone-aware working hours, the
+per-schedule error item), events -> :class:`SeriesInfo` / :class:`OccurrenceInfo`.
+Writing: :class:`SeriesSpec` -> an ``Event`` to POST, a move -> an ``Event`` to PATCH.
+
+Our own marks are single-value extended properties in one fixed GUID namespace, ids of the form
+``String {GUID} Name <name>`` (NOTES §3, option A): filterable with ``$filter`` and invisible to people.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+from msgraph.generated.models.attendee import Attendee as GraphAttendee
+from msgraph.generated.models.attendee_type import AttendeeType
+from msgraph.generated.models.body_type import BodyType
+from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+from msgraph.generated.models.day_of_week import DayOfWeek
+from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.event_type import EventType
+from msgraph.generated.models.free_busy_status import FreeBusyStatus
+from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
+from msgraph.generated.models.recurrence_pattern import RecurrencePattern
+from msgraph.generated.models.recurrence_pattern_type import RecurrencePatternType
+from msgraph.generated.models.recurrence_range import RecurrenceRange
+from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
+from msgraph.generated.models.schedule_information import ScheduleInformation
+from msgraph.generated.models.sensitivity import Sensitivity
+from msgraph.generated.models.single_value_legacy_extended_property import (
+    SingleValueLegacyExtendedProperty,
+)
+from msgraph.generated.models.week_index import WeekIndex as GraphWeekIndex
+from msgraph.generated.models.working_hours import WorkingHours as GraphWorkingHours
+
+from worker.core.types import (
+    Attendee,
+    Busy,
+    BusyStatus,
+    Cadence,
+    CadenceKind,
+    Interval,
+    OccurrenceInfo,
+    Recurrence,
+    Response,
+    Schedule,
+    SeriesInfo,
+    SeriesSpec,
+    WeekIndex,
+    WorkingHours,
+)
+from worker.graph.zones import FixedRuleZone, UnknownZone, iana_name, resolve_zone, windows_name
+
+# crossgen's namespace for extended properties: uuid5(NAMESPACE_URL, "urn:crossgen:extended-properties").
+PROPERTY_GUID = "28E90DC3-3916-5E43-9CD6-8DDDF5B2BD17"
+KEY_PROPERTY = "key"
+OWNER_PROPERTY = "owner"
+OWNER_VALUE = "crossgen"
+_FRACTION = re.compile(r"\.(\d+)")
+_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def property_id(name: str) -> str:
+    return f"String {{{PROPERTY_GUID}}} Name {name}"
+
+
+def property_name(prop_id: str) -> str | None:
+    """The short name of one of our property ids; None for anybody else's."""
+    prefix = f"string {{{PROPERTY_GUID}}} name ".lower()
+    if prop_id.lower().startswith(prefix):
+        return prop_id[len(prefix) :]
+    return None
+
+
+def odata_quote(value: str) -> str:
+    """A string literal for ``$filter``: single quotes doubled, as OData requires."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def graph_datetime(value: DateTimeTimeZone | None) -> datetime:
+    """A dateTimeTimeZone (``"2019-03-15T12:00:00.0000000"`` + zone name) as an aware UTC datetime."""
+    if value is None or not value.date_time:
+        raise ValueError("dateTimeTimeZone without a dateTime")
+    text = value.date_time.strip().replace("Z", "+00:00")
+    # Graph writes seven fractional digits; fromisoformat takes at most six.
+    head = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    parsed = datetime.fromisoformat(head)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=resolve_zone(value.time_zone or "UTC"))
+    return parsed.astimezone(UTC)
+
+
+def _enum_value(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+# --- getSchedule ---------------------------------------------------------------------------------
+
+
+def zone_from_graph(time_zone: Any) -> tuple[tzinfo, str]:
+    """A timeZoneBase (IANA or Windows name) or customTimeZone as (tzinfo, name Graph used)."""
+    name = str(getattr(time_zone, "name", None) or "UTC")
+    if (
+        getattr(time_zone, "bias", None) is not None
+        or "customtimezone" in str(getattr(time_zone, "odata_type", "")).lower()
+    ):
+        std = getattr(time_zone, "standard_offset", None)
+        dlt = getattr(time_zone, "daylight_offset", None)
+        return FixedRuleZone(
+            bias=int(time_zone.bias or 0),
+            daylight_bias=int(getattr(dlt, "daylight_bias", 0) or 0),
+            standard_rule=_rule(std),
+            daylight_rule=_rule(dlt),
+            name=name,
+        ), name
+    return resolve_zone(name), name
+
+
+def _rule(offset: Any) -> dict[str, Any] | None:
+    if offset is None or not offset.month or offset.time is None:
+        return None
+    return {
+        "month": offset.month,
+        "dayOfWeek": _enum_value(offset.day_of_week) or "sunday",
+        "dayOccurrence": offset.day_occurrence or 1,
+        "time": offset.time,
+    }
+
+
+def working_hours_from_graph(hours: GraphWorkingHours | None) -> WorkingHours | None:
+    """Outlook working hours as a rule in the person's own zone; None when Graph sent none (it happens)
+    or named a zone nobody knows."""
+    if hours is None or hours.start_time is None or hours.end_time is None:
+        return None
+    try:
+        zone, name = zone_from_graph(hours.time_zone)
+    except UnknownZone:
+        return None
+    days = frozenset(_DAYS.index(_enum_value(d).lower()) for d in hours.days_of_week or [])
+    return WorkingHours(days=days, start=hours.start_time, end=hours.end_time, zone=zone, zone_name=name)
+
+
+def schedule_from_graph(info: ScheduleInformation, horizon: Interval) -> Schedule:
+    address = (info.schedule_id or "").lower()
+    if info.error is not None:
+        code = info.error.response_code or "error"
+        return Schedule(address, horizon, error=f"{code}: {info.error.message or 'unresolvable'}")
+    busy = []
+    for item in info.schedule_items or []:
+        status = _enum_value(item.status).lower() or "busy"
+        if status == FreeBusyStatus.Free.value:
+            continue
+        mapped = next((s for s in BusyStatus if s.value.lower() == status), BusyStatus.UNKNOWN)
+        busy.append(Busy(graph_datetime(item.start), graph_datetime(item.end), mapped))
+    busy.sort(key=lambda b: (b.start, b.end))
+    return Schedule(address, horizon, tuple(busy), working_hours_from_graph(info.working_hours))
+
+
+# --- events -> our types --------------------------------------------------------------------------
+
+
+def properties_from_graph(event: Event) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for prop in event.single_value_extended_properties or []:
+        name = property_name(prop.id or "")
+        if name is not None and prop.value is not None:
+            found[name] = prop.value
+    return found
+
+
+def attendees_from_graph(event: Event) -> tuple[Attendee, ...]:
+    people = []
+    for attendee in event.attendees or []:
+        email = attendee.email_address
+        if email is None or not email.address:
+            continue
+        raw = _enum_value(attendee.status.response if attendee.status else None)
+        response = next((r for r in Response if r.value.lower() == raw.lower()), Response.NONE)
+        people.append(Attendee(email.address.lower(), response, email.name or ""))
+    return tuple(people)
+
+
+def _count_until(rec: Recurrence, last: date) -> int:
+    """How many occurrences a pattern has from its start date up to ``last`` (inclusive)."""
+    count, step = 0, 0
+    while True:
+        if rec.cadence.kind is CadenceKind.WEEKLY:
+            first = rec.start + timedelta(days=(rec.weekday - rec.start.weekday()) % 7)
+            day = first + timedelta(weeks=step * rec.cadence.interval)
+        else:
+            month0 = rec.start.month - 1 + step * rec.cadence.interval
+            day = nth_weekday(rec.start.year + month0 // 12, month0 % 12 + 1, rec.weekday, rec.index)
+            if step == 0 and day < rec.start:
+                step += 1
+                continue
+        if day > last:
+            return count
+        count += 1
+        step += 1
+
+
+def nth_weekday(year: int, month: int, weekday: int, index: WeekIndex | None) -> date:
+    first = date(year, month, 1)
+    days = [
+        first + timedelta(days=i)
+        for i in range(31)
+        if (first + timedelta(days=i)).month == month and (first + timedelta(days=i)).weekday() == weekday
+    ]
+    order = [WeekIndex.FIRST, WeekIndex.SECOND, WeekIndex.THIRD, WeekIndex.FOURTH]
+    if index is None or index is WeekIndex.LAST:
+        return days[-1] if index is WeekIndex.LAST else days[0]
+    return days[order.index(index)]
+
+
+def recurrence_from_graph(recurrence: PatternedRecurrence | None, zone_name: str) -> Recurrence | None:
+    if recurrence is None or recurrence.pattern is None or recurrence.range is None:
+        return None
+    pattern, rng = recurrence.pattern, recurrence.range
+    kind = _enum_value(pattern.type)
+    if kind not in ("weekly", "relativeMonthly") or not pattern.days_of_week or rng.start_date is None:
+        return None
+    cadence = Cadence(CadenceKind.WEEKLY if kind == "weekly" else CadenceKind.MONTHLY, pattern.interval or 1)
+    index = None
+    if kind == "relativeMonthly":
+        raw = _enum_value(pattern.index) or "first"
+        index = next(w for w in WeekIndex if w.value == raw.lower())
+    zone = iana_name(rng.recurrence_time_zone or zone_name)
+    rec = Recurrence(
+        cadence, _DAYS.index(_enum_value(pattern.days_of_week[0]).lower()), rng.start_date, 0, zone, index
+    )
+    range_type = _enum_value(rng.type)
+    if range_type == "numbered":
+        count = rng.number_of_occurrences or 0
+    elif range_type == "endDate" and rng.end_date is not None:
+        count = _count_until(rec, rng.end_date)
+    else:
+        count = 0  # noEnd: we never create those; 0 marks "open"
+    return Recurrence(cadence, rec.weekday, rec.start, count, zone, index)
+
+
+def series_from_graph(event: Event, organizer: str) -> SeriesInfo:
+    props = properties_from_graph(event)
+    zone_name = iana_name(
+        event.original_start_time_zone or (event.start.time_zone if event.start else None) or "UTC"
+    )
+    join = event.online_meeting.join_url if event.online_meeting else None
+    return SeriesInfo(
+        id=event.id or "",
+        organizer=organizer.lower(),
+        key=props.get(KEY_PROPERTY, ""),
+        start=graph_datetime(event.start),
+        end=graph_datetime(event.end),
+        zone_name=zone_name,
+        recurrence=recurrence_from_graph(event.recurrence, zone_name),
+        attendees=attendees_from_graph(event),
+        subject=event.subject or "",
+        join_url=join,
+        properties=props,
+    )
+
+
+def occurrence_from_graph(event: Event) -> OccurrenceInfo:
+    original = event.original_start.astimezone(UTC) if event.original_start else None
+    return OccurrenceInfo(
+        id=event.id or "",
+        series_id=event.series_master_id or "",
+        start=graph_datetime(event.start),
+        end=graph_datetime(event.end),
+        original_start=original,
+        is_exception=event.type == EventType.Exception,
+        is_cancelled=bool(event.is_cancelled),
+        attendees=attendees_from_graph(event),
+        properties=properties_from_graph(event),
+    )
+
+
+# --- our writes -> Graph ----------------------------------------------------------------------------
+
+
+def graph_properties(properties: dict[str, str]) -> list[SingleValueLegacyExtendedProperty]:
+    return [
+        SingleValueLegacyExtendedProperty(id=property_id(name), value=value)
+        for name, value in sorted(properties.items())
+    ]
+
+
+def local_time(value: datetime, zone_name: str) -> DateTimeTimeZone:
+    """A wall-clock time in ``zone_name`` (IANA), sent with the zone's Windows name (see ``zones``)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(resolve_zone(zone_name)).replace(tzinfo=None)
+    return DateTimeTimeZone(date_time=value.isoformat(timespec="seconds"), time_zone=windows_name(zone_name))
+
+
+def recurrence_to_graph(rec: Recurrence, start_date: date) -> PatternedRecurrence:
+    day = DayOfWeek(_DAYS[rec.weekday])
+    if rec.cadence.kind is CadenceKind.WEEKLY:
+        pattern = RecurrencePattern(
+            type=RecurrencePatternType.Weekly,
+            interval=rec.cadence.interval,
+            days_of_week=[day],
+            first_day_of_week=DayOfWeek.Monday,
+        )
+    else:
+        pattern = RecurrencePattern(
+            type=RecurrencePatternType.RelativeMonthly,
+            interval=rec.cadence.interval,
+            days_of_week=[day],
+            index=GraphWeekIndex((rec.index or WeekIndex.FIRST).value),
+        )
+    # Graph: startDate "must be the same value as the start property" of the event, in its own zone.
+    rng = RecurrenceRange(
+        type=RecurrenceRangeType.Numbered,
+        start_date=start_date,
+        number_of_occurrences=rec.count,
+        recurrence_time_zone=windows_name(rec.zone_name),
+    )
+    return PatternedRecurrence(pattern=pattern, range=rng)
+
+
+def event_from_spec(spec: SeriesSpec) -> Event:
+    """The series to POST: our marks (key, owner and the caller's properties), a deterministic
+    transactionId, the protection settings and, when asked, a Teams meeting."""
+    protection = spec.protection
+    props = {**spec.properties, KEY_PROPERTY: spec.key, OWNER_PROPERTY: OWNER_VALUE}
+    event = Event(
+        subject=spec.subject,
+        body=ItemBody(content_type=BodyType.Html, content=spec.body_html),
+        start=local_time(spec.start_local, spec.zone_name),
+        end=local_time(spec.end_local, spec.zone_name),
+        recurrence=recurrence_to_graph(spec.recurrence, spec.start_local.date()),
+        attendees=[
+            GraphAttendee(
+                email_address=EmailAddress(address=a.address, name=a.name or None), type=AttendeeType.Required
+            )
+            for a in spec.attendees
+        ],
+        show_as=FreeBusyStatus(protection.show_as),
+        sensitivity=Sensitivity(protection.sensitivity),
+        allow_new_time_proposals=protection.allow_new_time_proposals,
+        is_reminder_on=protection.reminder_minutes is not None,
+        categories=list(protection.categories),
+        transaction_id=spec.transaction_id,
+        single_value_extended_properties=graph_properties(props),
+    )
+    if protection.reminder_minutes is not None:
+        event.reminder_minutes_before_start = protection.reminder_minutes
+    if spec.teams_meeting:
+        event.is_online_meeting = True
+        event.online_meeting_provider = OnlineMeetingProviderType.TeamsForBusiness
+    return event

@@ -1,0 +1,559 @@
+"""The gateway: the typed operations the worker performs on Microsoft Graph, and nothing else does.
+
+Each operation is one or a few HTTP requests through the same authenticated SDK client, the same pacing
+middleware and the one retry layer (``call_with_retries``); it takes and returns crossgen types
+(``worker.core.types``) and raises only ``worker.graph.errors``. Reads may be repeated freely; the writes
+say in their docstring why a retry cannot duplicate them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, TypeVar
+
+import httpx
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.models.body_type import BodyType
+from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
+from msgraph.generated.models.recurrence_pattern import RecurrencePattern
+from msgraph.generated.models.recurrence_range import RecurrenceRange
+from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
+from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
+    GetSchedulePostRequestBody,
+)
+from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
+from msgraph.generated.users.item.events.item.instances.instances_request_builder import (
+    InstancesRequestBuilder,
+)
+from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import (
+    MessagesRequestBuilder,
+)
+
+from worker.core.types import Interval, MailSpec, OccurrenceInfo, Schedule, SeriesInfo, SeriesSpec
+from worker.graph import mapping
+from worker.graph.auth import AuthSettings, Identity, MsalTokenProvider
+from worker.graph.client import build_graph_client, graph_url_from_env
+from worker.graph.errors import (
+    Forbidden,
+    GraphError,
+    InvalidRequest,
+    NotFound,
+    SendBudgetExhausted,
+    TeamsLinkMissing,
+)
+from worker.graph.mail import message_id, sendmail_body
+from worker.graph.pacing import Pacer, PacingLimits
+from worker.graph.retry import RetryPolicy, Safety, Sleep, call_with_retries
+from worker.graph.zones import UnknownZone, iana_name, resolve_zone
+
+T = TypeVar("T")
+
+MAX_SCHEDULES = 20  # getSchedule: "up to 20 entities at once" (NOTES §1)
+MAX_WINDOW = timedelta(days=41)  # "less than 42 days" (2021 docs; 62 today): stay under the stricter one
+MAX_MANAGER_DEPTH = 25
+DEFAULT_PROPERTY_NAMES = ("key", "owner", "fingerprint", "session", "kind", "version")
+_EVENT_FIELDS = [
+    "id",
+    "subject",
+    "start",
+    "end",
+    "recurrence",
+    "attendees",
+    "type",
+    "seriesMasterId",
+    "originalStart",
+    "originalStartTimeZone",
+    "isCancelled",
+    "onlineMeeting",
+    "isOnlineMeeting",
+]
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def split_window(window: Interval, step: timedelta = MAX_WINDOW) -> list[Interval]:
+    parts, start = [], window.start
+    while start < window.end:
+        end = min(start + step, window.end)
+        parts.append(Interval(start, end))
+        start = end
+    return parts or [window]
+
+
+class Gateway:
+    """Typed async operations on Graph for one worker process. Build it with :meth:`from_env`."""
+
+    def __init__(
+        self,
+        *,
+        client: GraphServiceClient,
+        adapter: GraphRequestAdapter,
+        token_provider: MsalTokenProvider,
+        pacer: Pacer,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        property_names: Iterable[str] = DEFAULT_PROPERTY_NAMES,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._client = client
+        self._adapter = adapter
+        self._tokens = token_provider
+        self.pacer = pacer
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._now = now
+        self._property_names = tuple(dict.fromkeys(property_names))
+        self._http = http_client
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        token_http_client: httpx.Client | None = None,
+        limits: PacingLimits | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] | None = None,
+        now: Callable[[], datetime] | None = None,
+        property_names: Iterable[str] = DEFAULT_PROPERTY_NAMES,
+    ) -> Gateway:
+        """From the azure-identity variables and ``CROSSGEN_GRAPH_URL`` (raises ``AuthError`` when they do
+        not describe a usable identity). Tests inject both http clients, the sleep and the clock."""
+        env = os.environ if env is None else env
+        graph_url = graph_url_from_env(env)
+        identity = Identity(AuthSettings.from_env(env), http_client=token_http_client)
+        host = httpx.URL(graph_url).host
+        provider = MsalTokenProvider(identity, [host])
+        pacer = Pacer(limits, sleep=sleep, **({"clock": clock} if clock else {}))
+        client, adapter = build_graph_client(
+            provider, graph_url=graph_url, pacer=pacer, http_client=http_client
+        )
+        return cls(
+            client=client,
+            adapter=adapter,
+            token_provider=provider,
+            pacer=pacer,
+            policy=policy,
+            sleep=sleep,
+            now=now or (lambda: datetime.now(UTC)),
+            property_names=property_names,
+            http_client=http_client,
+        )
+
+    @property
+    def requests_made(self) -> dict[str, int]:
+        """HTTP requests sent per mailbox (retries included), for the run summary and the benchmarks."""
+        return dict(self.pacer.requests_made)
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        safety: Safety = Safety.IDEMPOTENT,
+        already_done: Callable[[], Awaitable[T | None]] | None = None,
+    ) -> T:
+        return await call_with_retries(
+            attempt,
+            method=method,
+            path=path,
+            safety=safety,
+            policy=self._policy,
+            sleep=self._sleep,
+            on_unauthorized=self._tokens.invalidate,
+            already_done=already_done,
+        )
+
+    def _user(self, address: str) -> Any:
+        return self._client.users.by_user_id(address)
+
+    def _expand(self, extra: Iterable[str] = ()) -> list[str]:
+        names = dict.fromkeys([*self._property_names, *extra])
+        ids = " or ".join(f"id eq {mapping.odata_quote(mapping.property_id(n))}" for n in names)
+        return [f"singleValueExtendedProperties($filter={ids})"]
+
+    # --- free/busy ---------------------------------------------------------------------------------
+
+    async def free_busy(self, addresses: Iterable[str], window: Interval) -> dict[str, Schedule]:
+        """Everyone's busy time over ``window`` (UTC), merged from getSchedule calls of at most 20 people
+        and under 42 days each; working hours from mailboxSettings when getSchedule omits them."""
+        people = list(dict.fromkeys(a.lower() for a in addresses))
+        if not people:
+            return {}
+        chunks = [people[i : i + MAX_SCHEDULES] for i in range(0, len(people), MAX_SCHEDULES)]
+        planned: Counter[str] = Counter()
+        jobs = []
+        for chunk in chunks:
+            for part in split_window(window):
+                callers = sorted(chunk, key=lambda m: self.pacer.load(m) + planned[m])
+                planned[callers[0]] += 1
+                jobs.append(self._schedule_chunk(chunk, part, callers))
+        results = await asyncio.gather(*jobs)
+        merged = self._merge(people, window, [s for result in results for s in result])
+        missing = [a for a, s in merged.items() if s.error is None and s.working_hours is None]
+        hours = await asyncio.gather(*(self._settings_hours(a) for a in missing))
+        for address, wh in zip(missing, hours, strict=True):
+            if wh is not None:
+                merged[address] = dataclasses.replace(merged[address], working_hours=wh)
+        return merged
+
+    async def _schedule_chunk(self, chunk: list[str], part: Interval, callers: list[str]) -> list[Schedule]:
+        body = GetSchedulePostRequestBody(
+            schedules=chunk,
+            start_time=DateTimeTimeZone(date_time=_utc_text(part.start), time_zone="UTC"),
+            end_time=DateTimeTimeZone(date_time=_utc_text(part.end), time_zone="UTC"),
+            availability_view_interval=30,
+        )
+        config: RequestConfiguration[Any] = RequestConfiguration()
+        config.headers.add("Prefer", 'outlook.timezone="UTC"')
+        last: GraphError | None = None
+        for caller in callers[:3]:  # a caller Graph cannot resolve cannot read for others: try the next
+            try:
+                response = await self._call(
+                    "POST",
+                    f"/users/{caller}/calendar/getSchedule",
+                    lambda c=caller: self._user(c).calendar.get_schedule.post(
+                        body, request_configuration=config
+                    ),
+                )
+            except (NotFound, Forbidden, InvalidRequest) as exc:
+                last = exc
+                continue
+            return [
+                mapping.schedule_from_graph(info, part) for info in (response.value if response else []) or []
+            ]
+        assert last is not None
+        raise last
+
+    @staticmethod
+    def _merge(people: list[str], window: Interval, parts: list[Schedule]) -> dict[str, Schedule]:
+        merged: dict[str, Schedule] = {}
+        for address in people:
+            mine = [s for s in parts if s.address == address]
+            error = next((s.error for s in mine if s.error), None)
+            if error or not mine:
+                merged[address] = Schedule(address, window, error=error or "no schedule returned")
+                continue
+            busy = tuple(sorted({b for s in mine for b in s.busy}, key=lambda b: (b.start, b.end)))
+            hours = next((s.working_hours for s in mine if s.working_hours is not None), None)
+            merged[address] = Schedule(address, window, busy, hours)
+        return merged
+
+    async def _mailbox_settings(self, address: str) -> Any:
+        return await self._call(
+            "GET", f"/users/{address}/mailboxSettings", lambda: self._user(address).mailbox_settings.get()
+        )
+
+    async def _settings_hours(self, address: str) -> Any:
+        try:
+            settings = await self._mailbox_settings(address)
+        except (NotFound, Forbidden):
+            return None
+        return mapping.working_hours_from_graph(settings.working_hours if settings else None)
+
+    async def mailbox_zone(self, address: str) -> tuple[tzinfo, str]:
+        """The mailbox's own time zone, as (tzinfo, IANA name); UTC when the mailbox has none."""
+        settings = await self._mailbox_settings(address)
+        name = (settings.time_zone if settings else None) or "UTC"
+        try:
+            return resolve_zone(name), iana_name(name)
+        except UnknownZone as exc:
+            raise InvalidRequest(f"mailbox {address} has an unknown time zone {name!r}") from exc
+
+    # --- people ------------------------------------------------------------------------------------
+
+    async def manager_chain(self, address: str) -> list[str]:
+        """Addresses up the management chain, nearest first; stops at the top (404) or on a loop."""
+        chain: list[str] = []
+        seen = {address.lower()}
+        current = address
+        for _ in range(MAX_MANAGER_DEPTH):
+            try:
+                manager = await self._call(
+                    "GET", f"/users/{current}/manager", lambda c=current: self._user(c).manager.get()
+                )
+            except NotFound:
+                break
+            extra = getattr(manager, "additional_data", None) or {}
+            found = (
+                getattr(manager, "mail", None)
+                or getattr(manager, "user_principal_name", None)
+                or extra.get("mail")
+                or extra.get("userPrincipalName")
+            )
+            if not found or found.lower() in seen:
+                break
+            chain.append(found.lower())
+            seen.add(found.lower())
+            current = found
+        return chain
+
+    # --- series ------------------------------------------------------------------------------------
+
+    async def _events(self, organizer: str, odata_filter: str) -> list[SeriesInfo]:
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=odata_filter, expand=self._expand(), select=_EVENT_FIELDS, top=50
+        )
+        config = RequestConfiguration(query_parameters=query)
+        path = f"/users/{organizer}/events"
+        page = await self._call(
+            "GET", path, lambda: self._user(organizer).events.get(request_configuration=config)
+        )
+        found: list[SeriesInfo] = []
+        while page is not None:
+            for event in page.value or []:
+                if event.recurrence is not None or mapping._enum_value(event.type) == "seriesMaster":
+                    found.append(mapping.series_from_graph(event, organizer))
+            link = page.odata_next_link
+            if not link:
+                break
+            page = await self._call(
+                "GET", path, lambda u=link: self._user(organizer).events.with_url(u).get()
+            )
+        return found
+
+    async def find_series(self, organizer: str, key: str) -> list[SeriesInfo]:
+        """Our series for ``key`` in the organiser's calendar (normally one; more means a duplicate)."""
+        prop = mapping.odata_quote(mapping.property_id(mapping.KEY_PROPERTY))
+        value = mapping.odata_quote(key)
+        flt = f"singleValueExtendedProperties/Any(ep: ep/id eq {prop} and ep/value eq {value})"
+        return [s for s in await self._events(organizer, flt) if s.key == key or not s.key]
+
+    async def list_series(self, organizer: str) -> list[SeriesInfo]:
+        """All of crossgen's series in the organiser's calendar (tagged owner=crossgen at create)."""
+        prop = mapping.odata_quote(mapping.property_id(mapping.OWNER_PROPERTY))
+        value = mapping.odata_quote(mapping.OWNER_VALUE)
+        return await self._events(
+            organizer, f"singleValueExtendedProperties/Any(ep: ep/id eq {prop} and ep/value eq {value})"
+        )
+
+    async def create_series(self, spec: SeriesSpec) -> SeriesInfo:
+        """Create the recurring meeting. Safe to retry: Graph de-duplicates by ``transactionId`` and, after
+        an ambiguous failure, we look the series up by its key before sending the POST again."""
+        organizer = spec.organizer.lower()
+        event = mapping.event_from_spec(spec)
+
+        async def existing() -> SeriesInfo | None:
+            found = await self.find_series(organizer, spec.key)
+            return found[0] if found else None
+
+        async def post() -> SeriesInfo:
+            created = await self._user(organizer).events.post(event)
+            if created is None:
+                raise GraphError("create returned no event", method="POST", path=f"/users/{organizer}/events")
+            return mapping.series_from_graph(created, organizer)
+
+        info = await self._call(
+            "POST", f"/users/{organizer}/events", post, safety=Safety.CHECKED, already_done=existing
+        )
+        # The create response does not echo extended properties (NOTES §3): we know what we wrote.
+        props = {
+            **info.properties,
+            **spec.properties,
+            mapping.KEY_PROPERTY: spec.key,
+            mapping.OWNER_PROPERTY: mapping.OWNER_VALUE,
+        }
+        info = dataclasses.replace(info, key=spec.key, properties=props)
+        if spec.teams_meeting and not info.join_url:
+            raise TeamsLinkMissing(
+                f"series {info.id} was created in {organizer}'s calendar without a Teams link: check the "
+                "organiser's licence and allowedOnlineMeetingProviders",
+                method="POST",
+                path=f"/users/{organizer}/events",
+            )
+        return info
+
+    async def occurrences(self, organizer: str, series_id: str, window: Interval) -> list[OccurrenceInfo]:
+        """Occurrences and exceptions of a series in ``window``, with each one's attendee responses."""
+        query = InstancesRequestBuilder.InstancesRequestBuilderGetQueryParameters(
+            start_date_time=_utc_text(window.start) + "Z",
+            end_date_time=_utc_text(window.end) + "Z",
+            expand=self._expand(),
+            select=_EVENT_FIELDS,
+            top=100,
+        )
+        config = RequestConfiguration(query_parameters=query)
+        instances = self._user(organizer).events.by_event_id(series_id).instances
+        path = f"/users/{organizer}/events/{series_id}/instances"
+        page = await self._call("GET", path, lambda: instances.get(request_configuration=config))
+        found: list[OccurrenceInfo] = []
+        while page is not None:
+            found.extend(mapping.occurrence_from_graph(e) for e in page.value or [])
+            link = page.odata_next_link
+            if not link:
+                break
+            page = await self._call("GET", path, lambda u=link: instances.with_url(u).get())
+        return sorted(found, key=lambda o: o.start)
+
+    async def _patch(self, organizer: str, event_id: str, event: Event) -> Event | None:
+        item = self._user(organizer).events.by_event_id(event_id)
+        return await self._call("PATCH", f"/users/{organizer}/events/{event_id}", lambda: item.patch(event))
+
+    async def move_occurrence(
+        self,
+        organizer: str,
+        occurrence_id: str,
+        start: datetime,
+        end: datetime,
+        zone_name: str,
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
+        """Move one occurrence (it becomes an exception). PATCH is idempotent: a retry sets the same times."""
+        event = Event(start=mapping.local_time(start, zone_name), end=mapping.local_time(end, zone_name))
+        if properties:
+            event.single_value_extended_properties = mapping.graph_properties(dict(properties))
+        await self._patch(organizer, occurrence_id, event)
+
+    async def update_occurrence(
+        self,
+        organizer: str,
+        occurrence_id: str,
+        *,
+        body_html: str | None = None,
+        subject: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> None:
+        """Change the agenda, subject or our marks of one occurrence (or a series master)."""
+        event = Event()
+        if body_html is not None:
+            event.body = ItemBody(content_type=BodyType.Html, content=body_html)
+        if subject is not None:
+            event.subject = subject
+        if properties:
+            event.single_value_extended_properties = mapping.graph_properties(dict(properties))
+        await self._patch(organizer, occurrence_id, event)
+
+    async def cancel(self, organizer: str, event_id: str, comment: str) -> None:
+        """Cancel a series or one occurrence, telling attendees why. Retried after an ambiguous failure only
+        if the event is not already cancelled or gone."""
+        item = self._user(organizer).events.by_event_id(event_id)
+
+        async def gone() -> bool | None:
+            try:
+                event = await item.get()
+            except ODataError as exc:
+                return True if exc.response_status_code == 404 else None
+            return True if event is not None and event.is_cancelled else None
+
+        async def post() -> bool:
+            await item.cancel.post(CancelPostRequestBody(comment=comment))
+            return True
+
+        await self._call(
+            "POST",
+            f"/users/{organizer}/events/{event_id}/cancel",
+            post,
+            safety=Safety.CHECKED,
+            already_done=gone,
+        )
+
+    async def end_series(self, organizer: str, series_id: str, last_date: date) -> None:
+        """End a series after ``last_date`` (inclusive) by patching its range to ``endDate``.
+
+        Graph replaces the whole recurrence on PATCH, so the pattern is read first and sent back as is.
+        """
+        item = self._user(organizer).events.by_event_id(series_id)
+        config = RequestConfiguration(
+            query_parameters=EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+                select=["recurrence"]
+            )
+        )
+        current = await self._call(
+            "GET", f"/users/{organizer}/events/{series_id}", lambda: item.get(request_configuration=config)
+        )
+        old = current.recurrence if current else None
+        if old is None or old.pattern is None or old.range is None:
+            raise InvalidRequest(f"event {series_id} is not a recurring series")
+        p = old.pattern
+        pattern = RecurrencePattern(
+            type=p.type,
+            interval=p.interval,
+            days_of_week=p.days_of_week,
+            first_day_of_week=p.first_day_of_week,
+            index=p.index,
+            day_of_month=p.day_of_month,
+            month=p.month,
+        )
+        rng = RecurrenceRange(
+            type=RecurrenceRangeType.EndDate,
+            start_date=old.range.start_date,
+            end_date=last_date,
+            recurrence_time_zone=old.range.recurrence_time_zone,
+        )
+        await self._patch(
+            organizer, series_id, Event(recurrence=PatternedRecurrence(pattern=pattern, range=rng))
+        )
+
+    # --- mail --------------------------------------------------------------------------------------
+
+    async def mail_already_sent(self, sender: str, key: str) -> bool:
+        """Whether the message for ``key`` is in the sender's Sent Items (by its internetMessageId)."""
+        query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
+            filter=f"internetMessageId eq {mapping.odata_quote(message_id(key, sender))}",
+            select=["id", "internetMessageId"],
+            top=1,
+        )
+        config = RequestConfiguration(query_parameters=query)
+        messages = self._user(sender).mail_folders.by_mail_folder_id("sentitems").messages
+        page = await self._call(
+            "GET",
+            f"/users/{sender}/mailFolders/sentitems/messages",
+            lambda: messages.get(request_configuration=config),
+        )
+        return bool(page and page.value)
+
+    def send_budget_left(self, sender: str) -> float:
+        return self.pacer.send_budget(sender).available
+
+    async def send_mail_once(self, spec: MailSpec) -> bool:
+        """Send ``spec`` unless its Message-ID is already in Sent Items. True if sent now, False if it had
+        been sent before; raises ``SendBudgetExhausted`` (nothing sent) when the sender's budget is spent."""
+        sender = spec.sender.lower()
+        if await self.mail_already_sent(sender, spec.key):
+            return False
+        budget = self.pacer.send_budget(sender)
+        if not budget.try_acquire():
+            raise SendBudgetExhausted(
+                f"{sender} has no sending budget left this minute",
+                retry_after=budget.seconds_until_available(),
+            )
+        body = sendmail_body(spec, now=self._now())
+
+        async def already() -> bool | None:
+            return True if await self.mail_already_sent(sender, spec.key) else None
+
+        async def post() -> bool:
+            info = RequestInformation(
+                Method.POST, "{+baseurl}/users/{user%2Did}/sendMail", {"user%2Did": sender}
+            )
+            info.set_stream_content(body, "text/plain")
+            await self._adapter.send_no_response_content_async(info, {"XXX": ODataError})
+            return True
+
+        await self._call(
+            "POST", f"/users/{sender}/sendMail", post, safety=Safety.CHECKED, already_done=already
+        )
+        return True
