@@ -1,0 +1,1 @@
+"""The programme report for its lead: a model counted from the calendars, and its renderers."""

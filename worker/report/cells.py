@@ -1,0 +1,71 @@
+"""How the report's values read, shared by every format so the Markdown, CSV and HTML agree.
+
+``COLUMNS`` is the per-pair table once, in order; each format only decides how to escape and lay
+out a cell. Times are shown in the programme's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
+
+from worker.core.render import Person, one_line
+from worker.report.model import PairRow, ProgrammeReport
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def person(who: Person) -> str:
+    return one_line(who.name, 120) or who.address
+
+
+def short_date(day: date) -> str:
+    """"11 Jan 2027": written out so it never depends on the host's locale."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def when(at: datetime | None, zone: tzinfo) -> str:
+    """"Tue 9 Feb 2027 10:00" in ``zone``, or "" for no session."""
+    if at is None:
+        return ""
+    local = at.astimezone(zone)
+    return f"{_DAYS[local.weekday()]} {short_date(local.date())} {local:%H:%M}"
+
+
+def iso(at: datetime | None, zone: tzinfo) -> str:
+    """ISO 8601 with the programme zone's offset, for machines (CSV)."""
+    return at.astimezone(zone).isoformat(timespec="minutes") if at is not None else ""
+
+
+def zone_label(report: ProgrammeReport) -> str:
+    return str(getattr(report.zone, "key", None) or report.zone)
+
+
+# (header, value for people) — the counts stay ints so CSV keeps them numeric.
+Cell = str | int
+COLUMNS: tuple[tuple[str, Callable[[PairRow, tzinfo], Cell]], ...] = (
+    ("Pair", lambda r, z: r.pair_id),
+    ("Mentor", lambda r, z: person(r.mentor)),
+    ("Mentee", lambda r, z: person(r.mentee)),
+    ("Policy", lambda r, z: r.policy),
+    ("Status", lambda r, z: r.status.value),
+    ("Held", lambda r, z: r.held),
+    ("Upcoming", lambda r, z: r.upcoming),
+    ("Moved", lambda r, z: r.moved),
+    ("Declined", lambda r, z: r.declined),
+    ("Cancelled", lambda r, z: r.cancelled),
+    ("Feedback sent", lambda r, z: r.feedback_sent),
+    ("Last session", lambda r, z: when(r.last_session, z)),
+    ("Next session", lambda r, z: when(r.next_session, z)),
+)
+
+def totals_rows(report: ProgrammeReport) -> list[tuple[str, int]]:
+    """The programme totals as (label, figure), in reading order; statuses no pair has are left out."""
+    t = report.totals
+    rows = [("Pairs", t.pairs)]
+    rows += [(f"Pairs {status.value}", n) for status, n in t.by_status if n]
+    rows += [("Sessions held", t.held), ("Sessions upcoming", t.upcoming), ("Sessions moved", t.moved),
+             ("Sessions declined", t.declined), ("Sessions cancelled", t.cancelled),
+             ("Feedback emails sent", t.feedback_sent)]
+    return rows
