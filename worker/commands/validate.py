@@ -56,7 +56,7 @@ def validate(config_dir: Path) -> None:
     Exit 0 when valid; exit 2 with one FILE:LINE:COL line per problem on stderr.
     """
     from worker.policies.errors import ConfigError
-    from worker.policies.loader import load_programme
+    from worker.policies.load import load_programme
 
     try:
         programme = load_programme(config_dir)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from worker.policies.errors import ConfigError, Problem
-    from worker.policies.loader import load_programme
+    from worker.policies.load import load_programme
     from worker.policies.programme import (
         Agenda,
         AgendaItem,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from worker.policies.values import TimeWindow
 
 _EXPORTS = {
-    "ConfigError": "errors", "Problem": "errors", "load_programme": "loader", "TimeWindow": "values",
+    "ConfigError": "errors", "Problem": "errors", "load_programme": "load", "TimeWindow": "values",
     **dict.fromkeys(("Agenda", "AgendaItem", "Blackout", "FeedbackTemplate", "Pair", "Policy", "ProgramInfo",
                      "Programme", "Protect", "pair_id"), "programme"),
 }  # fmt: skip

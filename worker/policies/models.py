@@ -3,7 +3,7 @@
 These models check each value on its own (types, units, spelling, unknown keys) and are the source of
 the JSON Schemas editors use. Checks that need several values or several files (a window too short
 for the duration, a policy that does not exist, a pair outside the programme's dates) happen in
-``worker.policies.loader``, which also applies ``extends``; the rest of the worker uses the resolved
+``worker.policies.load``, which also applies ``extends``; the rest of the worker uses the resolved
 ``worker.policies.programme.Programme``, never these models.
 
 In a policy every key is optional, so that ``extends`` can inherit it; after resolving, ``cadence``,

@@ -1,6 +1,6 @@
 """The resolved programme: what the planner, the apply step and the report read.
 
-``load_programme`` (``worker.policies.loader``) builds a ``Programme`` only from files that passed
+``load_programme`` (``worker.policies.load``) builds a ``Programme`` only from files that passed
 every check, so nothing here re-validates: policies have ``extends`` applied and every default
 filled in, pairs name their resolved policy, addresses are lower-case, zones are ``ZoneInfo``.
 All values are frozen; a changed file means a new ``Programme``.

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from worker.policies.loader import FILES
+from worker.policies.load import FILES
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
