@@ -25,12 +25,13 @@ def short_date(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def when(at: datetime | None, zone: tzinfo) -> str:
-    """"Tue 9 Feb 2027 10:00" in ``zone``, or "" for no session."""
+def when(at: datetime | None, zone: tzinfo, *, year: bool = True) -> str:
+    """"Tue 9 Feb 2027 10:00" in ``zone`` ("Tue 9 Feb 10:00" without ``year``), or "" for no session."""
     if at is None:
         return ""
     local = at.astimezone(zone)
-    return f"{_DAYS[local.weekday()]} {short_date(local.date())} {local:%H:%M}"
+    day = short_date(local.date()) if year else f"{local.day} {_MONTHS[local.month - 1]}"
+    return f"{_DAYS[local.weekday()]} {day} {local:%H:%M}"
 
 
 def iso(at: datetime | None, zone: tzinfo) -> str:

@@ -9,12 +9,13 @@ with ``html.escape(quote=True)``; the only link is the lead's ``mailto:``, built
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from urllib.parse import quote
 
 from worker.core.render import RenderError, mail_address
-from worker.report.cells import COLUMNS, short_date, when, zone_label
+from worker.report.cells import person, short_date, when, zone_label
 from worker.report.chart import sessions_chart
-from worker.report.model import PairStatus, ProgrammeReport
+from worker.report.model import PairRow, PairStatus, ProgrammeReport
 
 # status -> (badge background, text colour); attention-worthy states stand out, finished ones recede.
 _BADGES = {
@@ -36,19 +37,21 @@ h2{font-size:17px;margin:28px 0 10px;color:#243b53}
 .meta{color:#52606d;margin:0 0 20px}
 .meta a{color:#0f6cbd}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:12px 16px;min-width:120px}
+.card{flex:1 1 0;background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:12px 14px;min-width:96px}
 .card .n{font-size:28px;font-weight:600;line-height:1.1}
 .card .l{color:#52606d;font-size:13px}
 .panel{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:16px}
 .statuses{margin:12px 0 0;color:#52606d}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e4e7eb;border-radius:8px}
-th,td{padding:8px 10px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
+th,td{padding:8px 8px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
 th{background:#f0f4f8;font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#486581}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.attention td{background:#fffaf0}
 .badge{display:inline-block;border-radius:10px;padding:1px 9px;font-size:12px;font-weight:600}
-.why{display:block;color:#52606d;font-size:12px;margin-top:3px;max-width:280px}
-.who{color:#52606d;font-size:12px}
+.why{display:block;color:#52606d;font-size:12px;margin-top:3px;max-width:260px}
+.who{display:block;color:#52606d;font-size:12px}
+.scroll{overflow-x:auto}
+td:last-child,td:nth-last-child(2){white-space:nowrap}
 footer{color:#7b8794;font-size:12px;margin-top:24px}
 """
 
@@ -80,30 +83,38 @@ def _badge(status: PairStatus) -> str:
     return f'<span class="badge" style="background:{background};color:{colour}">{_e(status.value)}</span>'
 
 
+_COUNTS = (("Held", "held"), ("Upcoming", "upcoming"), ("Moved", "moved"), ("Declined", "declined"),
+           ("Cancelled", "cancelled"), ("Feedback", "feedback_sent"))
+
+
+def _pair_cell(row: PairRow) -> str:
+    return (f'<td><strong>{_e(person(row.mentor))}</strong> &rarr; <strong>{_e(person(row.mentee))}</strong>'
+            f'<span class="who">{_e(row.mentor.address)} &rarr; {_e(row.mentee.address)}</span>'
+            f'<span class="who">{_e(row.pair_id)} · {_e(row.policy)}</span></td>')
+
+
+def _day(at: datetime | None, report: ProgrammeReport) -> str:
+    # The year is in the page's header; a dash reads better than an empty cell.
+    return _e(when(at, report.zone, year=False)) if at is not None else "&mdash;"
+
+
 def _table(report: ProgrammeReport) -> str:
+    """One line per pair: who (mentor → mentee), status and why, the counts, last and next session."""
     if not report.pairs:
         return "<p>No pairs in the programme.</p>"
-    numeric = {name for name, value in COLUMNS if isinstance(value(report.pairs[0], report.zone), int)}
-    head = "".join(f'<th class="num">{_e(name)}</th>' if name in numeric else f"<th>{_e(name)}</th>"
-                   for name, _ in COLUMNS)
+    head = ("<th>Pair (mentor &rarr; mentee)</th><th>Status</th>"
+            + "".join(f'<th class="num">{label}</th>' for label, _ in _COUNTS)
+            + "<th>Last session</th><th>Next session</th>")
     rows = []
     for row in report.pairs:
-        cells = []
-        for name, value in COLUMNS:
-            if name == "Status":
-                why = f'<span class="why">{_e(row.status_detail)}</span>' if row.status_detail else ""
-                cells.append(f"<td>{_badge(row.status)}{why}</td>")
-            elif name in ("Mentor", "Mentee"):
-                who = row.mentor if name == "Mentor" else row.mentee
-                cells.append(f'<td>{_e(value(row, report.zone))}<br>'
-                             f'<span class="who">{_e(who.address)}</span></td>')
-            elif name in numeric:
-                cells.append(f'<td class="num">{_e(value(row, report.zone))}</td>')
-            else:
-                cells.append(f"<td>{_e(value(row, report.zone))}</td>")
+        why = f'<span class="why">{_e(row.status_detail)}</span>' if row.status_detail else ""
+        counts = "".join(f'<td class="num">{getattr(row, field)}</td>' for _, field in _COUNTS)
         attention = ' class="attention"' if row.status in _NEEDS_ATTENTION else ""
-        rows.append(f"<tr{attention}>{''.join(cells)}</tr>")
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+        rows.append(f"<tr{attention}>{_pair_cell(row)}<td>{_badge(row.status)}{why}</td>{counts}"
+                    f"<td>{_day(row.last_session, report)}</td>"
+                    f"<td>{_day(row.next_session, report)}</td></tr>")
+    return (f'<div class="scroll"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table></div>")
 
 
 def render_html(report: ProgrammeReport) -> str:
