@@ -82,6 +82,12 @@ def odata_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def property_filter(name: str, value: str) -> str:
+    """``$filter`` for events carrying our property ``name`` with ``value`` (NOTES §3)."""
+    prop, literal = odata_quote(property_id(name)), odata_quote(value)
+    return f"singleValueExtendedProperties/Any(ep: ep/id eq {prop} and ep/value eq {literal})"
+
+
 def graph_datetime(value: DateTimeTimeZone | None) -> datetime:
     """A dateTimeTimeZone (``"2019-03-15T12:00:00.0000000"`` + zone name) as an aware UTC datetime."""
     if value is None or not value.date_time:

@@ -64,7 +64,8 @@ T = TypeVar("T")
 MAX_SCHEDULES = 20  # getSchedule: "up to 20 entities at once" (NOTES §1)
 MAX_WINDOW = timedelta(days=41)  # "less than 42 days" (2021 docs; 62 today): stay under the stricter one
 MAX_MANAGER_DEPTH = 25
-DEFAULT_PROPERTY_NAMES = ("key", "owner", "fingerprint", "session", "kind", "version")
+# Our property names (worker.core.desired/plan use them); only these are read back ($expand needs names).
+DEFAULT_PROPERTY_NAMES = ("key", "owner", "programme", "fingerprint", "first", "moves", "agenda", "ended")
 _EVENT_FIELDS = [
     "id",
     "subject",
@@ -337,18 +338,18 @@ class Gateway:
 
     async def find_series(self, organizer: str, key: str) -> list[SeriesInfo]:
         """Our series for ``key`` in the organiser's calendar (normally one; more means a duplicate)."""
-        prop = mapping.odata_quote(mapping.property_id(mapping.KEY_PROPERTY))
-        value = mapping.odata_quote(key)
-        flt = f"singleValueExtendedProperties/Any(ep: ep/id eq {prop} and ep/value eq {value})"
+        flt = mapping.property_filter(mapping.KEY_PROPERTY, key)
         return [s for s in await self._events(organizer, flt) if s.key == key or not s.key]
 
-    async def list_series(self, organizer: str) -> list[SeriesInfo]:
-        """All of crossgen's series in the organiser's calendar (tagged owner=crossgen at create)."""
-        prop = mapping.odata_quote(mapping.property_id(mapping.OWNER_PROPERTY))
-        value = mapping.odata_quote(mapping.OWNER_VALUE)
-        return await self._events(
-            organizer, f"singleValueExtendedProperties/Any(ep: ep/id eq {prop} and ep/value eq {value})"
+    async def list_series(self, organizer: str, *, programme: str | None = None) -> list[SeriesInfo]:
+        """Our series in the organiser's calendar: those tagged with ``programme`` when given, else every
+        series crossgen created (tagged owner=crossgen at create), whatever the programme."""
+        name, value = (
+            ("programme", programme)
+            if programme is not None
+            else (mapping.OWNER_PROPERTY, mapping.OWNER_VALUE)
         )
+        return await self._events(organizer, mapping.property_filter(name, value))
 
     async def create_series(self, spec: SeriesSpec) -> SeriesInfo:
         """Create the recurring meeting. Safe to retry: Graph de-duplicates by ``transactionId`` and, after
@@ -470,7 +471,9 @@ class Gateway:
             already_done=gone,
         )
 
-    async def end_series(self, organizer: str, series_id: str, last_date: date) -> None:
+    async def end_series(
+        self, organizer: str, series_id: str, last_date: date, *, properties: Mapping[str, str] | None = None
+    ) -> None:
         """End a series after ``last_date`` (inclusive) by patching its range to ``endDate``.
 
         Graph replaces the whole recurrence on PATCH, so the pattern is read first and sent back as is.
@@ -503,9 +506,10 @@ class Gateway:
             end_date=last_date,
             recurrence_time_zone=old.range.recurrence_time_zone,
         )
-        await self._patch(
-            organizer, series_id, Event(recurrence=PatternedRecurrence(pattern=pattern, range=rng))
-        )
+        event = Event(recurrence=PatternedRecurrence(pattern=pattern, range=rng))
+        if properties:
+            event.single_value_extended_properties = mapping.graph_properties(dict(properties))
+        await self._patch(organizer, series_id, event)
 
     # --- mail --------------------------------------------------------------------------------------
 
