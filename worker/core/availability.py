@@ -1,0 +1,221 @@
+"""Where a session may go, precomputed once per request as UTC interval sets.
+
+Each person's rules (policy days, Outlook working hours, the policy window, the avoid windows, all
+in that person's own zone) become one sorted set of UTC intervals over the programme's span, built
+from the zone's offset pieces, so the weeks where two zones' daylight-saving rules differ are
+simply different intervals. Busy time (plus this run's committed sessions) is merged once per
+person. A session is then judged with a handful of binary searches.
+
+The combined rule sets are memoised per (zone, rules, span): in a programme most people share a
+handful of zones and working hours, so most pairs reuse them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, tzinfo
+from functools import lru_cache
+
+from worker.core.calendar_math import (
+    DAY,
+    WHOLE_DAY,
+    Ranges,
+    ZoneClock,
+    clock_for,
+    complement,
+    daily_range,
+    epoch_day,
+    intersect,
+    union,
+)
+from worker.core.intervals import IntervalSet, to_seconds, to_seconds_ceil
+from worker.core.slot_model import Constraint, Person, SlotPolicy
+from worker.core.types import BusyStatus, Interval
+
+_SPAN_ROUNDING = 28 * DAY  # spans are rounded so nearby requests share memoised rule sets
+
+Weekly = tuple[Ranges, ...]  # seven entries, Monday first
+
+
+class Outcome(enum.Enum):
+    """What happened to one occurrence at its regular place."""
+
+    OK = "ok"
+    DISRUPTED = "disrupted"  # a blackout or an out-of-office hit it: move it or skip it
+    FAILED = "failed"
+
+
+@lru_cache(maxsize=1024)
+def weekly_set(zone: tzinfo, weekly: Weekly, lo: int, hi: int) -> IntervalSet:
+    """The UTC instants in [lo, hi) whose wall clock in ``zone`` falls in that weekday's ranges."""
+    clock = clock_for(zone)
+    out: list[tuple[int, int]] = []
+    first_day = (lo - DAY) // DAY
+    last_day = (hi + DAY) // DAY
+    for day in range(first_day, last_day + 1):
+        for r_lo, r_hi in weekly[(day + 3) % 7]:
+            out.extend(clock.wall_range(day * DAY + r_lo, day * DAY + r_hi))
+    return IntervalSet(out)
+
+
+@lru_cache(maxsize=256)
+def dates_set(zone: tzinfo, ranges: tuple[tuple[date, date], ...]) -> IntervalSet:
+    """The UTC instants whose local date in ``zone`` lies in one of the inclusive date ranges."""
+    clock = clock_for(zone)
+    out: list[tuple[int, int]] = []
+    for first, last in ranges:
+        out.extend(clock.wall_range(epoch_day(first) * DAY, (epoch_day(last) + 1) * DAY))
+    return IntervalSet(out)
+
+
+def _weekly(days: Iterable[int], ranges: Ranges) -> Weekly:
+    chosen = frozenset(days)
+    return tuple(ranges if weekday in chosen else () for weekday in range(7))
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    """One person's rules and calendar as interval sets; ``layers`` serve the explanations."""
+
+    person: Person
+    clock: ZoneClock
+    rules: IntervalSet  # days ∩ working hours ∩ window − avoid
+    layers: tuple[tuple[Constraint, IntervalSet], ...]
+    busy: IntervalSet  # blocking statuses and this run's committed sessions
+    oof: IntervalSet
+
+    @property
+    def name(self) -> str:
+        local = self.person.address.split("@", 1)[0]
+        return local.split(".", 1)[0].capitalize() or self.person.address
+
+
+def person_view(
+    person: Person, policy: SlotPolicy, committed: Iterable[Interval], lo: int, hi: int
+) -> PersonView:
+    hours = person.hours
+    wh = _weekly(hours.days, daily_range(hours.start, hours.end))
+    days = _weekly(policy.days, WHOLE_DAY)
+    window = _weekly(range(7), daily_range(*policy.window))
+    avoid = complement(union(*(daily_range(a, b) for a, b in policy.avoid)))
+    clear = _weekly(range(7), avoid)
+    combined_person_zone = tuple(
+        intersect(intersect(days[d], window[d]), clear[d]) for d in range(7)
+    )
+    if hours.zone == person.zone:
+        both = tuple(intersect(combined_person_zone[d], wh[d]) for d in range(7))
+        rules = weekly_set(person.zone, both, lo, hi)
+    else:
+        rules = weekly_set(person.zone, combined_person_zone, lo, hi).intersection(
+            weekly_set(hours.zone, wh, lo, hi)
+        )
+    layers = (
+        (Constraint.DAYS, weekly_set(person.zone, days, lo, hi)),
+        (Constraint.WORKING_HOURS, weekly_set(hours.zone, wh, lo, hi)),
+        (Constraint.WINDOW, weekly_set(person.zone, window, lo, hi)),
+        (Constraint.AVOID, weekly_set(person.zone, clear, lo, hi)),
+    )
+    blocking = [(to_seconds(b.start), to_seconds_ceil(b.end)) for b in person.busy if b.status.blocks]
+    blocking += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
+    oof = [(to_seconds(b.start), to_seconds_ceil(b.end)) for b in person.busy if b.status is BusyStatus.OOF]
+    return PersonView(person, clock_for(person.zone), rules, layers, IntervalSet(blocking), IntervalSet(oof))
+
+
+class Board:
+    """Everything needed to judge one session of one pair, in integer UTC seconds."""
+
+    def __init__(
+        self,
+        *,
+        mentor: Person,
+        mentee: Person,
+        policy: SlotPolicy,
+        committed: Mapping[str, tuple[Interval, ...]],
+        horizon_end: int,
+        span: tuple[int, int],
+        series_zone: tzinfo | None = None,
+    ) -> None:
+        lo = span[0] // _SPAN_ROUNDING * _SPAN_ROUNDING - DAY
+        hi = -(-span[1] // _SPAN_ROUNDING) * _SPAN_ROUNDING + DAY
+        self.policy = policy
+        self.people = tuple(
+            person_view(p, policy, committed.get(p.address, ()), lo, hi) for p in (mentor, mentee)
+        )
+        self.series = clock_for(series_zone or mentee.zone)
+        self.duration = int(policy.duration.total_seconds())
+        self.buffer = int(policy.buffer.total_seconds())
+        self.horizon_end = horizon_end
+        self.programme = dates_set(policy.program_zone, ((policy.program_start, policy.program_end),))
+        blackouts = dates_set(policy.program_zone, tuple(policy.blackouts))
+        self.open_days = self.programme.intersection(IntervalSet(complement_dates(blackouts, lo, hi)))
+        self._rules = tuple(p.rules for p in self.people)
+        self._busy = tuple(p.busy for p in self.people)
+        self._oof = tuple(p.oof for p in self.people)
+
+    def in_programme(self, start: int) -> bool:
+        return self.programme.contains(start, start + self.duration)
+
+    def outcome(self, start: int) -> Outcome:
+        """Judge a session starting at ``start`` (inside the programme) at its regular place."""
+        end = start + self.duration
+        ok = self.open_days.contains(start, end)
+        blackout = not ok
+        oof = False
+        if ok:
+            for rules in self._rules:
+                if not rules.contains(start, end):
+                    ok = False
+                    break
+        if start < self.horizon_end:
+            lo, hi = start - self.buffer, end + self.buffer
+            for busy, away in zip(self._busy, self._oof, strict=True):
+                if busy.overlaps(lo, hi):
+                    ok = False
+                    if away.overlaps(lo, hi):
+                        oof = True
+        if ok:
+            return Outcome.OK
+        return Outcome.DISRUPTED if blackout or oof else Outcome.FAILED
+
+    def clean(self, start: int) -> bool:
+        """Whether a session may be placed exactly here (a move or a re-slot must be clean)."""
+        end = start + self.duration
+        if not self.programme.contains(start, end) or not self.open_days.contains(start, end):
+            return False
+        if not all(rules.contains(start, end) for rules in self._rules):
+            return False
+        if start < self.horizon_end:
+            lo, hi = start - self.buffer, end + self.buffer
+            return not any(busy.overlaps(lo, hi) for busy in self._busy)
+        return True
+
+    def explain(self, start: int) -> Constraint | None:
+        """The first constraint a session starting at ``start`` breaks, in ``Constraint`` order."""
+        end = start + self.duration
+        if not self.programme.contains(start, end):
+            return Constraint.PROGRAMME_DATES
+        for constraint in (Constraint.DAYS, Constraint.WORKING_HOURS, Constraint.WINDOW, Constraint.AVOID):
+            for view in self.people:
+                if not dict(view.layers)[constraint].contains(start, end):
+                    return constraint
+        if not self.open_days.contains(start, end):
+            return Constraint.BLACKOUT
+        if start < self.horizon_end:
+            lo, hi = start - self.buffer, end + self.buffer
+            if any(busy.overlaps(lo, hi) for busy in self._busy):
+                return Constraint.BUSY
+        return None
+
+
+def complement_dates(blocked: IntervalSet, lo: int, hi: int) -> list[tuple[int, int]]:
+    """[lo, hi) minus ``blocked``."""
+    out, cursor = [], lo
+    for start, end in blocked:
+        if start > cursor:
+            out.append((cursor, min(start, hi)))
+        cursor = max(cursor, end)
+    if cursor < hi:
+        out.append((cursor, hi))
+    return out

@@ -1,0 +1,353 @@
+"""The slot engine: one recurring slot per pair that holds for every session, in both people's zones.
+
+Where it sits: the planner calls ``find_series`` for a pair without a series and ``reslot_session``
+for one session that was declined or double-booked; it turns the answer into a ``Book``/``Move``
+decision or, for a ``NoSlot``, an escalation to the programme lead. Pure: no I/O, no clock, no
+logging. Everything the engine needs arrives in the request.
+
+How a series is chosen:
+- Candidates are (first date, local start time) in the series zone, which is the mentee's: dates
+  from ``earliest`` to ``earliest + lookahead`` on the policy's days, times on the ``step`` grid
+  inside the policy window. The series is expanded in that zone (weekly, every N weeks, or the n-th
+  / last weekday of every N months), so each session keeps its wall-clock time; each session is
+  then judged in UTC against both people's rules in their own zones, so a week where two zones'
+  daylight-saving rules differ is caught. A wall time in a DST gap or fold is never used.
+- Rules (programme dates, days, working hours, window, avoid, blackouts) are checked for every
+  session; busy time (plus buffer) only for sessions starting inside the free/busy horizon.
+- The first session must hold where it is. A later session that a blackout or an out-of-office
+  hits is moved to the best clean slot in its own week (at least two days from its neighbours),
+  or, if the week has none, cancelled (``SeriesSlot.skipped``) with the series extended by one
+  occurrence. Any other failure rejects the candidate.
+- Ranking, best first: at most ``allowed_disruptions`` moves/skips; earliest first date; fewest
+  moves/skips; ``preference`` of the local start time; earliest start time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from worker.core.availability import Board, Outcome
+from worker.core.calendar_math import (
+    DAY,
+    add_months,
+    daily_range,
+    day_date,
+    epoch_day,
+    monday_of,
+    nth_weekday,
+    time_of,
+    wall_seconds,
+    week_index_of,
+)
+from worker.core.explain import describe
+from worker.core.intervals import from_seconds, to_seconds
+from worker.core.slot_model import (
+    Constraint,
+    NoSlot,
+    Person,
+    ReslotRequest,
+    SeriesRequest,
+    SeriesSlot,
+    SlotPolicy,
+)
+from worker.core.types import CadenceKind, Recurrence, Session, WeekIndex
+
+__all__ = [
+    "Constraint",
+    "NoSlot",
+    "Person",
+    "ReslotRequest",
+    "SeriesRequest",
+    "SeriesSlot",
+    "SlotPolicy",
+    "allowed_disruptions",
+    "candidate_times",
+    "find_series",
+    "preference",
+    "reslot_session",
+]
+
+MIN_GAP_DAYS = 2  # a moved session keeps at least this many calendar days from its neighbours
+_HOUR = 3600
+
+
+def allowed_disruptions(occurrences: int) -> int:
+    """A series may need one move or skip per five occurrences before any cleaner series beats it."""
+    return occurrences // 5
+
+
+def preference(weekday: int, start: int) -> int:
+    """Rank of a local start time (seconds of the day), lower is better.
+
+    Mid-morning first, then around midday, early afternoon, early morning, late afternoon, anything
+    else; a Monday morning or a Friday afternoon comes after all of those.
+    """
+    if 9 * _HOUR + 1800 <= start < 11 * _HOUR + 1800:
+        band = 0
+    elif 11 * _HOUR + 1800 <= start < 14 * _HOUR:
+        band = 1
+    elif 14 * _HOUR <= start < 16 * _HOUR:
+        band = 2
+    elif 8 * _HOUR <= start < 9 * _HOUR + 1800:
+        band = 3
+    elif 16 * _HOUR <= start < 18 * _HOUR:
+        band = 4
+    else:
+        band = 5
+    if (weekday == 0 and start < 12 * _HOUR) or (weekday == 4 and start >= 12 * _HOUR):
+        band += 6
+    return band
+
+
+def candidate_times(policy: SlotPolicy) -> tuple[int, ...]:
+    """Start times (seconds of the day, series zone) on the step grid whose session fits the window."""
+    step = max(int(policy.step.total_seconds()), 60)
+    duration = int(policy.duration.total_seconds())
+    window = daily_range(*policy.window)
+    return tuple(
+        t
+        for t in range(0, DAY, step)
+        if t + duration <= DAY and any(lo <= t and t + duration <= hi for lo, hi in window)
+    )
+
+
+def occurrence_date(first: date, policy: SlotPolicy, k: int, index: WeekIndex | None) -> date:
+    """The k-th (0-based) date of the pattern that starts on ``first``."""
+    if policy.cadence.kind is CadenceKind.WEEKLY:
+        return first + timedelta(weeks=policy.cadence.interval * k)
+    year, month = add_months(first, policy.cadence.interval * k)
+    assert index is not None
+    return nth_weekday(year, month, first.weekday(), index)
+
+
+@dataclass(slots=True)
+class _Series:
+    first: date
+    start: int  # seconds of the day, series zone
+    held: list[tuple[int, bool]]  # (UTC seconds, moved)
+    skipped: list[date]
+    occurrences: int
+
+    @property
+    def disruptions(self) -> int:
+        return sum(moved for _, moved in self.held) + len(self.skipped)
+
+    @property
+    def over_share(self) -> bool:
+        return self.disruptions > allowed_disruptions(self.occurrences)
+
+
+class _Engine:
+    """One request's search state: the board, the candidate grid and the series zone."""
+
+    def __init__(self, board: Board, policy: SlotPolicy) -> None:
+        self.board = board
+        self.policy = policy
+        self.series = board.series
+        self.times = candidate_times(policy)
+
+    def local_day(self, instant: int) -> date:
+        return day_date(self.series.wall(instant) // DAY)
+
+    def week_options(
+        self, regular: date, start: int, prev_day: date | None, next_day: date | None
+    ) -> list[tuple[bool, int, int, date, int]]:
+        """Every slot of ``regular``'s week except the regular one, best first, with spacing applied."""
+        monday = monday_of(regular)
+        options = []
+        for offset in range(7):
+            day = monday + timedelta(days=offset)
+            if day.weekday() not in self.policy.days:
+                continue
+            if prev_day is not None and abs((day - prev_day).days) < MIN_GAP_DAYS:
+                continue
+            if next_day is not None and abs((next_day - day).days) < MIN_GAP_DAYS:
+                continue
+            for t in self.times:
+                if day == regular and t == start:
+                    continue
+                options.append((t != start, preference(day.weekday(), t), abs((day - regular).days), day, t))
+        options.sort()
+        return options
+
+    def move(self, regular: date, start: int, prev_day: date | None, next_day: date | None) -> int | None:
+        for *_, day, t in self.week_options(regular, start, prev_day, next_day):
+            instant = self.series.unique_instant(wall_seconds_int(day, t))
+            if instant is not None and self.board.clean(instant):
+                return instant
+        return None
+
+    def expand(self, first: date, start: int, explain: bool) -> _Series | Constraint | None:
+        """The series whose first session is ``first`` at ``start``, or why not (None when not explaining)."""
+        policy, board = self.policy, self.board
+        index = week_index_of(first) if policy.cadence.kind is CadenceKind.MONTHLY else None
+        series = _Series(first, start, [], [], 0)
+        k = 0
+        while len(series.held) < policy.sessions:
+            day = occurrence_date(first, policy, k, index)
+            instant = self.series.unique_instant(wall_seconds_int(day, start))
+            if instant is None:
+                return Constraint.LOCAL_TIME if explain else None
+            if not board.in_programme(instant):
+                if k == 0:
+                    return Constraint.PROGRAMME_DATES if explain else None
+                break
+            outcome = board.outcome(instant)
+            if outcome is Outcome.OK:
+                series.held.append((instant, False))
+            elif outcome is Outcome.DISRUPTED and k > 0:
+                prev_day = self.local_day(series.held[-1][0])
+                next_day = occurrence_date(first, policy, k + 1, index)
+                moved = self.move(day, start, prev_day, next_day)
+                if moved is None:
+                    series.skipped.append(day)
+                else:
+                    series.held.append((moved, True))
+            else:
+                return (board.explain(instant) or Constraint.BUSY) if explain else None
+            k += 1
+            series.occurrences = k
+        return series
+
+    def candidates(self, earliest: int, latest: int) -> Iterator[tuple[date, int]]:
+        """(first date, start) in ranking order of date then preference."""
+        day = self.local_day(earliest)
+        last = self.local_day(latest)
+        while day <= last:
+            if day.weekday() in self.policy.days:
+                weekday = day.weekday()
+                for t in sorted(self.times, key=lambda s: (preference(weekday, s), s)):
+                    yield day, t
+            day += timedelta(days=1)
+
+
+def wall_seconds_int(day: date, start: int) -> int:
+    return wall_seconds(day, time_of(start))
+
+
+def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
+    """The best series for a pair, or why there is none (see the module docstring for the rules)."""
+    policy = req.policy
+    earliest = to_seconds(req.earliest)
+    latest = earliest + int(policy.lookahead.total_seconds())
+    end_of_programme = epoch_day(policy.program_end) * DAY
+    board = Board(
+        mentor=req.mentor,
+        mentee=req.mentee,
+        policy=policy,
+        committed=req.committed,
+        horizon_end=to_seconds(req.horizon.end),
+        span=(earliest - 8 * DAY, max(end_of_programme, latest) + 9 * DAY),
+    )
+    engine = _Engine(board, policy)
+    # best key overall: (over share, first date, disruptions, preference, start); dates come in order
+    fallback: tuple[tuple[object, ...], _Series] | None = None
+    current_day: date | None = None
+    day_best: tuple[tuple[object, ...], _Series] | None = None
+    for day, start in engine.candidates(earliest, latest):
+        if day != current_day:
+            if day_best is not None and not day_best[1].over_share:
+                return _series_slot(engine, req, day_best[1])
+            if day_best is not None and fallback is None:
+                fallback = day_best
+            current_day, day_best = day, None
+        instant = engine.series.unique_instant(wall_seconds_int(day, start))
+        if instant is not None and not (earliest <= instant < latest):
+            continue
+        found = engine.expand(day, start, explain=False)
+        if isinstance(found, _Series):
+            key = (found.over_share, found.disruptions, preference(day.weekday(), start), start)
+            if day_best is None or key < day_best[0]:
+                day_best = (key, found)
+            if found.disruptions == 0:
+                # times come in preference order, so nothing later today (or later) can beat it
+                return _series_slot(engine, req, found)
+    if day_best is not None and not day_best[1].over_share:
+        return _series_slot(engine, req, day_best[1])
+    if fallback is None:
+        fallback = day_best
+    if fallback is not None:
+        return _series_slot(engine, req, fallback[1])
+    return _explain_series(engine, req, earliest, latest)
+
+
+def _series_slot(engine: _Engine, req: SeriesRequest, found: _Series) -> SeriesSlot:
+    policy = req.policy
+    duration = timedelta(seconds=engine.board.duration)
+    recurrence = Recurrence(
+        cadence=policy.cadence,
+        weekday=found.first.weekday(),
+        start=found.first,
+        count=found.occurrences,
+        zone_name=req.mentee.zone_name,
+        index=week_index_of(found.first) if policy.cadence.kind is CadenceKind.MONTHLY else None,
+    )
+    sessions = tuple(
+        Session(number, from_seconds(instant), from_seconds(instant) + duration, moved)
+        for number, (instant, moved) in enumerate(found.held, start=1)
+    )
+    return SeriesSlot(
+        recurrence, time_of(found.start), req.mentee.zone_name, duration, sessions, tuple(found.skipped)
+    )
+
+
+def _explain_series(engine: _Engine, req: SeriesRequest, earliest: int, latest: int) -> NoSlot:
+    counts: Counter[Constraint] = Counter()
+    for day, start in engine.candidates(earliest, latest):
+        instant = engine.series.unique_instant(wall_seconds_int(day, start))
+        if instant is not None and not (earliest <= instant < latest):
+            continue
+        found = engine.expand(day, start, explain=True)
+        if isinstance(found, Constraint):
+            counts[found] += 1
+    if not engine.times:
+        default = Constraint.WINDOW
+    elif not req.policy.days:
+        default = Constraint.DAYS
+    else:
+        default = Constraint.PROGRAMME_DATES
+    return describe(engine.board, counts, req.policy, reference=earliest, default=default)
+
+
+def reslot_session(req: ReslotRequest) -> Session | NoSlot:
+    """The best clean slot in the session's own week, two days from its neighbours, outside the freeze."""
+    policy = req.policy
+    old = to_seconds(req.session.start)
+    now = to_seconds(req.now)
+    freeze = int(req.freeze.total_seconds())
+    board = Board(
+        mentor=req.mentor,
+        mentee=req.mentee,
+        policy=policy,
+        committed=req.committed,
+        horizon_end=to_seconds(req.horizon.end),
+        span=(old - 8 * DAY, old + 8 * DAY),
+        series_zone=req.series_zone,
+    )
+    engine = _Engine(board, policy)
+    if old - now < freeze:
+        return describe(board, Counter({Constraint.FREEZE: 1}), policy, reference=old)
+    old_wall = engine.series.wall(old)
+    regular, start = day_date(old_wall // DAY), old_wall % DAY
+    counts: Counter[Constraint] = Counter()
+    neighbours = [
+        engine.local_day(to_seconds(n)) for n in (req.previous_start, req.next_start) if n is not None
+    ]
+    for *_, day, t in engine.week_options(regular, start, None, None):
+        instant = engine.series.unique_instant(wall_seconds_int(day, t))
+        if instant is None:
+            counts[Constraint.LOCAL_TIME] += 1
+        elif instant - now < freeze:
+            counts[Constraint.FREEZE] += 1
+        elif any(abs((day - n).days) < MIN_GAP_DAYS for n in neighbours):
+            counts[Constraint.SPACING] += 1
+        elif board.clean(instant):
+            duration = timedelta(seconds=board.duration)
+            return Session(req.session.number, from_seconds(instant), from_seconds(instant) + duration, True)
+        else:
+            counts[board.explain(instant) or Constraint.BUSY] += 1
+    default = Constraint.WINDOW if not engine.times else Constraint.DAYS
+    return describe(board, counts, policy, reference=old, default=default)
