@@ -220,46 +220,45 @@ def _resolve_one(out: _Collector, model: PoliciesFile, chain: list[str]) -> Poli
             value = _default(key)
         values[key] = value
 
-    def where(key: str) -> PathKey:
-        # Point at the value written in the policy that set it (this one's, else the inherited one).
-        setter = origin.get(key)
-        return ("policies", setter, key) if setter else (*base, key)
-
-    def problem(key: str, message: str) -> None:
+    def problem(keys: tuple[str, ...], message: str) -> None:
+        """Report at the first of ``keys`` this policy writes itself. When it writes none of them, the
+        nearest policy it extends that writes one sees the same values and reports it there."""
         nonlocal ok
-        inherited = origin.get(key) not in (None, name)
-        path = where(key) if not inherited else (*base,)
-        suffix = f" (in policy {name!r}, inherited from {origin[key]!r})" if inherited else ""
-        out.add("policies.yaml", path, message + suffix, at_key=inherited)
         ok = False
+        own = [key for key in keys if origin.get(key) == name]
+        if own:
+            out.add("policies.yaml", (*base, own[0]), message)
 
     if not ok:
         return None
     duration: timedelta = values["duration"]
     hours: TimeWindow = values["hours"]
     if duration <= timedelta(0):
-        problem("duration", "a session must last longer than 0m")
+        problem(("duration",), "a session must last longer than 0m")
     elif duration > hours.length:
-        # blame whichever of the two this policy itself wrote; hours when it wrote both
-        key = "hours" if origin["hours"] == name or origin["duration"] != name else "duration"
         problem(
-            key,
+            ("hours", "duration"),
             f"hours {hours} ({format_duration(hours.length)}) are shorter than the "
             f"duration {format_duration(duration)}",
         )
     elif not _room_left(hours, values["avoid"], duration):
-        problem("avoid", f"leaves no stretch of {format_duration(duration)} inside hours {hours}")
+        problem(
+            ("avoid", "hours", "duration"),
+            f"avoid {', '.join(map(str, values['avoid']))} leaves no stretch of {format_duration(duration)} "
+            f"inside hours {hours}",
+        )
     if values["lookahead"] <= timedelta(0):
-        problem("lookahead", "must be longer than 0m")
+        problem(("lookahead",), "must be longer than 0m")
     if values["feedback"] is not None and values["feedback"] not in model.feedback:
         problem(
-            "feedback",
+            ("feedback",),
             f"no feedback template named {values['feedback']!r}"
             f"{did_you_mean(values['feedback'], model.feedback)}",
         )
     if values["agenda"] is not None and values["agenda"] not in model.agendas:
         problem(
-            "agenda", f"no agenda named {values['agenda']!r}{did_you_mean(values['agenda'], model.agendas)}"
+            ("agenda",),
+            f"no agenda named {values['agenda']!r}{did_you_mean(values['agenda'], model.agendas)}",
         )
     if not ok:
         return None
@@ -317,7 +316,7 @@ def _check_pairs(
                 if address in info.organizers:
                     out.add(file, (*base, role), f"{address} is the programme mailbox, not a participant")
             policy = policy or info.default_policy
-            if raw.start is not None and not info.start <= raw.start <= info.end:
+            if raw.start is not None and info.start <= info.end and not info.start <= raw.start <= info.end:
                 out.add(
                     file,
                     (*base, "start"),

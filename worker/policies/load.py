@@ -11,6 +11,7 @@ other files are still checked. Pydantic's error locations are mapped back to YAM
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from pathlib import Path
@@ -77,7 +78,15 @@ def load_programme(config_dir: Path) -> Programme:
 
 def _problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
     out = []
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # A misspelt key is also a missing one: report it once, as the misspelling with its hint.
+    hinted: set[PathKey] = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            path = _path_in(doc, tuple(error["loc"]))
+            close = difflib.get_close_matches(str(path[-1]), _allowed_keys(model, path[:-1]), n=1, cutoff=0.6)
+            hinted.update((*path[:-1], key) for key in close)
+    for error in errors:
         loc = tuple(error["loc"])
         at_key = False
         if "[key]" in loc:  # a bad mapping key (e.g. a policy name): point at the key itself
@@ -91,6 +100,8 @@ def _problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -
                 message += f"; expected one of: {', '.join(allowed)}"
             out.append(doc.problem(path, f"{dotted(path)}: {message}", at_key=True))
         elif kind == "missing":
+            if path in hinted:
+                continue
             parent = path[:-1]
             where = dotted(parent) or "the file"
             out.append(doc.problem(parent, f"{dotted(path)}: missing; {where} needs this key", at_key=True))
