@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from worker.sandbox.zones import localize
+
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")  # weekday() order
 INDEXES = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 PATTERN_TYPES = ("daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly")
@@ -237,13 +239,6 @@ def series_dates(pattern: Mapping[str, Any], range_: Mapping[str, Any]) -> Itera
 
 
 # --- wall-clock times in a zone -------------------------------------------------------------------------
-
-
-def localize(naive: datetime, zone: tzinfo) -> datetime:
-    """``naive`` as an aware time in ``zone``; a time inside a DST gap moves forward by the gap."""
-    aware = naive.replace(tzinfo=zone, fold=0)
-    settled = aware.astimezone(UTC).astimezone(zone)
-    return settled if settled.replace(tzinfo=None) != naive else aware
 
 
 def expand(
