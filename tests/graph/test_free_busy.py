@@ -80,7 +80,10 @@ async def test_many_people_over_a_long_window_are_read_in_chunks_of_20_under_42_
                     {
                         "status": "busy",
                         "start": {"dateTime": body["StartTime"]["dateTime"], "timeZone": "UTC"},
-                        "end": {"dateTime": body["StartTime"]["dateTime"][:11] + "23:00:00", "timeZone": "UTC"},
+                        "end": {
+                            "dateTime": body["StartTime"]["dateTime"][:11] + "23:00:00",
+                            "timeZone": "UTC",
+                        },
                     }
                 ]
                 if s == first
@@ -152,7 +155,9 @@ async def test_manager_chain_walks_up_until_the_top_or_a_loop(
     def answer(request: httpx.Request) -> httpx.Response:
         person = request.url.path.split("/")[3].split("@")[0]
         if person not in chain:
-            return httpx.Response(404, json={"error": {"code": "Request_ResourceNotFound", "message": "none"}})
+            return httpx.Response(
+                404, json={"error": {"code": "Request_ResourceNotFound", "message": "none"}}
+            )
         boss = chain[person]
         return httpx.Response(
             200,
