@@ -59,11 +59,11 @@ def check_and_resolve(
 ) -> tuple[Programme | None, list[Problem]]:
     """Check what spans values and files; return the resolved programme when nothing is wrong."""
     out = _Collector(docs)
-    info = _check_program(out, program, policies) if program else None
+    names = frozenset(policies.policies) if policies else _raw_policy_names(docs.get("policies.yaml"))
+    info = _check_program(out, program, names) if program else None
     resolved = _resolve_policies(out, policies) if policies else None
     if policies:
         _check_blackouts(out, policies)
-    names = frozenset(policies.policies) if policies else None
     pair_list = _check_pairs(out, pairs, info, names) if pairs else None
     if out.problems or info is None or resolved is None or pair_list is None or policies is None:
         return None, out.problems
@@ -85,7 +85,13 @@ def check_and_resolve(
     return programme, out.problems
 
 
-def _check_program(out: _Collector, model: ProgramFile, policies: PoliciesFile | None) -> ProgramInfo:
+def _raw_policy_names(doc: YamlDoc | None) -> frozenset[str] | None:
+    """Policy names from a policies.yaml that failed its model: references can still be checked."""
+    raw = doc.value.get("policies") if doc is not None and isinstance(doc.value, dict) else None
+    return frozenset(raw) if isinstance(raw, dict) else None
+
+
+def _check_program(out: _Collector, model: ProgramFile, policies: frozenset[str] | None) -> ProgramInfo:
     p = model.program
     file = "program.yaml"
     if p.end < p.start:
@@ -94,12 +100,12 @@ def _check_program(out: _Collector, model: ProgramFile, policies: PoliciesFile |
         where: PathKey = ("program", "organizer", i) if len(p.organizer) > 1 else ("program", "organizer")
         _check_domain(out, file, where, box, p.mailbox_domains)
     _check_domain(out, file, ("program", "lead"), p.lead, p.mailbox_domains)
-    if policies is not None and p.default_policy not in policies.policies:
+    if policies is not None and p.default_policy not in policies:
         out.add(
             file,
             ("program", "default_policy"),
             f"no policy named {p.default_policy!r} in policies.yaml"
-            f"{did_you_mean(p.default_policy, policies.policies)}",
+            f"{did_you_mean(p.default_policy, policies)}",
         )
     return ProgramInfo(
         name=p.name,
