@@ -361,6 +361,19 @@ def test_patch_of_an_abstract_root_needs_no_odata_type() -> None:
     assert [p.path for p in validate_entity("attachment", {"name": "a"}, for_create=True)] == [""]
 
 
+def test_documented_user_create_body_validates_clean() -> None:
+    # user-post-users.md, example 1
+    body = {
+        "accountEnabled": True,
+        "displayName": "Adele Vance",
+        "mailNickname": "AdeleV",
+        "userPrincipalName": "AdeleV@contoso.com",
+        "passwordProfile": {"forceChangePasswordNextSignIn": True, "password": "xWwvJ]6NMw+bWH-d"},
+    }
+    assert validate_entity("user", body, for_create=True) == []
+    assert [p.path for p in validate_entity("user", {**body, "manager": "x"}, for_create=True)] == ["manager"]
+
+
 def test_open_extension_carries_free_properties() -> None:
     body = {
         "@odata.type": "microsoft.graph.openTypeExtension",
@@ -406,3 +419,163 @@ def test_canonical_action_uses_camel_case_parameter_names() -> None:
     }
     schedule = canonical_action("getSchedule", {"Schedules": ["a@b.c"], "availabilityViewInterval": "15"})
     assert schedule == {"schedules": ["a@b.c"], "availabilityViewInterval": 15}
+
+
+# --- what msgraph-sdk sends -----------------------------------------------------------------------------
+# The worker talks to the sandbox through msgraph-sdk, so every body the SDK serialises must pass. The
+# SDK is used here only as a client would use it; the sandbox itself never imports it.
+
+
+def _sdk_json(model: Any) -> Any:
+    from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
+
+    writer = JsonSerializationWriter()
+    writer.write_object_value(None, model)
+    return json.loads(writer.get_serialized_content())
+
+
+def _sdk_event() -> Any:
+    from datetime import date
+
+    from msgraph.generated.models.attendee import Attendee
+    from msgraph.generated.models.attendee_type import AttendeeType
+    from msgraph.generated.models.body_type import BodyType
+    from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+    from msgraph.generated.models.day_of_week import DayOfWeek
+    from msgraph.generated.models.email_address import EmailAddress
+    from msgraph.generated.models.event import Event
+    from msgraph.generated.models.item_body import ItemBody
+    from msgraph.generated.models.location import Location
+    from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+    from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
+    from msgraph.generated.models.recurrence_pattern import RecurrencePattern
+    from msgraph.generated.models.recurrence_pattern_type import RecurrencePatternType
+    from msgraph.generated.models.recurrence_range import RecurrenceRange
+    from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
+    from msgraph.generated.models.sensitivity import Sensitivity
+    from msgraph.generated.models.single_value_legacy_extended_property import (
+        SingleValueLegacyExtendedProperty,
+    )
+
+    return Event(
+        subject="Reverse mentoring: Ana & Bo",
+        body=ItemBody(content_type=BodyType.Html, content="<p>Agenda</p>"),
+        start=DateTimeTimeZone(date_time="2026-01-05T10:00:00", time_zone="W. Europe Standard Time"),
+        end=DateTimeTimeZone(date_time="2026-01-05T10:45:00", time_zone="W. Europe Standard Time"),
+        location=Location(display_name="Teams"),
+        attendees=[
+            Attendee(email_address=EmailAddress(address="a@b.c", name="A"), type=AttendeeType.Required)
+        ],
+        recurrence=PatternedRecurrence(
+            pattern=RecurrencePattern(
+                type=RecurrencePatternType.Weekly,
+                interval=2,
+                days_of_week=[DayOfWeek.Monday],
+                first_day_of_week=DayOfWeek.Monday,
+            ),
+            range=RecurrenceRange(
+                type=RecurrenceRangeType.Numbered, start_date=date(2026, 1, 5), number_of_occurrences=6
+            ),
+        ),
+        is_online_meeting=True,
+        online_meeting_provider=OnlineMeetingProviderType.TeamsForBusiness,
+        transaction_id="5b1f0c1e-pair-42",
+        sensitivity=Sensitivity.Normal,
+        is_reminder_on=True,
+        reminder_minutes_before_start=15,
+        allow_new_time_proposals=False,
+        single_value_extended_properties=[
+            SingleValueLegacyExtendedProperty(
+                id="String {66f5a359-4659-4830-9070-00040ec6ac6e} Name PairId", value="pair-42"
+            )
+        ],
+    )
+
+
+def test_sdk_event_create_and_patch_validate_clean() -> None:
+    body = _sdk_json(_sdk_event())
+    assert body["@odata.type"] == "#microsoft.graph.event"
+    assert validate_entity("event", body, for_create=True) == []
+    stored = canonical_entity("event", body)
+    assert stored["recurrence"]["range"]["numberOfOccurrences"] == 6
+    patch = {k: body[k] for k in ("@odata.type", "start", "end", "subject")}
+    assert validate_entity("event", patch, for_create=False) == []
+
+
+def test_sdk_action_bodies_validate_clean() -> None:
+    from msgraph.generated.models.body_type import BodyType
+    from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+    from msgraph.generated.models.email_address import EmailAddress
+    from msgraph.generated.models.file_attachment import FileAttachment
+    from msgraph.generated.models.internet_message_header import InternetMessageHeader
+    from msgraph.generated.models.item_body import ItemBody
+    from msgraph.generated.models.message import Message
+    from msgraph.generated.models.recipient import Recipient
+    from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
+        GetSchedulePostRequestBody,
+    )
+    from msgraph.generated.users.item.events.item.accept.accept_post_request_body import AcceptPostRequestBody
+    from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
+    from msgraph.generated.users.item.events.item.decline.decline_post_request_body import (
+        DeclinePostRequestBody,
+    )
+    from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
+
+    message = Message(
+        subject="How was your session?",
+        body=ItemBody(content_type=BodyType.Html, content="<p>Tell us</p>"),
+        to_recipients=[Recipient(email_address=EmailAddress(address="a@b.c"))],
+        internet_message_headers=[InternetMessageHeader(name="x-crossgen-key", value="k")],
+        attachments=[FileAttachment(name="a.txt", content_type="text/plain", content_bytes=b"hello")],
+    )
+    bodies = {
+        "sendMail": SendMailPostRequestBody(message=message, save_to_sent_items=True),
+        "getSchedule": GetSchedulePostRequestBody(
+            schedules=["a@b.c", "d@e.f"],
+            start_time=DateTimeTimeZone(date_time="2026-01-05T00:00:00", time_zone="UTC"),
+            end_time=DateTimeTimeZone(date_time="2026-02-05T00:00:00", time_zone="UTC"),
+            availability_view_interval=30,
+        ),
+        "cancel": CancelPostRequestBody(comment="Moved"),
+        "decline": DeclinePostRequestBody(comment="Busy", send_response=True),
+        "accept": AcceptPostRequestBody(comment="Yes", send_response=False),
+    }
+    for action, model in bodies.items():
+        body = _sdk_json(model)
+        assert validate_action(action, body) == [], (action, body)
+    sent = canonical_action("sendMail", _sdk_json(bodies["sendMail"]))
+    assert set(sent) == {"message", "saveToSentItems"}
+
+
+def test_sdk_mailbox_settings_with_a_custom_zone_validate_clean() -> None:
+    from datetime import time
+
+    from msgraph.generated.models.custom_time_zone import CustomTimeZone
+    from msgraph.generated.models.day_of_week import DayOfWeek
+    from msgraph.generated.models.daylight_time_zone_offset import DaylightTimeZoneOffset
+    from msgraph.generated.models.mailbox_settings import MailboxSettings
+    from msgraph.generated.models.standard_time_zone_offset import StandardTimeZoneOffset
+    from msgraph.generated.models.working_hours import WorkingHours
+
+    zone = CustomTimeZone(
+        name="Customized Time Zone",
+        bias=480,
+        standard_offset=StandardTimeZoneOffset(
+            time=time(2), day_occurrence=1, day_of_week=DayOfWeek.Sunday, month=11, year=0
+        ),
+        daylight_offset=DaylightTimeZoneOffset(
+            time=time(2), day_occurrence=2, day_of_week=DayOfWeek.Sunday, month=3, year=0, daylight_bias=-60
+        ),
+    )
+    settings_ = MailboxSettings(
+        time_zone="Pacific Standard Time",
+        working_hours=WorkingHours(
+            days_of_week=[DayOfWeek.Monday, DayOfWeek.Friday],
+            start_time=time(8),
+            end_time=time(17),
+            time_zone=zone,
+        ),
+    )
+    body = _sdk_json(settings_)
+    assert body["workingHours"]["timeZone"]["@odata.type"] == "#microsoft.graph.customTimeZone"
+    assert validate_entity("mailboxSettings", body, for_create=False) == []
