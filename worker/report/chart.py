@@ -138,7 +138,7 @@ def sessions_chart(weeks: Sequence[WeekCount], *, title: str, today: date | None
     desc += ", ".join(f"{totals[kind]} {label.lower()}" for kind, label, _ in SERIES) + "."
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
-        f'role="img" aria-labelledby="chart-title chart-desc" style="max-width:{WIDTH}px;display:block;">',
+        f'role="img" aria-labelledby="chart-title chart-desc" style="max-width:1100px;display:block;">',
         f'<title id="chart-title">{_e(title)}</title>',
         f'<desc id="chart-desc">{_e(desc)}</desc>',
         *_axes(frame),
