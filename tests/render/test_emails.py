@@ -138,7 +138,7 @@ def test_every_escalation_has_a_one_line_subject_and_the_same_facts_in_both_part
     assert "<script" not in html and "<his>" not in html
     visible = read(html).text
     for fact in (
-        "O'Brien <script>",
+        "O'Brien <script> <ob@contoso.com>",
         "jean.dubois@contoso.com",
         "No mutual free time on Tue-Thu 09:30-16:30.",
         "Jean is out of office until 2027-02-01 & later.",

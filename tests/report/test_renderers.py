@@ -14,6 +14,7 @@ import pytest
 from tests.render.htmlread import read
 from tests.report.sample import FEEDBACK, NOW, PAIRS, PROGRAMME, sessions
 from worker.report.chart import nice_scale, sessions_chart
+from worker.report.mail import report_email
 from worker.report.model import ProgrammeReport, WeekCount, build_report
 from worker.report.render_csv import HEADER, csv_cell, render_csv
 from worker.report.render_html import render_html
@@ -163,3 +164,9 @@ def test_chart_is_labelled_for_people_and_screen_readers(report: ProgrammeReport
 )
 def test_the_y_axis_uses_round_steps(largest: int, scale: tuple[int, int]) -> None:
     assert nice_scale(largest) == scale
+
+
+def test_the_report_email_has_a_one_line_subject_and_both_parts(report: ProgrammeReport) -> None:
+    subject, html, text = report_email(report)
+    assert subject == "[Digital Reverse Mentoring 2027] Programme report, 10 Mar 2027"
+    assert html == render_html(report) and text == render_md(report)

@@ -42,6 +42,11 @@ class Agenda(NamedTuple):
     items: Sequence[str]
 
 
+# What callers may pass: our NamedTuples or plain tuples of the same shape.
+PersonLike = tuple[str, str]  # (name, address)
+AgendaLike = tuple[str, Sequence[str]]  # (title, items)
+
+
 SUBJECT_MAX = 150  # Outlook shows about this much; Graph accepts 255
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -100,10 +105,11 @@ def _mailto(address: str) -> str:
     return f'<a href="mailto:{_e(quote(safe, safe="@.+-_"))}" style="color:#0f6cbd;">{_e(safe)}</a>'
 
 
-def _label(person: Person | str) -> str:
-    if isinstance(person, Person):
-        return one_line(person.name, 200) or person.address
-    return one_line(person, 200)
+def _label(person: PersonLike | str) -> str:
+    if isinstance(person, str):
+        return one_line(person, 200)
+    name, address = person
+    return one_line(name, 200) or address
 
 
 def format_local(start: datetime, zone: tzinfo, zone_label: str = "") -> str:
@@ -227,9 +233,10 @@ def _series_body(*, programme_name: str, purpose: str | None, mentor: Person, me
     )
 
 
-def invite_body(*, programme_name: str, purpose: str | None, mentor: Person, mentee: Person, lead: str,
-                curriculum: Sequence[Agenda], session_number: int | None, agenda: Agenda | None,
-                topics: Sequence[str], join_hint: bool, moves_declined: bool = True) -> str:
+def invite_body(*, programme_name: str, purpose: str | None, mentor: PersonLike, mentee: PersonLike,
+                lead: str, curriculum: Sequence[AgendaLike], session_number: int | None,
+                agenda: AgendaLike | None, topics: Sequence[str], join_hint: bool,
+                moves_declined: bool = True) -> str:
     """The series' invitation: why the programme exists, who mentors whom, the curriculum, an agenda."""
     body = _series_body(
         programme_name=programme_name, purpose=purpose, mentor=Person(*mentor), mentee=Person(*mentee),
@@ -241,8 +248,8 @@ def invite_body(*, programme_name: str, purpose: str | None, mentor: Person, men
     return _page(invite_subject(programme_name, mentor[0], mentee[0]), body)
 
 
-def session_agenda_body(*, programme_name: str, purpose: str | None, mentor: Person, mentee: Person,
-                        lead: str, curriculum: Sequence[Agenda], session_number: int, agenda: Agenda,
+def session_agenda_body(*, programme_name: str, purpose: str | None, mentor: PersonLike, mentee: PersonLike,
+                        lead: str, curriculum: Sequence[AgendaLike], session_number: int, agenda: AgendaLike,
                         topics: Sequence[str], join_hint: bool, moves_declined: bool = True) -> str:
     """One occurrence's own body, set shortly before it: the same frame, this session's agenda on top."""
     agenda = Agenda(*agenda)
@@ -301,7 +308,7 @@ def _button(url: str, label: str) -> str:
 
 
 def feedback_email(*, programme_name: str, recipient_name: str, role: Role, partner_name: str,
-                   session_number: int, session_date_local: str, agenda: Agenda,
+                   session_number: int, session_date_local: str, agenda: AgendaLike,
                    next_session: tuple[str, str] | None, form_url: str, lead: str,
                    subject: str) -> tuple[str, str]:
     """``(html, text)`` of the email each participant gets once a session was held: one link to the form."""
@@ -398,11 +405,19 @@ _ESCALATIONS: dict[EscalationReason, tuple[str, str, str]] = {
 }
 
 
+def _with_address(person: PersonLike | str) -> str:
+    if isinstance(person, str):
+        return one_line(person, 200)
+    name, address = person
+    return f"{one_line(name, 200)} <{one_line(address, 200)}>" if name.strip() else one_line(address, 200)
+
+
 def escalation_email(*, reason: EscalationReason, programme_name: str,
-                     pair: tuple[Person | str, Person | str], detail: str,
+                     pair: tuple[PersonLike | str, PersonLike | str], detail: str,
                      suggestions: Sequence[str]) -> tuple[str, str, str]:
     """``(subject, html, text)`` telling the lead that a pair needs a human, and why."""
     mentor, mentee = (_label(p) for p in pair)
+    who = " → ".join(_with_address(p) for p in pair)
     subject_t, what_t, next_t = _ESCALATIONS[reason]
     programme = one_line(programme_name, 100)
     plain = {"mentor": mentor, "mentee": mentee}
@@ -416,11 +431,12 @@ def escalation_email(*, reason: EscalationReason, programme_name: str,
     suggestion_html = (_h("What you could do") + _bullets(list(suggestions))) if suggestions else ""
     body = (
         _p(f"{_e(programme)}: {what_t.format(**escaped)}")
+        + _p(f"Pair (mentor → mentee): {_e(who)}", _MUTED)
         + detail_html
         + suggestion_html
         + _p(_e(next_t), _MUTED)
     )
-    text_lines = [f"{programme}: {what_t.format(**plain)}", ""]
+    text_lines = [f"{programme}: {what_t.format(**plain)}", f"Pair (mentor → mentee): {who}", ""]
     if detail_lines:
         text_lines += ["Details:", *(f"  {line}" for line in detail_lines), ""]
     if suggestions:
