@@ -170,3 +170,12 @@ def test_the_report_email_has_a_one_line_subject_and_both_parts(report: Programm
     subject, html, text = report_email(report)
     assert subject == "[Digital Reverse Mentoring 2027] Programme report, 10 Mar 2027"
     assert html == render_html(report) and text == render_md(report)
+
+
+def test_a_programme_without_pairs_still_renders_in_every_format() -> None:
+    empty = build_report(programme=PROGRAMME, pairs=(), sessions=(), feedback_sent=(), now=NOW)
+    assert "No pairs in the programme." in render_md(empty)
+    assert render_csv(empty) == ",".join(HEADER) + "\r\n"
+    html = render_html(empty)
+    assert "No pairs in the programme." in read(html).text and "0 held, 0 upcoming, 0 cancelled" in html
+    assert not _bars(html)
