@@ -152,6 +152,42 @@ def test_occurrences_keep_their_wall_clock_time_across_dst(
     assert [s.astimezone(UTC) for s in starts] == sorted(s.astimezone(UTC) for s in starts)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    pattern=patterns(),
+    range_=ranges(),
+    offset_days=st.integers(-30, 900),
+    span_hours=st.integers(1, 24 * 120),
+    minutes=st.integers(0, 180),
+)
+def test_window_keeps_exactly_the_occurrences_a_full_expansion_puts_in_it(
+    pattern: dict[str, Any], range_: dict[str, Any], offset_days: int, span_hours: int, minutes: int
+) -> None:
+    first_start = datetime(2000, 1, 1, 23, 30)
+    zone = ZoneInfo("Pacific/Auckland")  # far from UTC, so local and UTC dates differ
+    duration = timedelta(minutes=minutes)
+    start = datetime.fromisoformat(range_["startDate"]).replace(tzinfo=UTC) + timedelta(days=offset_days)
+    end = start + timedelta(hours=span_hours)
+    # The model: a plain expansion over a much wider window, filtered here.
+    wider = (start - timedelta(days=40), end + timedelta(days=40))
+    every = expand(
+        pattern, range_, first_start=first_start, zone=zone, window_start=wider[0], window_end=wider[1]
+    )
+    inside = expand(pattern, range_, first_start=first_start, zone=zone, window_start=start, window_end=end)
+    overlapping = expand(
+        pattern,
+        range_,
+        first_start=first_start,
+        zone=zone,
+        window_start=start,
+        window_end=end,
+        duration=duration,
+    )
+    assert inside == [s for s in every if start <= s < end]
+    if minutes:
+        assert overlapping == [s for s in every if s < end and s + duration > start]
+
+
 # --- the documented examples ------------------------------------------------------------
 
 

@@ -263,11 +263,15 @@ def expand(
     reach = duration or timedelta(0)
     # Local dates beyond this cannot start before the window's end, whatever the zone's offset.
     last_date = (high + timedelta(days=2)).date()
+    # ... and local dates before this cannot reach into it: skip them without converting (long series).
+    first_date = (low - reach - timedelta(days=2)).date()
     clock = first_start.time().replace(tzinfo=None)
     out: list[datetime] = []
     for day in series_dates(pattern, range_):
         if day > last_date:
             break
+        if day < first_date:
+            continue
         start = localize(datetime.combine(day, clock), zone)
         instant = start.astimezone(UTC)
         inside = low <= instant < high if not reach else instant < high and instant + reach > low
