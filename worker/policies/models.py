@@ -65,8 +65,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _choice(*allowed: str) -> Any:
-    return Annotated[str, PlainValidator(choice(*allowed)), WithJsonSchema({"enum": list(allowed)})]
+ShowAs = Annotated[str, PlainValidator(choice(*SHOW_AS)), WithJsonSchema({"enum": list(SHOW_AS)})]
+Sensitivity = Annotated[
+    str, PlainValidator(choice(*SENSITIVITY)), WithJsonSchema({"enum": list(SENSITIVITY)})
+]
+OnConflict = Annotated[str, PlainValidator(choice(*ON_CONFLICT)), WithJsonSchema({"enum": list(ON_CONFLICT)})]
 
 
 _PLACEHOLDER_NOTE = "Placeholders: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + "."
@@ -109,8 +112,8 @@ class ProgramFile(_Strict):
 
 
 class ProtectSection(_Strict):
-    show_as: _choice(*SHOW_AS) | None = Field(None, description="Outlook's show-as; default busy.")
-    sensitivity: _choice(*SENSITIVITY) | None = Field(None, description="Default private.")
+    show_as: ShowAs | None = Field(None, description="Outlook's show-as; default busy.")
+    sensitivity: Sensitivity | None = Field(None, description="Default private.")
     allow_new_time_proposals: StrictBool | None = Field(None, description="Default false.")
     reminder: Duration | None = Field(None, description="Reminder before each session; default 15m.")
 
@@ -147,7 +150,7 @@ class PolicySection(_Strict):
     )
     protect: ProtectSection | None = None
     teams_meeting: StrictBool | None = Field(None, description="Add a Teams meeting; default true.")
-    on_conflict: _choice(*ON_CONFLICT) | None = Field(
+    on_conflict: OnConflict | None = Field(
         None,
         description=(
             "A future session that became double-booked or was declined: move = move it to another mutual "

@@ -26,7 +26,7 @@ from worker.policies.errors import Problem
 try:  # libyaml's composer is faster and just as safe: it only builds nodes, never objects
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment,unused-ignore]
 
 PathKey = tuple[str | int, ...]
 
