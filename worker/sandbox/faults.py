@@ -1,0 +1,195 @@
+"""Limits and faults: what makes the sandbox hurt the way Exchange Online hurts.
+
+Graph applies its Outlook limits per app *and mailbox* (NOTES.md §6): four concurrent requests,
+10,000 requests per 10 minutes, a sending rate. On top of those we inject, from a seeded RNG, a share
+of transient 429/503/504 with ``Retry-After``, added latency, "commit then fail" (the write happens,
+the client sees 504: the case that makes retried POSTs dangerous) and per-mailbox 403s that emulate
+RBAC-for-Applications scoping. Everything is configurable through ``FaultConfig`` and observable
+through ``Counters``, so end-to-end tests can assert that the worker kept to the limits and honoured
+``Retry-After``.
+
+The clock is the sandbox's injected clock; sleeping (latency) goes through an injectable sleeper so
+tests never wait for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from worker.sandbox.errors import SandboxError
+
+Sleeper = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class FaultConfig:
+    """Every knob, with Graph's documented numbers as defaults. Mutable: tests toggle faults live."""
+
+    mailbox_concurrency: int = 4
+    mailbox_requests_per_window: int = 10_000
+    mailbox_window_seconds: float = 600.0
+    send_rate_per_minute: int = 30
+    latency_seconds: tuple[float, float] = (0.0, 0.0)
+    transient_error_rate: float = 0.0  # share of Graph calls answered 429/503/504 before doing anything
+    transient_statuses: tuple[int, ...] = (429, 503, 504)
+    retry_after_seconds: tuple[float, float] = (1.0, 3.0)
+    integer_retry_after: bool = False  # kiota's RetryHandler cannot parse fractional values (NOTES.md §8)
+    commit_then_fail_rate: float = 0.0  # share of writes that happen but answer 504
+    denied_mailboxes: frozenset[str] = frozenset()  # lower-case addresses or user ids -> 403
+    getschedule_max_days: int = 62  # current docs: "less than 62 days"; the 2021 docs said 42
+    getschedule_max_schedules: int = 20
+    token_lifetime_seconds: int = 3599
+    page_size: int = 10
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a JSON-ish dict of changes (from the control surface), refusing unknown knobs."""
+        known = {f.name for f in fields(self)}
+        for key, value in changes.items():
+            if key not in known:
+                raise FaultConfigError(f"unknown fault setting {key!r}")
+            current = getattr(self, key)
+            if isinstance(current, tuple):
+                value = tuple(value)
+            elif isinstance(current, frozenset):
+                value = frozenset(str(v).lower() for v in value)
+            elif isinstance(current, bool):
+                value = bool(value)
+            elif isinstance(current, int):
+                value = int(value)
+            elif isinstance(current, float):
+                value = float(value)
+            setattr(self, key, value)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["denied_mailboxes"] = sorted(self.denied_mailboxes)
+        return out
+
+
+class FaultConfigError(SandboxError):
+    pass
+
+
+@dataclass
+class Counters:
+    """What tests read: per-mailbox requests, peak concurrency, throttles sent, request timestamps."""
+
+    requests: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    max_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    throttled: int = 0  # 429s sent, any reason
+    status_counts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    log: list[tuple[datetime, str, str, str, int]] = field(
+        default_factory=list
+    )  # (at, mailbox, method, path, status)
+    throttled_at: list[tuple[datetime, str, float]] = field(
+        default_factory=list
+    )  # (at, mailbox, retry_after)
+    mails_sent: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "requests": dict(self.requests),
+            "max_in_flight": dict(self.max_in_flight),
+            "in_flight": {k: v for k, v in self.in_flight.items() if v},
+            "throttled": self.throttled,
+            "status_counts": {str(k): v for k, v in self.status_counts.items()},
+            "mails_sent": self.mails_sent,
+            "log": [
+                {"at": at.isoformat(), "mailbox": mb, "method": m, "path": p, "status": s}
+                for at, mb, m, p, s in self.log[-2000:]
+            ],
+            "throttled_at": [
+                {"at": at.isoformat(), "mailbox": mb, "retry_after": ra} for at, mb, ra in self.throttled_at
+            ],
+        }
+
+
+class Limits:
+    """The per-mailbox gates and the seeded fault dice. One instance per sandbox."""
+
+    def __init__(self, config: FaultConfig, *, seed: int, sleeper: Sleeper | None = None) -> None:
+        self.config = config
+        self.counters = Counters()
+        self._rng = random.Random(seed)  # noqa: S311 - seeded dice for reproducible faults
+        self._window: dict[str, deque[datetime]] = defaultdict(deque)
+        self._sends: dict[str, deque[datetime]] = defaultdict(deque)
+        self.sleeper: Sleeper = sleeper or asyncio.sleep
+
+    def reset_counters(self) -> None:
+        self.counters = Counters()
+
+    def retry_after(self) -> str:
+        low, high = self.config.retry_after_seconds
+        value = self._rng.uniform(low, high)
+        return format_retry_after(value, integer=self.config.integer_retry_after)
+
+    def enter(self, mailbox: str) -> bool:
+        """Count a request against ``mailbox``; False when the concurrency limit is already reached."""
+        c = self.counters
+        if c.in_flight[mailbox] >= self.config.mailbox_concurrency:
+            return False
+        c.in_flight[mailbox] += 1
+        c.max_in_flight[mailbox] = max(c.max_in_flight[mailbox], c.in_flight[mailbox])
+        return True
+
+    def leave(self, mailbox: str) -> None:
+        self.counters.in_flight[mailbox] -= 1
+
+    def window_wait(self, mailbox: str, now: datetime) -> float | None:
+        """Record a request in the mailbox's sliding window; seconds to wait if it is over the limit."""
+        return _slide(
+            self._window[mailbox],
+            now,
+            self.config.mailbox_window_seconds,
+            self.config.mailbox_requests_per_window,
+        )
+
+    def send_wait(self, mailbox: str, now: datetime) -> float | None:
+        """Record a message sent from ``mailbox``; seconds to wait if the sending rate is exceeded."""
+        return _slide(self._sends[mailbox], now, 60.0, self.config.send_rate_per_minute)
+
+    def transient_fault(self) -> int | None:
+        if self.config.transient_error_rate <= 0 or not self.config.transient_statuses:
+            return None
+        if self._rng.random() < self.config.transient_error_rate:
+            return self._rng.choice(self.config.transient_statuses)
+        return None
+
+    def commit_then_fail(self) -> bool:
+        return (
+            self.config.commit_then_fail_rate > 0 and self._rng.random() < self.config.commit_then_fail_rate
+        )
+
+    async def latency(self) -> None:
+        low, high = self.config.latency_seconds
+        if high > 0:
+            await self.sleeper(self._rng.uniform(low, high))
+
+    def denied(self, *keys: str) -> bool:
+        denied = self.config.denied_mailboxes
+        return bool(denied) and any(k.lower() in denied for k in keys if k)
+
+
+def _slide(times: deque[datetime], now: datetime, window: float, limit: int) -> float | None:
+    while times and (now - times[0]).total_seconds() >= window:
+        times.popleft()
+    if len(times) >= limit:
+        return max(0.001, window - (now - times[0]).total_seconds())
+    times.append(now)
+    return None
+
+
+def format_retry_after(seconds: float, *, integer: bool = False) -> str:
+    """Graph sends both ``10`` and ``2.128`` (NOTES.md §6); we can do either."""
+    if integer:
+        return str(max(1, math.ceil(seconds)))
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return text or "0"
