@@ -331,6 +331,8 @@ class _Walker:
             if "@" in key:
                 continue  # instance annotations (@odata.etag) and property annotations (x@odata.type)
             where = _join(path, key)
+            # Property names are matched exactly: the service refuses "Subject" for "subject"
+            # (microsoft-graph-docs#37, "sendMail has case-sensitive JSON properties").
             if key in spec["properties"]:
                 out[key] = self.slot(where, key, Slot.of(spec["properties"][key]), item)
             elif key in spec["navigation"]:
