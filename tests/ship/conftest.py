@@ -23,4 +23,6 @@ def tool(name: str) -> Path:
 
 
 def run_tool(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
+    return subprocess.run(
+        [str(a) for a in args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
+    )

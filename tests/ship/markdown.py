@@ -17,8 +17,10 @@ def _cells(line: str) -> list[str]:
     inner = inner[1:] if inner.startswith("|") else inner
     inner = inner[:-1] if inner.endswith("|") else inner
     cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", inner)]
-    return [c[1:-1] if len(c) >= 2 and c.startswith("`") and c.endswith("`") and c.count("`") == 2 else c
-            for c in cells]
+    return [
+        c[1:-1] if len(c) >= 2 and c.startswith("`") and c.endswith("`") and c.count("`") == 2 else c
+        for c in cells
+    ]
 
 
 def section(text: str, heading: str) -> str:
@@ -51,7 +53,9 @@ def tables(text: str) -> list[list[dict[str, str]]]:
             while i < len(lines) and lines[i].lstrip().startswith("|"):
                 cells = _cells(lines[i])
                 if len(cells) != len(header):
-                    raise ValueError(f"table row has {len(cells)} cells, header has {len(header)}: {lines[i]}")
+                    raise ValueError(
+                        f"table row has {len(cells)} cells, header has {len(header)}: {lines[i]}"
+                    )
                 rows.append(dict(zip(header, cells, strict=True)))
                 i += 1
             found.append(rows)

@@ -34,8 +34,15 @@ def test_hadolint_finds_nothing() -> None:
 
 def test_checkov_passes_the_dockerfile_with_every_skip_justified() -> None:
     result = run_tool(
-        tool("checkov"), "--file", DOCKERFILE, "--framework", "dockerfile",
-        "--skip-download", "--output", "json", "--compact",
+        tool("checkov"),
+        "--file",
+        DOCKERFILE,
+        "--framework",
+        "dockerfile",
+        "--skip-download",
+        "--output",
+        "json",
+        "--compact",
     )
     report = json.loads(result.stdout)
     assert report["summary"]["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.ship.conftest import DOCKERFILE, K8S, ROOT, run_tool, tool
 from tests.ship.configmap import programme_files, render
+from tests.ship.conftest import DOCKERFILE, K8S, ROOT, run_tool, tool
 from tests.ship.dockerfile import exec_form, stages
 
 CRONJOBS = ["cronjob.yaml", "cronjob-workload-identity.yaml", "cronjob-sharded.yaml"]
@@ -69,12 +69,21 @@ def cronjob(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def test_checkov_passes_every_manifest_with_every_skip_justified() -> None:
     result = run_tool(
-        tool("checkov"), "--directory", K8S, "--framework", "kubernetes",
-        "--skip-download", "--output", "json", "--compact",
+        tool("checkov"),
+        "--directory",
+        K8S,
+        "--framework",
+        "kubernetes",
+        "--skip-download",
+        "--output",
+        "json",
+        "--compact",
     )
     report = json.loads(result.stdout)
     summary = report["summary"]
-    assert summary["failed"] == 0, [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert summary["failed"] == 0, [
+        (c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]
+    ]
     assert summary["parsing_errors"] == 0
     manifests = [p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"]
     assert summary["resource_count"] == len(manifests), "checkov must have read every manifest"
@@ -87,7 +96,7 @@ def test_only_one_pass_runs_at_a_time_and_a_stuck_one_ends_before_the_next_tick(
 ) -> None:
     spec = cronjob["spec"]
     assert spec["concurrencyPolicy"] == "Forbid"
-    assert 0 < spec["startingDeadlineSeconds"]
+    assert spec["startingDeadlineSeconds"] > 0
     job = spec["jobTemplate"]["spec"]
     assert 0 < job["backoffLimit"] <= 10
     every = re.fullmatch(r"\*/(\d+) \* \* \* \*", spec["schedule"])
@@ -100,7 +109,8 @@ def test_exit_code_2_fails_the_job_without_retrying(cronjob: dict[str, Any]) -> 
     assert pod_spec(cronjob)["restartPolicy"] == "Never", "podFailurePolicy requires restartPolicy Never"
     rules = job["podFailurePolicy"]["rules"]
     fail_on_2 = [
-        r for r in rules
+        r
+        for r in rules
         if r["action"] == "FailJob"
         and r.get("onExitCodes", {}).get("operator") == "In"
         and 2 in r["onExitCodes"]["values"]
@@ -110,7 +120,9 @@ def test_exit_code_2_fails_the_job_without_retrying(cronjob: dict[str, Any]) -> 
     assert rules.index(fail_on_2[0]) == 0, "rules are evaluated in order; exit 2 must win"
 
 
-def test_pod_runs_under_the_restricted_security_context(cronjob: dict[str, Any], image: dict[str, Any]) -> None:
+def test_pod_runs_under_the_restricted_security_context(
+    cronjob: dict[str, Any], image: dict[str, Any]
+) -> None:
     pod = pod_spec(cronjob)
     container = the_container(cronjob)
     assert pod["securityContext"]["runAsNonRoot"] is True
