@@ -17,6 +17,7 @@ from worker import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("worker.commands.validate", "validate", "Check the programme YAML; touches no network."),
     "schema": ("worker.commands.validate", "schema", "Write the JSON Schema of the programme files."),
+    "sandbox": ("worker.commands.sandbox", "sandbox", "Serve the Graph-compatible sandbox tenant on loopback."),
 }
 
 

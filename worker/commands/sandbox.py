@@ -1,0 +1,52 @@
+"""``crossgen sandbox serve``: the Graph-compatible sandbox as an HTTP server on loopback.
+
+It prints one JSON line on stdout once the socket is listening (``graph_url``, ``token_url``,
+``tenant_id``, ``client_id``, ``client_secret`` and ``env``, the variables under which ``crossgen plan``
+and ``crossgen run`` use it), then serves until stopped. Scripts read that line to know where to point
+the worker; nothing else is written to stdout. The secret is the sandbox's own, generated for a
+throwaway tenant: printing it is the point, and it opens nothing outside this process.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+
+@click.group("sandbox")
+def sandbox() -> None:
+    """The Graph-compatible sandbox tenant (no Microsoft account needed)."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the demo tenant and of faults.")
+@click.option("--empty", is_flag=True, help="Start with no users: build the tenant with Graph calls.")
+def serve(host: str, port: int, seed: int, empty: bool) -> None:
+    """Serve the sandbox until stopped; the first stdout line is the connection info as JSON."""
+    import uvicorn
+
+    from worker.sandbox.app import create_app
+
+    app = create_app(seed=seed, empty=empty)
+    base_url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+    info = app.info(base_url)
+
+    class AnnouncingServer(uvicorn.Server):
+        """Prints the connection line only once the socket is bound, so readers can connect at once."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                sys.stdout.write(json.dumps(info) + "\n")
+                sys.stdout.flush()
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    server = AnnouncingServer(config)
+    server.run()
+    if not server.started:
+        raise click.ClickException(f"could not listen on {host}:{port}")
