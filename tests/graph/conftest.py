@@ -78,7 +78,10 @@ def openid_configuration(base: str, tenant: str) -> dict[str, Any]:
 
 def mount_login(router: respx.MockRouter, wire: Wire, base: str = LOGIN) -> None:
     router.get(f"{base}/{TENANT}/v2.0/.well-known/openid-configuration").mock(
-        return_value=httpx.Response(200, json=openid_configuration(base, TENANT))
+        # Like the sandbox, the document names https endpoints (MSAL requires them) even on plain http.
+        return_value=httpx.Response(
+            200, json=openid_configuration(base.replace("http://", "https://"), TENANT)
+        )
     )
 
     def token(request: httpx.Request) -> httpx.Response:
