@@ -48,7 +48,7 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
     except ConfigError as exc:
         fail_config(exc)
     from worker.graph.errors import AuthError
-    from worker.graph.gateway import Gateway
+    from worker.graph.ops import Gateway
     from worker.reconcile.run import reconcile
 
     async def go() -> Any:

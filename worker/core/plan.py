@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from worker.core import render, slots
@@ -269,10 +269,14 @@ def _feedback_and_count(run: _Run, pair: PairDesired, series: SeriesInfo) -> int
     return highest
 
 
-def _local_date(run: _Run, address: str, at: datetime) -> date:
+def _zone_of(run: _Run, address: str) -> tzinfo:
+    """A person's own zone (their working hours'), else the programme's."""
     sched = run.observed.schedules.get(address)
-    zone = sched.working_hours.zone if sched and sched.working_hours else run.desired.zone
-    return at.astimezone(zone).date()
+    return sched.working_hours.zone if sched and sched.working_hours else run.desired.zone
+
+
+def _local_date(run: _Run, address: str, at: datetime) -> date:
+    return at.astimezone(_zone_of(run, address)).date()
 
 
 def _feedback_mail(
@@ -282,6 +286,7 @@ def _feedback_mail(
     assert pair.rules.feedback is not None
     me, partner = (pair.mentor, pair.mentee) if role is Role.MENTOR else (pair.mentee, pair.mentor)
     day = _local_date(run, me.address, session.start)
+    zone = _zone_of(run, me.address)
     values = {
         "pair": pair.id, "session": str(session.number), "role": role.value,
         "mentor": pair.mentor.address, "mentee": pair.mentee.address,
@@ -293,11 +298,11 @@ def _feedback_mail(
     nxt = None
     if upcoming is not None:
         next_agenda = pair.rules.agenda_for(upcoming.number)
-        nxt = (_local_date(run, me.address, upcoming.start).isoformat(),
+        nxt = (render.format_local(upcoming.start, zone),
                next_agenda.title if next_agenda else f"Session {upcoming.number}")
     html, text = render.feedback_email(
         programme_name=run.desired.name, recipient_name=me.name, role=role, partner_name=partner.name,
-        session_number=session.number, session_date_local=day.isoformat(),
+        session_number=session.number, session_date_local=render.format_local(session.start, zone),
         agenda=(agenda.title, list(agenda.items)) if agenda else (f"Session {session.number}", []),
         next_session=nxt, form_url=form, lead=run.desired.lead, subject=subject,
     )
@@ -408,7 +413,7 @@ def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_num
         mentor=(pair.mentor.name, pair.mentor.address), mentee=(pair.mentee.name, pair.mentee.address),
         lead=desired.lead, curriculum=[(a.title, list(a.items)) for a in rules.agenda],
         session_number=first_number, agenda=(agenda.title, list(agenda.items)) if agenda else None,
-        topics=list(pair.topics), join_hint=rules.teams_meeting,
+        topics=list(pair.topics), join_hint=rules.teams_meeting, moves_declined=rules.on_conflict == "move",
     )
     return SeriesSpec(
         organizer=pair.organizer, key=pair.id,
@@ -553,7 +558,7 @@ def _agendas(run: _Run, pair: PairDesired, series: SeriesInfo, numbered: list[tu
             mentor=(pair.mentor.name, pair.mentor.address), mentee=(pair.mentee.name, pair.mentee.address),
             lead=run.desired.lead, curriculum=[(a.title, list(a.items)) for a in rules.agenda],
             session_number=session.number, agenda=(agenda.title, list(agenda.items)),
-            topics=list(pair.topics), join_hint=rules.teams_meeting,
+            topics=list(pair.topics), join_hint=rules.teams_meeting, moves_declined=rules.on_conflict == "move",
         )
         subject = render.session_subject(run.desired.name, pair.mentor.name, pair.mentee.name,
                                          session_number=session.number, title=agenda.title)
@@ -573,7 +578,8 @@ def _escalate(run: _Run, pair: PairDesired, reason: EscalationReason, detail: st
     mail = None
     if key not in run.observed.sent:
         subject, html, text = render.escalation_email(
-            reason=reason, programme_name=run.desired.name, pair=(pair.mentor.address, pair.mentee.address),
+            reason=reason, programme_name=run.desired.name,
+            pair=((pair.mentor.name, pair.mentor.address), (pair.mentee.name, pair.mentee.address)),
             detail=detail, suggestions=[],
         )
         mail = MailSpec(sender=pair.organizer, key=key, to=(run.desired.lead,), subject=subject, html=html,

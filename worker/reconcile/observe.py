@@ -34,7 +34,8 @@ class ReadErrors:
 
 
 async def observe(
-    gateway: object, desired: Desired, now: datetime, state: State, *, horizon: timedelta = DEFAULT_HORIZON
+    gateway: object, desired: Desired, now: datetime, state: State, *, horizon: timedelta = DEFAULT_HORIZON,
+    backfill: timedelta = BACKFILL,
 ) -> tuple[Observed, ReadErrors]:
     """One read pass over the programme's calendars."""
     gw: object = gateway
@@ -58,7 +59,7 @@ async def observe(
             errors.mailboxes[organizer] = str(exc)
 
     start_of_programme = datetime.combine(desired.start, time(0), tzinfo=desired.zone).astimezone(UTC)
-    since = max(start_of_programme, now - BACKFILL)
+    since = max(start_of_programme, now - backfill)
     occurrence_window = Interval(min(since, now), max(window.end, since))
 
     async def occurrences_of(s: SeriesInfo) -> tuple[str, tuple[OccurrenceInfo, ...]]:

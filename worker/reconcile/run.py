@@ -21,7 +21,7 @@ from worker.core.desired import Desired, Observed
 from worker.core.plan import PairState, Plan, plan
 from worker.reconcile.apply import Outcome, apply
 from worker.reconcile.desired import Shard, desired_from
-from worker.reconcile.observe import DEFAULT_HORIZON, observe
+from worker.reconcile.observe import BACKFILL, DEFAULT_HORIZON, observe
 from worker.reconcile.state import State, state_dir
 
 log = structlog.get_logger(__name__)
@@ -30,6 +30,7 @@ log = structlog.get_logger(__name__)
 @dataclass
 class RunResult:
     desired: Desired
+    state: State
     observed: Observed
     plan: Plan
     outcome: Outcome | None  # None for a dry run
@@ -82,6 +83,7 @@ async def reconcile(
     shard: Shard | None = None,
     state_path: Path | None = None,
     horizon: timedelta = DEFAULT_HORIZON,
+    backfill: timedelta = BACKFILL,
     on_write: Callable[[str, Action], None] | None = None,
 ) -> RunResult:
     """Make the calendars match the programme (or, with ``dry_run``, say what that would take)."""
@@ -93,15 +95,25 @@ async def reconcile(
     structlog.contextvars.bind_contextvars(run_id=run_id, programme=desired.key)
     try:
         state = State.load(state_path or state_dir(), desired.key)
-        observed, read_errors = await observe(gateway, desired, now, state, horizon=horizon)
+        observed, read_errors = await observe(gateway, desired, now, state, horizon=horizon, backfill=backfill)
         decided = plan(desired, observed, now)
         outcome = None
         if not dry_run:
             outcome = await apply(gateway, decided, state, now=now, on_write=on_write)
             state.save(now=now)
-        result = RunResult(desired, observed, decided, outcome,
+        result = RunResult(desired, state, observed, decided, outcome,
                            {**read_errors.people, **read_errors.mailboxes})
         log.info("run.finished", dry_run=dry_run, **result.summary())
         return result
     finally:
         structlog.contextvars.unbind_contextvars("run_id", "programme")
+
+
+async def programme_report(config_dir: Path, *, gateway: Any, now: datetime, state_path: Path | None = None) -> Any:
+    """The lead's report: a read-only pass over the whole programme, then the report model."""
+    from worker.report.observed import report_from_state
+
+    result = await reconcile(config_dir, gateway=gateway, now=now, dry_run=True, state_path=state_path,
+                             backfill=timedelta(days=3660))
+    return report_from_state(desired=result.desired, observed=result.observed, statuses=result.plan.statuses,
+                             now=now, sent_keys=result.state.sent)

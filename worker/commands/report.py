@@ -1,0 +1,90 @@
+"""``crossgen report``: the programme's state for its lead, as Markdown, CSV or an HTML page."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of
+
+RENDERERS = {"md": "render_md", "csv": "render_csv", "html": "render_html"}
+
+
+def render(report: Any, fmt: str) -> str:
+    if fmt == "md":
+        from worker.report.render_md import render_md
+
+        return render_md(report)
+    if fmt == "csv":
+        from worker.report.render_csv import render_csv
+
+        return render_csv(report)
+    from worker.report.render_html import render_html
+
+    return render_html(report)
+
+
+@click.command("report")
+@config_option
+@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout.")
+@click.option("--send", is_flag=True, help="Also email the report to the programme lead.")
+@as_of_option
+def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | None) -> None:
+    """The programme's state for its lead: per pair and in total, with sessions per week."""
+    from worker import log
+    from worker.policies.errors import ConfigError
+    from worker.policies.loader import load_programme
+
+    log.configure()
+    now = parse_as_of(as_of) if as_of else datetime.now(UTC)
+    try:
+        load_programme(config)
+    except ConfigError as exc:
+        fail_config(exc)
+    from worker.core.types import MailSpec
+    from worker.graph.errors import AuthError, GraphError
+    from worker.graph.ops import Gateway
+    from worker.reconcile.run import programme_report
+
+    async def go() -> Any:
+        gateway = Gateway.from_env()
+        try:
+            built = await programme_report(config, gateway=gateway, now=now)
+            if send:
+                from worker.report.mail import report_email
+
+                subject, html, text = report_email(built)
+                await gateway.send_mail_once(MailSpec(
+                    sender=_organizer(config), key=f"report/{built.name}/{now.date().isoformat()}",
+                    to=(built.lead,), subject=subject, html=html, text=text,
+                ))
+            return built
+        finally:
+            await gateway.aclose()
+
+    try:
+        built = asyncio.run(go())
+    except AuthError as exc:
+        click.echo(f"crossgen: authentication failed: {exc}", err=True)
+        sys.exit(2)
+    except GraphError as exc:
+        click.echo(f"crossgen: could not read the calendars: {exc}", err=True)
+        sys.exit(1)
+    text = render(built, fmt)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text)
+
+
+def _organizer(config: Path) -> str:
+    from worker.policies.loader import load_programme
+
+    return load_programme(config).program.organizer
