@@ -187,3 +187,12 @@ def test_a_missing_folder_is_one_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_programme(tmp_path / "nowhere")
     assert len(info.value.problems) == 1 and "not a folder" in str(info.value)
+
+
+def test_a_yml_file_is_pointed_out_rather_than_silently_ignored(programme_dir: Path) -> None:
+    (programme_dir / "pairs.yaml").rename(programme_dir / "pairs.yml")
+    with pytest.raises(ConfigError) as info:
+        load_programme(programme_dir)
+    assert [str(p) for p in info.value.problems] == [
+        f"{programme_dir}/pairs.yaml:1:1: file not found; rename pairs.yml to pairs.yaml"
+    ]

@@ -51,6 +51,9 @@ def load_programme(config_dir: Path) -> Programme:
         )
     for name, model in FILES.items():
         path = config_dir / name
+        if not path.exists() and path.with_suffix(".yml").exists():
+            problems.append(Problem(str(path), 1, 1, f"file not found; rename {name[:-5]}.yml to {name}"))
+            continue
         try:
             doc = load_yaml(path, str(path))
         except YamlRefused as refused:
