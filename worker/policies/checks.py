@@ -72,7 +72,7 @@ def check_and_resolve(
         policies=resolved,
         blackouts=tuple(Blackout(b.start, b.end, b.reason) for b in policies.blackouts),
         feedback={
-            name: FeedbackTemplate(name, f.form, f.send_after, f.subject)
+            name: FeedbackTemplate(f.form, f.send_after, f.subject, name)
             for name, f in policies.feedback.items()
         },
         agendas={

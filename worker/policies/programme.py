@@ -95,10 +95,10 @@ class Blackout:
 class FeedbackTemplate:
     """The email sent after each session held, per role; ``send_after`` counts from the session's end."""
 
-    name: str
     form: str
     send_after: timedelta
     subject: str
+    name: str = ""
 
     def render_form(self, **values: Any) -> str:
         """The form link with placeholders filled and URL-encoded (pair, session, role, mentor, ...)."""
