@@ -21,7 +21,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        # One problem, one line: a key or value quoted from the file may hold a line break.
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        return f"{self.file}:{self.line}:{self.col}: {message}"
 
 
 class ConfigError(Exception):
