@@ -27,18 +27,10 @@ from worker.policies.programme import (
     pair_id,
 )
 from worker.policies.values import TimeWindow, did_you_mean, format_duration, parse_duration, parse_window
-from worker.policies.yamlpos import PathKey, YamlDoc
+from worker.policies.yamlpos import PathKey, YamlDoc, dotted
 
 REQUIRED = ("cadence", "duration", "sessions")
 _PROTECT_KEYS = ("show_as", "sensitivity", "allow_new_time_proposals", "reminder")
-
-
-def dotted(path: PathKey) -> str:
-    """``policies.fortnightly.avoid[0]``: how a message names the key."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 class _Collector:
@@ -59,12 +51,13 @@ def check_and_resolve(
 ) -> tuple[Programme | None, list[Problem]]:
     """Check what spans values and files; return the resolved programme when nothing is wrong."""
     out = _Collector(docs)
-    names = frozenset(policies.policies) if policies else _raw_policy_names(docs.get("policies.yaml"))
-    info = _check_program(out, program, names) if program else None
-    resolved = _resolve_policies(out, policies) if policies else None
-    if policies:
+    raw_names = _raw_policy_names(docs.get("policies.yaml"))
+    names = frozenset(policies.policies) if policies is not None else raw_names
+    info = _check_program(out, program, names) if program is not None else None
+    resolved = _resolve_policies(out, policies) if policies is not None else None
+    if policies is not None:
         _check_blackouts(out, policies)
-    pair_list = _check_pairs(out, pairs, info, names) if pairs else None
+    pair_list = _check_pairs(out, pairs, info, names) if pairs is not None else None
     if out.problems or info is None or resolved is None or pair_list is None or policies is None:
         return None, out.problems
     programme = Programme(

@@ -19,12 +19,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from worker.policies.checks import check_and_resolve, dotted
+from worker.policies.checks import check_and_resolve
 from worker.policies.errors import ConfigError, Problem
 from worker.policies.models import PairsFile, PoliciesFile, ProgramFile
 from worker.policies.programme import Programme
 from worker.policies.values import did_you_mean, show
-from worker.policies.yamlpos import PathKey, YamlDoc, YamlRefused, load_yaml
+from worker.policies.yamlpos import PathKey, YamlDoc, YamlRefused, dotted, load_yaml
 
 FILES: dict[str, type[BaseModel]] = {
     "program.yaml": ProgramFile,

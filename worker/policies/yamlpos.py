@@ -90,7 +90,8 @@ def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _dotted(path: PathKey) -> str:
+def dotted(path: PathKey) -> str:
+    """``policies.fortnightly.avoid[0]``: how a message names the key."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -122,7 +123,7 @@ class _Builder:
                 Problem(
                     self.file,
                     *top.key,
-                    f"{_dotted(path[:1])}: aliases expand to "
+                    f"{dotted(path[:1])}: aliases expand to "
                     f"more than {MAX_NODES} values (an alias bomb?); refused",
                 )
             )
@@ -131,7 +132,7 @@ class _Builder:
         key_line, key_col = _mark(key_node) if key_node is not None else (None, None)
         self.positions.setdefault(path, Pos(line, col, key_line, key_col))
         if id(node) in self.active:
-            self.refuse(node, f"{_dotted(path)}: an alias refers to itself")
+            self.refuse(node, f"{dotted(path)}: an alias refers to itself")
             return None
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
@@ -139,30 +140,30 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 if node.tag != _SEQ_TAG:
-                    self.refuse(node, f"{_dotted(path)}: tag {node.tag} is not allowed here")
+                    self.refuse(node, f"{dotted(path)}: tag {node.tag} is not allowed here")
                     return None
                 return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
             if isinstance(node, MappingNode):
                 return self._mapping(node, path)
         finally:
             self.active.discard(id(node))
-        self.refuse(node, f"{_dotted(path)}: unsupported YAML node")  # pragma: no cover - PyYAML has 3 kinds
+        self.refuse(node, f"{dotted(path)}: unsupported YAML node")  # pragma: no cover - PyYAML has 3 kinds
         return None
 
     def _scalar(self, node: ScalarNode, path: PathKey) -> Any:
         if node.tag not in _SCALAR_TAGS:
-            self.refuse(node, f"{_dotted(path)}: tag {node.tag} is not allowed in a programme file")
+            self.refuse(node, f"{dotted(path)}: tag {node.tag} is not allowed in a programme file")
             return None
         kind = node.tag.removeprefix(_TAG)
         try:
             return getattr(self.scalars, f"construct_yaml_{kind}")(node)
         except (ValueError, yaml.YAMLError) as exc:  # e.g. !!int "ten", or an impossible date 2027-02-30
-            self.refuse(node, f"{_dotted(path)}: {node.value!r} is not a valid {kind} ({exc})")
+            self.refuse(node, f"{dotted(path)}: {node.value!r} is not a valid {kind} ({exc})")
             return None
 
     def _mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
         if node.tag != _MAP_TAG:
-            self.refuse(node, f"{_dotted(path)}: tag {node.tag} is not allowed here")
+            self.refuse(node, f"{dotted(path)}: tag {node.tag} is not allowed here")
             return {}
         out: dict[str, Any] = {}
         first_seen: dict[str, int] = {}
@@ -170,19 +171,19 @@ class _Builder:
             if key_node.tag == _MERGE_TAG:
                 self.refuse(
                     key_node,
-                    f"{_dotted(path)}: merge keys (<<) are not supported; "
+                    f"{dotted(path)}: merge keys (<<) are not supported; "
                     "write the keys out, or use `extends` between policies",
                 )
                 continue
             if not isinstance(key_node, ScalarNode) or key_node.tag != f"{_TAG}str":
                 shown = key_node.value if isinstance(key_node, ScalarNode) else "a collection"
-                self.refuse(key_node, f"{_dotted(path)}: key {shown!r} must be text (quote it)")
+                self.refuse(key_node, f"{dotted(path)}: key {shown!r} must be text (quote it)")
                 continue
             key = str(key_node.value)
             if key in first_seen:
                 self.refuse(
                     key_node,
-                    f"{_dotted((*path, key))}: duplicate key (first written at line "
+                    f"{dotted((*path, key))}: duplicate key (first written at line "
                     f"{first_seen[key]}); YAML would silently keep only one",
                 )
                 continue
