@@ -31,8 +31,11 @@ def section(text: str, heading: str) -> str:
         if match and match.group(2).strip() == heading:
             level = len(match.group(1))
             body: list[str] = []
+            fenced = False
             for following in lines[number + 1 :]:
-                nested = re.match(r"^(#+)\s", following)
+                if following.lstrip().startswith("```"):
+                    fenced = not fenced
+                nested = None if fenced else re.match(r"^(#+)\s", following)
                 if nested and len(nested.group(1)) <= level:
                     break
                 body.append(following)
@@ -70,7 +73,7 @@ def table_under(path: Path, heading: str, *, index: int = 0) -> list[dict[str, s
 
 def code_blocks(text: str, language: str) -> list[str]:
     """The bodies of the fenced code blocks of one language, in order."""
-    pattern = re.compile(r"^(\s*)```" + re.escape(language) + r"\s*\n(.*?)^\1```\s*$", re.M | re.S)
+    pattern = re.compile(r"^([ \t]*)```" + re.escape(language) + r"[ \t]*\n(.*?)^\1```[ \t]*$", re.M | re.S)
     blocks = []
     for match in pattern.finditer(text):
         indent = match.group(1)
@@ -88,7 +91,7 @@ def relative_links(text: str) -> list[str]:
 def anchors(text: str) -> set[str]:
     """GitHub's heading anchors: lower-cased, punctuation dropped, spaces to hyphens."""
     result = set()
-    prose = re.sub(r"^(\s*)```.*?^\1```\s*$", "", text, flags=re.M | re.S)
+    prose = re.sub(r"^([ \t]*)```.*?^\1```[ \t]*$", "", text, flags=re.M | re.S)
     for heading in re.findall(r"^#+\s+(.*)$", prose, re.M):
         slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
         result.add(slug)
