@@ -76,17 +76,26 @@ def recurrence_json(recurrence: dict[str, Any] | None, zone: str) -> dict[str, A
 
 
 def _location(loc: dict[str, Any] | None) -> dict[str, Any]:
+    """The event's ``location`` as Outlook echoes it: a private unique id equal to the display name."""
     if not loc or not loc.get("displayName"):
-        return {
-            "displayName": "",
-            "locationType": "default",
-            "uniqueIdType": "unknown",
-            "address": {},
-            "coordinates": {},
-        }
+        return {"displayName": "", "locationType": "default", "uniqueIdType": "unknown", "address": {}, "coordinates": {}}
     out = {"displayName": loc["displayName"], "locationType": loc.get("locationType", "default")}
     out["uniqueId"] = loc.get("uniqueId", loc["displayName"])
     out["uniqueIdType"] = loc.get("uniqueIdType", "private")
+    for key in ("address", "coordinates", "locationEmailAddress", "locationUri"):
+        if key in loc:
+            out[key] = loc[key]
+    return out
+
+
+def _locations_entry(loc: dict[str, Any]) -> dict[str, Any]:
+    """One of ``locations``: only a located place (with an address) gets a private unique id."""
+    out: dict[str, Any] = {"displayName": loc.get("displayName", ""), "locationType": loc.get("locationType", "default")}
+    if loc.get("address") or loc.get("coordinates") or loc.get("uniqueId"):
+        out["uniqueId"] = loc.get("uniqueId", out["displayName"])
+        out["uniqueIdType"] = loc.get("uniqueIdType", "private")
+    else:
+        out["uniqueIdType"] = loc.get("uniqueIdType", "unknown")
     for key in ("address", "coordinates", "locationEmailAddress", "locationUri"):
         if key in loc:
             out[key] = loc[key]
@@ -185,7 +194,8 @@ def event_json(
             "start": timeutil.format_dt(start, zone),
             "end": timeutil.format_dt(end, zone),
             "location": location,
-            "locations": props.get("locations") or ([location] if location.get("displayName") else []),
+            "locations": [_locations_entry(loc) for loc in props.get("locations") or []]
+        or ([_locations_entry({"displayName": location["displayName"]})] if location.get("displayName") else []),
             "recurrence": recurrence_json(rec.recurrence, rec.start_zone) if original_start is None else None,
             "attendees": attendees,
             "organizer": rec.organizer,
