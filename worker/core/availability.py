@@ -84,7 +84,8 @@ class PersonView:
     rules: IntervalSet  # days ∩ working hours ∩ window − avoid
     layers: tuple[tuple[Constraint, IntervalSet], ...]
     busy: IntervalSet  # blocking statuses and this run's committed sessions
-    oof: IntervalSet
+    oof: IntervalSet  # out of office only
+    others: IntervalSet  # busy without the out-of-office time
 
     @property
     def name(self) -> str:
@@ -117,10 +118,22 @@ def person_view(
         (Constraint.WINDOW, weekly_set(person.zone, window, lo, hi)),
         (Constraint.AVOID, weekly_set(person.zone, clear, lo, hi)),
     )
-    blocking = [(to_seconds(b.start), to_seconds_ceil(b.end)) for b in person.busy if b.status.blocks]
-    blocking += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
+    others = [
+        (to_seconds(b.start), to_seconds_ceil(b.end))
+        for b in person.busy
+        if b.status.blocks and b.status is not BusyStatus.OOF
+    ]
+    others += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
     oof = [(to_seconds(b.start), to_seconds_ceil(b.end)) for b in person.busy if b.status is BusyStatus.OOF]
-    return PersonView(person, clock_for(person.zone), rules, layers, IntervalSet(blocking), IntervalSet(oof))
+    return PersonView(
+        person,
+        clock_for(person.zone),
+        rules,
+        layers,
+        busy=IntervalSet([*others, *oof]),
+        oof=IntervalSet(oof),
+        others=IntervalSet(others),
+    )
 
 
 class Board:
@@ -153,31 +166,33 @@ class Board:
         self._rules = tuple(p.rules for p in self.people)
         self._busy = tuple(p.busy for p in self.people)
         self._oof = tuple(p.oof for p in self.people)
+        self._others = tuple(p.others for p in self.people)
 
     def in_programme(self, start: int) -> bool:
         return self.programme.contains(start, start + self.duration)
 
     def outcome(self, start: int) -> Outcome:
-        """Judge a session starting at ``start`` (inside the programme) at its regular place."""
+        """Judge a session starting at ``start`` (inside the programme) at its regular place.
+
+        A blackout disrupts it whatever else holds. An out-of-office disrupts it only when nothing
+        else would reject it: adding busy time (of any status) must never turn a rejected
+        candidate into a feasible one.
+        """
         end = start + self.duration
-        ok = self.open_days.contains(start, end)
-        blackout = not ok
-        oof = False
-        if ok:
-            for rules in self._rules:
-                if not rules.contains(start, end):
-                    ok = False
-                    break
+        if not self.open_days.contains(start, end):
+            return Outcome.DISRUPTED
+        for rules in self._rules:
+            if not rules.contains(start, end):
+                return Outcome.FAILED
         if start < self.horizon_end:
             lo, hi = start - self.buffer, end + self.buffer
-            for busy, away in zip(self._busy, self._oof, strict=True):
-                if busy.overlaps(lo, hi):
-                    ok = False
-                    if away.overlaps(lo, hi):
-                        oof = True
-        if ok:
-            return Outcome.OK
-        return Outcome.DISRUPTED if blackout or oof else Outcome.FAILED
+            for others in self._others:
+                if others.overlaps(lo, hi):
+                    return Outcome.FAILED
+            for away in self._oof:
+                if away.overlaps(lo, hi):
+                    return Outcome.DISRUPTED
+        return Outcome.OK
 
     def clean(self, start: int) -> bool:
         """Whether a session may be placed exactly here (a move or a re-slot must be clean)."""

@@ -180,6 +180,8 @@ def daily_range(start: time, end: time) -> Ranges:
     lo, hi = seconds_of(start), seconds_of(end)
     if lo < hi:
         return ((lo, hi),)
+    if lo == hi:
+        return WHOLE_DAY
     return tuple(r for r in ((0, hi), (lo, DAY)) if r[0] < r[1])
 
 
