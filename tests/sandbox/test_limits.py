@@ -1,0 +1,173 @@
+"""Per-mailbox limits and injected faults, as the worker will meet them, and the counters tests read."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.sandbox.sandbox_client import FakeClock, Graph, example, run, shape_mismatches, with_graph
+from worker.sandbox.app import create_app
+from worker.sandbox.faults import FaultConfig, format_retry_after
+
+ORG = "mentoring@contoso.com"
+EVENT = {
+    "subject": "x",
+    "start": {"dateTime": "2027-01-04T09:00:00", "timeZone": "UTC"},
+    "end": {"dateTime": "2027-01-04T10:00:00", "timeZone": "UTC"},
+}
+
+
+class Gate:
+    """A sleeper that holds every request until the test opens it: concurrency without real waiting."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.event: asyncio.Event | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        if self.event is None:
+            self.event = asyncio.Event()
+        self.waiting += 1
+        await self.event.wait()
+
+
+def test_a_fifth_concurrent_request_on_one_mailbox_is_throttled() -> None:
+    gate = Gate()
+    app = create_app(
+        empty=True,
+        clock=FakeClock(),
+        sleeper=gate,
+        faults=FaultConfig(latency_seconds=(0.5, 0.5), retry_after_seconds=(2.0, 2.0)),
+    )
+
+    async def scenario() -> None:
+        async with Graph(app) as graph:
+            app.faults.update({"latency_seconds": [0, 0]})
+            await graph.add_user("mentoring")
+            await graph.add_user("lea")
+            app.faults.update({"latency_seconds": [0.5, 0.5]})
+            held = [asyncio.ensure_future(graph.get(f"/users/{ORG}/events")) for _ in range(4)]
+            while gate.waiting < 4:
+                await asyncio.sleep(0)
+            fifth = await graph.get(f"/users/{ORG}/events")
+            assert fifth.status_code == 429
+            assert shape_mismatches(example("mailbox_concurrency_429_response.json"), fifth.json()) == []
+            assert fifth.json()["error"]["message"] == "Application is over its MailboxConcurrency limit."
+            assert fifth.headers["Retry-After"] == "2"
+            other = asyncio.ensure_future(
+                graph.get("/users/lea@contoso.com/events")
+            )  # another mailbox is fine
+            while gate.waiting < 5:
+                await asyncio.sleep(0)
+            assert gate.event is not None
+            gate.event.set()
+            assert [r.status_code for r in await asyncio.gather(*held, other)] == [200] * 5
+
+    run(scenario())
+    user_id = app.tenant.find_user(ORG).id  # type: ignore[union-attr]
+    assert app.counters.max_in_flight[user_id] == 4
+    assert app.counters.throttled == 1
+    assert app.counters.throttled_at[0][2] == 2.0
+
+
+def test_request_window_per_mailbox_resets_with_the_clock() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("mentoring")
+        await graph.add_user("lea")
+        graph.app.faults.update({"mailbox_requests_per_window": 3, "mailbox_window_seconds": 600})
+        statuses = [(await graph.get(f"/users/{ORG}/events")).status_code for _ in range(3)]
+        refused = await graph.get(f"/users/{ORG}/events")
+        assert statuses == [200, 200, 200] and refused.status_code == 429
+        assert shape_mismatches(example("throttling_429_response.json"), refused.json()) == [
+            "$.error.innerError.code: missing",
+            "$.error.innerError.message: missing",
+            "$.error.innerError.status: missing",
+        ]
+        assert (await graph.get("/users/lea@contoso.com/events")).status_code == 200
+        graph.app.clock.advance(600)
+        assert (await graph.get(f"/users/{ORG}/events")).status_code == 200
+
+    with_graph(scenario)
+
+
+def test_transient_faults_are_seeded_and_carry_retry_after() -> None:
+    def statuses(seed: int) -> list[int]:
+        config = FaultConfig(transient_error_rate=0.5, retry_after_seconds=(1.0, 3.0))
+
+        async def scenario(graph: Graph) -> list[int]:
+            graph.app.faults.update({"transient_error_rate": 0})
+            await graph.add_user("mentoring")
+            graph.app.faults.update({"transient_error_rate": 0.5})
+            out = []
+            for _ in range(20):
+                r = await graph.get(f"/users/{ORG}/events")
+                if r.status_code != 200:
+                    assert 1.0 <= float(r.headers["Retry-After"]) <= 3.0
+                out.append(r.status_code)
+            return out
+
+        return with_graph(scenario, faults=config, seed=seed)
+
+    first = statuses(7)
+    assert first == statuses(7)
+    assert set(first) > {200} and set(first) <= {200, 429, 503, 504}
+
+
+def test_commit_then_fail_writes_but_answers_504() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("mentoring")
+        graph.app.faults.update({"commit_then_fail_rate": 1.0})
+        failed = await graph.post(f"/users/{ORG}/events", {**EVENT, "transactionId": "t-1"})
+        assert failed.status_code == 504 and "Retry-After" in failed.headers
+        assert (await graph.get(f"/users/{ORG}/events")).status_code == 200  # reads are not affected
+        graph.app.faults.update({"commit_then_fail_rate": 0})
+        assert len((await graph.get(f"/users/{ORG}/events")).json()["value"]) == 1
+        retried = await graph.post(f"/users/{ORG}/events", {**EVENT, "transactionId": "t-1"})
+        assert retried.status_code == 201
+        assert len((await graph.get(f"/users/{ORG}/events")).json()["value"]) == 1
+
+    with_graph(scenario)
+
+
+def test_mailboxes_outside_the_rbac_scope_get_access_denied() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("mentoring")
+        await graph.add_user("ceo")
+        graph.app.faults.update({"denied_mailboxes": ["CEO@contoso.com"]})
+        denied = await graph.get(
+            "/users/ceo@contoso.com/calendarView",
+            params={"startDateTime": "2027-01-01", "endDateTime": "2027-01-02"},
+        )
+        assert denied.status_code == 403
+        assert shape_mismatches(example("application_access_policy_denied_error.json"), denied.json()) == []
+        assert (await graph.post("/users/ceo@contoso.com/sendMail", {"message": {}})).status_code == 403
+        assert (await graph.get("/users/ceo@contoso.com")).status_code == 200  # the directory is not scoped
+        assert (await graph.get(f"/users/{ORG}/events")).status_code == 200
+
+    with_graph(scenario)
+
+
+def test_counters_record_each_request_and_reset() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("mentoring")
+        for _ in range(3):
+            await graph.get(f"/users/{ORG}/events")
+        counters = graph.app.counters
+        uid = graph.app.tenant.find_user(ORG).id  # type: ignore[union-attr]
+        assert counters.requests[uid] == 3
+        assert counters.log[-1][0] == graph.app.clock() and counters.log[-1][2:] == (
+            "GET",
+            f"/users/{ORG}/events",
+            200,
+        )
+        control = await graph.http.get("/_sandbox/counters")
+        assert control.json()["requests"][uid] == counters.requests[uid]
+        await graph.http.post("/_sandbox/counters/reset")
+        assert graph.app.counters.requests == {}
+
+    with_graph(scenario)
+
+
+def test_retry_after_formats_fractions_or_integers() -> None:
+    assert format_retry_after(2.128) == "2.128"
+    assert format_retry_after(10.0) == "10"
+    assert format_retry_after(2.1, integer=True) == "3"
