@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from tests.ship.conftest import DOCKERFILE, DOCS, ROOT, run_tool, tool
 from tests.ship.dockerfile import Stage, exec_form, stages
 from tests.ship.markdown import table_under
+from tests.ship.tools import DOCKERFILE, DOCS, ROOT, run_tool, tool
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ship.conftest import DOCS, ROOT
 from tests.ship.markdown import anchors, code_blocks, relative_links, section, table_under
+from tests.ship.tools import DOCS, ROOT
 
 IT = DOCS / "it.md"
 GUIDES = ["it.md", "leads.md", "participants.md"]

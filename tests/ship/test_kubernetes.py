@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from tests.ship.configmap import programme_files, render
-from tests.ship.conftest import DOCKERFILE, K8S, ROOT, run_tool, tool
 from tests.ship.dockerfile import exec_form, stages
+from tests.ship.tools import DOCKERFILE, K8S, ROOT, run_tool, tool
 
 CRONJOBS = ["cronjob.yaml", "cronjob-workload-identity.yaml", "cronjob-sharded.yaml"]
 
