@@ -39,7 +39,7 @@ def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | No
     """The programme's state for its lead: per pair and in total, with sessions per week."""
     from worker import log
     from worker.policies.errors import ConfigError
-    from worker.policies.loader import load_programme
+    from worker.policies.load import load_programme
 
     log.configure()
     now = parse_as_of(as_of) if as_of else datetime.now(UTC)
@@ -85,6 +85,6 @@ def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | No
 
 
 def _organizer(config: Path) -> str:
-    from worker.policies.loader import load_programme
+    from worker.policies.load import load_programme
 
     return load_programme(config).program.organizer

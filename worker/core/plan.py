@@ -354,7 +354,9 @@ def _person(run: _Run, who: Participant, exclude: Iterable[Interval]) -> slots.P
     sched = _busy_without(run, who.address, exclude)
     hours = sched.working_hours
     zone = hours.zone if hours else run.desired.zone
-    zone_name = hours.zone_name if hours else str(run.desired.zone)
+    # The series is expressed in an IANA zone (Graph's name for it may be a Windows one); Outlook's
+    # "Customized Time Zone" has no IANA name, so such a person's series is kept in the programme's zone.
+    zone_name = getattr(zone, "key", None) or getattr(run.desired.zone, "key", "UTC")
     return slots.Person(address=who.address, zone=zone, zone_name=zone_name, working_hours=hours,
                         busy=sched.busy)
 

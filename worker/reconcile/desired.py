@@ -9,8 +9,6 @@ pairs are split by their own hash instead. No coordination is needed beyond Grap
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,16 +48,6 @@ def display_name(address: str) -> str:
     """A readable name from an address when the directory gave none: lea.martin@… -> Lea Martin."""
     local = address.split("@", 1)[0]
     return " ".join(part.capitalize() for part in re.split(r"[._-]+", local) if part) or address
-
-
-def fingerprint(policy: Policy) -> str:
-    """What shapes a pair's series; when it changes the series is re-cut (not when an agenda changes)."""
-    shape = {
-        "cadence": str(policy.cadence), "duration": policy.duration.total_seconds(),
-        "sessions": policy.sessions, "days": sorted(policy.days), "hours": str(policy.hours),
-        "avoid": [str(a) for a in policy.avoid], "teams": policy.teams_meeting,
-    }
-    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _rules(programme: Programme, policy: Policy) -> Rules:
@@ -112,6 +100,6 @@ def _pair(programme: Programme, pair: Pair, organizer: str, rules: Rules, person
     make = person  # type: ignore[assignment]
     return PairDesired(
         id=pair.id, mentor=make(pair.mentor), mentee=make(pair.mentee),  # type: ignore[operator]
-        organizer=organizer, rules=rules, fingerprint=fingerprint(programme.policy_of(pair)),
+        organizer=organizer, rules=rules, fingerprint=programme.fingerprint(pair),
         start=programme.start_of(pair), topics=pair.topics,
     )

@@ -60,7 +60,7 @@ def plan_json(result: RunResult) -> dict[str, Any]:
     }
 
 
-def plan_table(result: RunResult) -> None:
+def plan_table(result: RunResult, console: Any = None) -> None:
     """A readable table of what `run` would do, grouped by pair."""
     from rich.console import Console
     from rich.table import Table
@@ -88,7 +88,8 @@ def plan_table(result: RunResult) -> None:
     for pair, rows in actions_by_pair.items():  # series of pairs no longer in the programme
         for action in rows:
             table.add_row(pair, "removed", action.kind.value, "", action_json(action).get("reason", ""))
-    Console().print(table)
+    console = console or Console()
+    console.print(table)
     s = result.summary()
-    Console().print(f"{s['pairs']} pairs, {s['actions']} actions; {s['unscheduled']} unscheduled, "
+    console.print(f"{s['pairs']} pairs, {s['actions']} actions; {s['unscheduled']} unscheduled, "
                     f"{s['refused']} refused, {s['errors']} errors")

@@ -363,7 +363,7 @@ def _respond_view(ctx: Ctx, rec: EventRecord, orig: datetime | None, *, status: 
     item = odata.project(item, fields)
     expand = ctx.req.query.get("$expand")
     if expand:
-        item.update(_expand(rec, expand))
+        item.update(_expand(rec, expand, rec.overrides.get(orig) if orig is not None else None))
     headers = {}
     zone = ctx.prefer_zone
     if zone:
@@ -371,7 +371,7 @@ def _respond_view(ctx: Ctx, rec: EventRecord, orig: datetime | None, *, status: 
     return Reply(status, item, headers)
 
 
-def _expand(rec: EventRecord, expand: str) -> dict[str, Any]:
+def _expand(rec: EventRecord, expand: str, override: Override | None = None) -> dict[str, Any]:
     head, _, inner = expand.partition("(")
     if head.strip().lower() != "singlevalueextendedproperties":
         raise GraphError(
@@ -384,10 +384,19 @@ def _expand(rec: EventRecord, expand: str) -> dict[str, Any]:
     if inner:
         _, _, clause = inner.partition("=")
         predicate = odata.compile_filter(clause)
-        wanted = [pid for pid in rec.ext if predicate is not None and predicate({"id": pid})]
+        known = {**rec.ext, **(override.ext if override is not None else {})}
+        wanted = [pid for pid in known if predicate is not None and predicate({"id": pid})]
         # ids are compared with the name part case-sensitive: re-check through ext_id_key
-        wanted = [pid for pid in wanted if render.extended_json(rec, [pid])]
-    return {"singleValueExtendedProperties": render.extended_json(rec, wanted)}
+        wanted = [pid for pid in wanted if render.extended_json(rec, [pid], override)]
+    return {"singleValueExtendedProperties": render.extended_json(rec, wanted, override)}
+
+
+def _with_expand(ctx: Ctx, rec: EventRecord, orig: datetime | None, item: dict[str, Any]) -> dict[str, Any]:
+    """A listed item with ``$expand`` applied, as Graph expands every item of a collection."""
+    expand = ctx.req.query.get("$expand")
+    if expand:
+        item = {**item, **_expand(rec, expand, rec.overrides.get(orig) if orig is not None else None)}
+    return item
 
 
 async def post_event(ctx: Ctx, **_: str) -> Reply:
@@ -422,7 +431,11 @@ def _list_reply(
         max_page_size=int(max_size) if max_size and max_size.isdigit() else None,
     )
     fields = odata.select_fields(query.get("$select"))
-    body: dict[str, Any] = {"@odata.context": context, "value": [odata.project(i, fields) for i in chunk]}
+    expanded = ("singleValueExtendedProperties",)  # $expand survives $select, as in Graph
+    body: dict[str, Any] = {
+        "@odata.context": context,
+        "value": [{**odata.project(i, fields), **{k: i[k] for k in expanded if k in i}} for i in chunk],
+    }
     if next_link:
         body["@odata.nextLink"] = next_link
     headers = {}
@@ -433,7 +446,7 @@ def _list_reply(
 
 async def list_events(ctx: Ctx, **_: str) -> Reply:
     recs = list(ctx.mailbox.events.values())
-    items = [_render_one(ctx, r, None, context=None) for r in recs]
+    items = [_with_expand(ctx, r, None, _render_one(ctx, r, None, context=None)) for r in recs]
     views = [ext_view(r, i) for r, i in zip(recs, items, strict=True)]
     return _list_reply(ctx, items, _context(ctx, "events"), views=views)
 
@@ -452,7 +465,8 @@ async def instances(ctx: Ctx, event: str, **_: str) -> Reply:
     rec, orig = find(ctx.mailbox, event)
     items = []
     if orig is None and rec.is_series:
-        items = [_render_one(ctx, rec, o, context=None) for o, _s, _e, _ov in occurrences(rec, start, end)]
+        items = [_with_expand(ctx, rec, o, _render_one(ctx, rec, o, context=None))
+                 for o, _s, _e, _ov in occurrences(rec, start, end)]
     return _list_reply(ctx, items, _context(ctx, f"events('{rec.id}')/instances"))
 
 
@@ -462,11 +476,11 @@ async def calendar_view(ctx: Ctx, **_: str) -> Reply:
     for rec in ctx.mailbox.events.values():
         if rec.is_series:
             for orig, _s, _e, _ov in occurrences(rec, start, end):
-                item = _render_one(ctx, rec, orig, context=None)
+                item = _with_expand(ctx, rec, orig, _render_one(ctx, rec, orig, context=None))
                 items.append(item)
                 views.append(ext_view(rec, item))
         elif rec.start_utc < end and (rec.end_utc > start or (rec.end_utc == rec.start_utc == start)):
-            item = _render_one(ctx, rec, None, context=None)
+            item = _with_expand(ctx, rec, None, _render_one(ctx, rec, None, context=None))
             items.append(item)
             views.append(ext_view(rec, item))
     order = sorted(range(len(items)), key=lambda i: (items[i]["start"]["dateTime"], items[i]["id"]))
@@ -545,8 +559,10 @@ async def patch_event(ctx: Ctx, event: str, **_: str) -> Reply:
     if "recurrence" in canonical and orig is None:
         recurrence = canonical["recurrence"]
         _check_recurrence(recurrence)
+    # On an occurrence, the properties go to its exception item, not to the series master.
+    target = rec.ext if orig is None else _override(rec, orig).ext
     for pid in canonical.get("singleValueExtendedProperties", []):
-        rec.ext[pid["id"]] = str(pid.get("value", ""))
+        target[pid["id"]] = str(pid.get("value", ""))
     old_addresses = {a["emailAddress"]["address"].lower() for a in rec.props.get("attendees", [])}
     if not rec.is_organizer:
         changes = {

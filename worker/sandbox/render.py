@@ -211,7 +211,14 @@ def event_json(
     return out
 
 
-def extended_json(rec: EventRecord, wanted: list[str]) -> list[dict[str, str]]:
-    """``$expand=singleValueExtendedProperties($filter=id eq '...')``: only the asked ids, as Graph does."""
+def extended_json(
+    rec: EventRecord, wanted: list[str], override: Override | None = None
+) -> list[dict[str, str]]:
+    """``$expand=singleValueExtendedProperties($filter=id eq '...')``: only the asked ids, as Graph does.
+
+    An exception is an item of its own in Exchange, created as a copy of the master: it shows the
+    master's properties, overlaid with those set on the exception itself.
+    """
     keys = {ext_id_key(w) for w in wanted}
-    return [{"id": pid, "value": value} for pid, value in rec.ext.items() if ext_id_key(pid) in keys]
+    values = {**rec.ext, **(override.ext if override is not None else {})}
+    return [{"id": pid, "value": value} for pid, value in values.items() if ext_id_key(pid) in keys]

@@ -66,10 +66,11 @@ class Override:
     show_as: str | None = None  # an attendee's response changes how the occurrence shows, not its data
     attendee_status: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower address -> status
     modified: datetime | None = None
+    ext: dict[str, str] = field(default_factory=dict)  # the exception item's own extended properties
 
     @property
     def is_exception(self) -> bool:
-        return bool(self.props) or self.start_utc is not None or self.end_utc is not None
+        return bool(self.props) or bool(self.ext) or self.start_utc is not None or self.end_utc is not None
 
 
 @dataclass

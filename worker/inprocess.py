@@ -1,0 +1,117 @@
+"""The worker and the sandbox in one process, wired exactly as over the network.
+
+The demo and the end-to-end tests use this: the gateway is the real one (MSAL, msgraph-sdk, pacing,
+retries), talking to the sandbox's ASGI app through httpx transports instead of sockets. MSAL's
+token requests go through a sync test client; Graph calls through ``httpx.ASGITransport``. The
+sandbox hands out its own tenant id and client secret, as ``crossgen sandbox serve`` prints them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+BASE = "http://127.0.0.1:8765"  # never dialled: the transports deliver to the app in-process
+
+
+def sandbox_env(app: Any) -> dict[str, str]:
+    """The AZURE_* / CROSSGEN_* variables under which the worker uses ``app``."""
+    return dict(app.info(BASE)["env"])
+
+
+def connect(
+    app: Any,
+    *,
+    now: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    limits: Any = None,
+    policy: Any = None,
+) -> Any:
+    """A ``Gateway`` bound to the in-process sandbox ``app``.
+
+    ``sleep`` defaults to a virtual sleep that returns at once (retry waits and pacing stay
+    observable without costing wall time), so tests never wait for real.
+    """
+    from starlette.testclient import TestClient
+
+    from worker.graph.ops import Gateway
+
+    async def no_wait(_seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    token_client = TestClient(app, base_url=BASE, raise_server_exceptions=True)
+    graph_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE,
+                                     timeout=httpx.Timeout(60.0))
+    kwargs: dict[str, Any] = {}
+    if limits is not None:
+        kwargs["limits"] = limits
+    if policy is not None:
+        kwargs["policy"] = policy
+    return Gateway.from_env(
+        sandbox_env(app), http_client=graph_client, token_http_client=token_client,
+        sleep=sleep or no_wait, now=now, **kwargs,
+    )
+
+
+class Participant:
+    """Acts on the in-process sandbox as a person would in Outlook (plain, documented Graph calls):
+    answer an invitation, put a meeting in their own calendar, read a mailbox."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
+        self._token: str | None = None
+
+    async def _headers(self) -> dict[str, str]:
+        if True:  # simulated time jumps weeks: a fresh token per call, as a client would refresh
+            env = sandbox_env(self._app)
+            reply = await self._client.post(
+                f"/{env['AZURE_TENANT_ID']}/oauth2/v2.0/token",
+                data={"grant_type": "client_credentials", "client_id": env["AZURE_CLIENT_ID"],
+                      "client_secret": env["AZURE_CLIENT_SECRET"],
+                      "scope": "https://graph.microsoft.com/.default"},
+            )
+            reply.raise_for_status()
+            self._token = reply.json()["access_token"]
+        return {"Authorization": f"Bearer {self._token}"}
+
+    async def call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        reply = await self._client.request(method, f"/v1.0{path}", json=json, params=params,
+                                           headers=await self._headers())
+        if reply.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {reply.status_code} {reply.text[:300]}")
+        return reply.json() if reply.content else None
+
+    async def respond(self, attendee: str, organizer_event_id: str, response: str = "decline",
+                      comment: str = "") -> None:
+        reply = await self._app.respond_as(attendee, organizer_event_id, response, comment=comment)
+        if reply.status >= 400:
+            raise RuntimeError(f"{attendee} could not {response}: {reply.body}")
+
+    async def add_meeting(self, address: str, subject: str, start: datetime, end: datetime,
+                          show_as: str = "busy") -> None:
+        """A meeting of the person's own, e.g. an "urgent" one that lands on a mentoring session."""
+        await self.call("POST", f"/users/{address}/events", json={
+            "subject": subject, "showAs": show_as,
+            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        })
+
+    async def sent_items(self, address: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        params: Any = {"$select": "subject,toRecipients,sentDateTime,internetMessageId", "$top": "100"}
+        path = f"/users/{address}/mailFolders/sentitems/messages"
+        while True:
+            page = await self.call("GET", path, params=params)
+            found += page.get("value", [])
+            link = page.get("@odata.nextLink")
+            if not link:
+                return found
+            path, params = link.split("/v1.0", 1)[1], None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
