@@ -1,4 +1,4 @@
-"""The demo tenant: who is there, how their mailboxes are set, and that a seed always gives the same tenant."""
+"""The demo tenant: who is there, how their mailboxes are set, and that a seed always gives the same one."""
 
 from __future__ import annotations
 

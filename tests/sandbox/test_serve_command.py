@@ -1,0 +1,66 @@
+"""``crossgen sandbox serve``: one JSON line once listening, then a real Graph over loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_serve_prints_its_connection_line_and_answers_graph() -> None:
+    port = _free_port()
+    crossgen = Path(sys.executable).with_name("crossgen")
+    proc = subprocess.Popen(
+        [str(crossgen), "sandbox", "serve", "--port", str(port), "--empty"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # printed only once the socket is bound
+        info = json.loads(line)
+        assert info["graph_url"] == f"http://127.0.0.1:{port}/v1.0"
+        env = info["env"]
+        assert env["AZURE_AUTHORITY_HOST"] == f"http://127.0.0.1:{port}"
+        assert (
+            env["CROSSGEN_GRAPH_URL"] == info["graph_url"]
+            and env["AZURE_CLIENT_SECRET"] == info["client_secret"]
+        )
+        with httpx.Client(timeout=10) as http:
+            token = http.post(
+                info["token_url"],
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": info["client_id"],
+                    "client_secret": info["client_secret"],
+                    "scope": "https://graph.microsoft.com/.default",
+                },
+            ).json()
+            users = http.get(
+                f"{info['graph_url']}/users", headers={"Authorization": f"Bearer {token['access_token']}"}
+            )
+            assert users.status_code == 200 and users.json()["value"] == []
+            assert http.get(f"{info['graph_url']}/users").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
