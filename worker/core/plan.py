@@ -577,13 +577,12 @@ def _escalate(run: _Run, pair: PairDesired, reason: EscalationReason, detail: st
         year, week, _ = run.now.isocalendar()
         period = f"{year}-W{week:02d}"
     key = f"{run.desired.key}/{pair.id}/escalate/{reason.value}/{period}"
-    mail = None
-    if key not in run.observed.sent:
-        subject, html, text = render.escalation_email(
-            reason=reason, programme_name=run.desired.name,
-            pair=((pair.mentor.name, pair.mentor.address), (pair.mentee.name, pair.mentee.address)),
-            detail=detail, suggestions=[],
-        )
-        mail = MailSpec(sender=pair.organizer, key=key, to=(run.desired.lead,), subject=subject, html=html,
-                        text=text)
+    if key in run.observed.sent:
+        return  # the lead already knows; the pair's status still says so
+    subject, html, text = render.escalation_email(
+        reason=reason, programme_name=run.desired.name,
+        pair=((pair.mentor.name, pair.mentor.address), (pair.mentee.name, pair.mentee.address)),
+        detail=detail, suggestions=[],
+    )
+    mail = MailSpec(sender=pair.organizer, key=key, to=(run.desired.lead,), subject=subject, html=html, text=text)
     run.actions.append(Escalate(pair.id, reason, detail, mail))

@@ -517,9 +517,16 @@ def _override(rec: EventRecord, orig: datetime) -> Override:
 
 
 def _patch_occurrence(ov: Override, changes: dict[str, Any], times: dict[str, Any], now: datetime) -> None:
+    moved = any(getattr(ov, key) != value for key, value in times.items())
     ov.props.update(changes)
     for key, value in times.items():
         setattr(ov, key, value)
+    if moved:
+        # A new time is a new meeting request: Outlook clears the responses given to the old time, on
+        # the organizer's copy and on each attendee's.
+        ov.attendee_status = {}
+        ov.response = None
+        ov.show_as = None
     ov.modified = now
 
 
