@@ -34,22 +34,25 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class VirtualSleep:
-    """An injected sleep that records waits and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 class VirtualClock:
     def __init__(self) -> None:
         self.now = 1000.0
 
     def __call__(self) -> float:
         return self.now
+
+
+class VirtualSleep:
+    """An injected sleep that records waits, moves the virtual clock (if any) and returns at once."""
+
+    def __init__(self, clock: VirtualClock | None = None) -> None:
+        self.waits: list[float] = []
+        self._clock = clock
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self._clock is not None:
+            self._clock.now += seconds
 
 
 @dataclass
@@ -106,7 +109,8 @@ def anyio_backend() -> str:
 @pytest.fixture
 def wire() -> Iterator[Wire]:
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        w = Wire(router, VirtualSleep(), VirtualClock())
+        clock = VirtualClock()
+        w = Wire(router, VirtualSleep(clock), clock)
         mount_login(router, w)
         yield w
 

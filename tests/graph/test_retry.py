@@ -1,0 +1,202 @@
+"""The one retry layer, over the wire: what is retried, how long it waits, and what never leaks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+
+from tests.graph.conftest import GRAPH, Wire, body_of, fixture, make_gateway
+from tests.graph.test_series import ORG, created_response, spec
+from worker.graph.errors import (
+    Forbidden,
+    GraphError,
+    InvalidRequest,
+    NotFound,
+    Throttled,
+    Transient,
+    parse_retry_after,
+)
+from worker.graph.mapping import property_id
+from worker.graph.ops import Gateway
+from worker.graph.retry import RetryPolicy
+
+pytestmark = pytest.mark.anyio
+
+SETTINGS_URL = f"{GRAPH}/users/a@contoso.com/mailboxSettings"
+OK = httpx.Response(200, json={"timeZone": "UTC"})
+
+
+def throttled(retry_after: str | None) -> httpx.Response:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return httpx.Response(429, headers=headers, json=fixture("throttling_429_response.json"))
+
+
+async def test_429_waits_the_fractional_retry_after_and_logs_one_event(wire: Wire, gateway: Gateway) -> None:
+    route = wire.router.get(SETTINGS_URL).mock(side_effect=[throttled("2.128"), OK])
+    with capture_logs() as logs:
+        await gateway.mailbox_zone("a@contoso.com")
+    assert route.call_count == 2
+    assert wire.sleep.waits == [2.128]
+    retries = [e for e in logs if e["event"] == "graph.retry"]
+    assert retries == [
+        {
+            "event": "graph.retry",
+            "log_level": "warning",
+            "method": "GET",
+            "path": "/users/a@contoso.com/mailboxSettings",
+            "status": 429,
+            "error": "Throttled",
+            "attempt": 1,
+            "wait": 2.128,
+        }
+    ]
+
+
+def test_retry_after_reads_seconds_fractions_and_http_dates() -> None:
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    assert parse_retry_after("10") == 10.0
+    assert parse_retry_after("2.128") == 2.128
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=7), usegmt=True), now=now) == 7.0
+    assert parse_retry_after(format_datetime(now - timedelta(seconds=7), usegmt=True), now=now) == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+async def test_503_without_retry_after_backs_off_exponentially_with_jitter(wire: Wire) -> None:
+    gateway = make_gateway(wire, policy=RetryPolicy(max_attempts=5, backoff_initial=1.0, backoff_max=30.0))
+    unavailable = httpx.Response(503, json={"error": {"code": "ServiceUnavailable", "message": "busy"}})
+    wire.router.get(SETTINGS_URL).mock(side_effect=[unavailable, unavailable, unavailable, OK])
+    await gateway.mailbox_zone("a@contoso.com")
+    assert len(wire.sleep.waits) == 3
+    for attempt, wait in enumerate(wire.sleep.waits, start=1):
+        assert 0.0 <= wait <= 2.0**attempt
+
+
+async def test_retries_stop_after_the_attempt_bound_with_our_error(wire: Wire) -> None:
+    gateway = make_gateway(wire, policy=RetryPolicy(max_attempts=3))
+    route = wire.router.get(SETTINGS_URL).mock(
+        return_value=httpx.Response(504, json={"error": {"code": "GatewayTimeout", "message": "slow"}})
+    )
+    with pytest.raises(Transient) as caught:
+        await gateway.mailbox_zone("a@contoso.com")
+    assert route.call_count == 3 and len(wire.sleep.waits) == 2
+    assert caught.value.status == 504
+
+
+async def test_a_retry_after_beyond_the_delay_budget_is_raised_at_once(wire: Wire) -> None:
+    gateway = make_gateway(wire, policy=RetryPolicy(max_total_delay=60.0))
+    route = wire.router.get(SETTINGS_URL).mock(return_value=throttled("300"))
+    with pytest.raises(Throttled) as caught:
+        await gateway.mailbox_zone("a@contoso.com")
+    assert route.call_count == 1 and wire.sleep.waits == []
+    assert caught.value.retry_after == 300.0
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(400, InvalidRequest), (403, Forbidden), (404, NotFound)],
+)
+async def test_answers_that_are_not_transient_are_never_retried(
+    wire: Wire, gateway: Gateway, status: int, error: type[GraphError]
+) -> None:
+    body = (
+        fixture("application_access_policy_denied_error.json")
+        if status == 403
+        else {
+            "error": {
+                "code": "ErrorItemNotFound",
+                "message": "The specified object was not found in the store.",
+            }
+        }
+    )
+    route = wire.router.get(SETTINGS_URL).mock(return_value=httpx.Response(status, json=body))
+    with pytest.raises(error):
+        await gateway.mailbox_zone("a@contoso.com")
+    assert route.call_count == 1 and wire.sleep.waits == []
+
+
+async def test_connection_failures_are_retried_and_never_leak_httpx_errors(
+    wire: Wire, gateway: Gateway
+) -> None:
+    route = wire.router.get(SETTINGS_URL).mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), OK]
+    )
+    await gateway.mailbox_zone("a@contoso.com")
+    assert route.call_count == 3
+
+    wire.router.get(f"{GRAPH}/users/b@contoso.com/mailboxSettings").mock(
+        side_effect=httpx.ReadTimeout("slow")
+    )
+    with pytest.raises(Transient) as caught:
+        await gateway.mailbox_zone("b@contoso.com")
+    assert not isinstance(caught.value, httpx.HTTPError)
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+
+
+async def test_sdk_errors_become_ours_chained_from_the_sdk_error(wire: Wire, gateway: Gateway) -> None:
+    wire.router.get(SETTINGS_URL).mock(
+        return_value=httpx.Response(404, json={"error": {"code": "ErrorItemNotFound", "message": "gone"}})
+    )
+    with pytest.raises(NotFound) as caught:
+        await gateway.mailbox_zone("a@contoso.com")
+    from kiota_abstractions.api_error import APIError
+
+    assert isinstance(caught.value.__cause__, APIError)
+    assert caught.value.code == "ErrorItemNotFound" and "gone" in str(caught.value)
+
+
+async def test_create_after_a_504_looks_up_the_series_instead_of_posting_twice(
+    wire: Wire, gateway: Gateway
+) -> None:
+    master = created_response()
+    master["singleValueExtendedProperties"] = [{"id": property_id("key"), "value": "pair-o'brien"}]
+    post = wire.router.post(f"{GRAPH}/users/{ORG}/events").mock(
+        return_value=httpx.Response(504, json={"error": {"code": "GatewayTimeout", "message": "late"}})
+    )
+    lookup = wire.router.get(f"{GRAPH}/users/{ORG}/events").mock(
+        return_value=httpx.Response(200, json={"value": [master]})
+    )
+    info = await gateway.create_series(spec())
+    assert post.call_count == 1 and lookup.call_count == 1
+    assert info.id == master["id"]
+
+
+async def test_create_after_a_504_resends_with_the_same_transaction_id_when_nothing_was_made(
+    wire: Wire, gateway: Gateway
+) -> None:
+    post = wire.router.post(f"{GRAPH}/users/{ORG}/events").mock(
+        side_effect=[
+            httpx.Response(504, json={"error": {"code": "GatewayTimeout", "message": "late"}}),
+            httpx.Response(201, json=created_response()),
+        ]
+    )
+    wire.router.get(f"{GRAPH}/users/{ORG}/events").mock(return_value=httpx.Response(200, json={"value": []}))
+    await gateway.create_series(spec())
+    ids = {body_of(call.request)["transactionId"] for call in post.calls}
+    assert post.call_count == 2 and ids == {"5e0b6f3e-2d7b-5a53-9a0c-3f1f4e5d6c7b"}
+
+
+async def test_throttled_create_is_resent_without_a_lookup(wire: Wire, gateway: Gateway) -> None:
+    post = wire.router.post(f"{GRAPH}/users/{ORG}/events").mock(
+        side_effect=[throttled("1"), httpx.Response(201, json=created_response())]
+    )
+    lookup = wire.router.get(f"{GRAPH}/users/{ORG}/events").mock(
+        return_value=httpx.Response(200, json={"value": []})
+    )
+    await gateway.create_series(spec())
+    assert post.call_count == 2 and not lookup.called and wire.sleep.waits == [1.0]
+
+
+async def test_kiota_retry_handler_is_not_in_the_pipeline(wire: Wire, gateway: Gateway) -> None:
+    """One retry layer: a 503 is sent once per attempt of ours, never multiplied by kiota's handler."""
+    gateway = make_gateway(wire, policy=RetryPolicy(max_attempts=1))
+    route = wire.router.get(SETTINGS_URL).mock(
+        return_value=httpx.Response(503, json={"error": {"code": "ServiceUnavailable", "message": "x"}})
+    )
+    with pytest.raises(Transient):
+        await gateway.mailbox_zone("a@contoso.com")
+    assert route.call_count == 1
+    assert "Retry-Attempt" not in route.calls.last.request.headers
