@@ -434,3 +434,27 @@ def test_bodies_graph_would_refuse_are_refused_with_its_shape() -> None:
         assert update.json()["categories"] == ["Red category"] and update.json()["onlineMeeting"]["joinUrl"]
 
     with_graph(scenario)
+
+
+def test_new_times_clear_the_answers_given_to_the_old_ones() -> None:
+    async def scenario(graph: Graph) -> None:
+        await _people(graph, "lea", "jean")
+        created = (await graph.post(f"/users/{ORG}/events", _series())).json()
+        jeans = (await graph.get("/users/jean@contoso.com/events")).json()["value"]
+        await graph.post(f"/users/jean@contoso.com/events/{jeans[0]['id']}/decline", {"sendResponse": True})
+        master = (await graph.get(f"/users/{ORG}/events/{created['id']}")).json()
+        assert "declined" in {a["status"]["response"] for a in master["attendees"]}
+        await graph.patch(
+            f"/users/{ORG}/events/{created['id']}",
+            {
+                "start": {"dateTime": "2027-01-12T15:00:00", "timeZone": "Europe/Paris"},
+                "end": {"dateTime": "2027-01-12T16:00:00", "timeZone": "Europe/Paris"},
+            },
+        )
+        master = (await graph.get(f"/users/{ORG}/events/{created['id']}")).json()
+        assert {a["status"]["response"] for a in master["attendees"]} == {"none"}
+        copy = (await graph.get(f"/users/jean@contoso.com/events/{jeans[0]['id']}")).json()
+        assert copy["responseStatus"]["response"] == "none" and copy["showAs"] == "tentative"
+        assert copy["start"]["dateTime"] == "2027-01-12T14:00:00.0000000"
+
+    with_graph(scenario)

@@ -412,24 +412,39 @@ async def get_event(ctx: Ctx, event: str, **_: str) -> Reply:
     return _respond_view(ctx, rec, orig, status=200, context=_context(ctx, "events/$entity"))
 
 
-def _list_reply(
-    ctx: Ctx, items: list[dict[str, Any]], context: str, *, views: list[dict[str, Any]] | None = None
-) -> Reply:
+Entry = tuple[EventRecord, datetime | None]  # a series master, single event, or (master, original start)
+
+
+def _list_reply(ctx: Ctx, entries: list[Entry], context: str) -> Reply:
+    """A page of events as Graph lists them: $filter, $orderby, paging, $select, $expand.
+
+    Without $filter or $orderby the entries are paged first and only the page is rendered: calendarView
+    over a busy month is the worker's most frequent read.
+    """
     query = ctx.req.query
     predicate = odata.compile_filter(query.get("$filter"))
-    pairs = list(zip(items, views or items, strict=True))
-    if predicate is not None:
-        pairs = [(i, v) for i, v in pairs if predicate(v)]
-    chosen = odata.sort([i for i, _ in pairs], query.get("$orderby"))
+    orderby = query.get("$orderby")
+
+    def render_entry(entry: Entry) -> dict[str, Any]:
+        rec, orig = entry
+        return _with_expand(ctx, rec, orig, _render_one(ctx, rec, orig, context=None))
+
     max_size = timeutil.prefer_value(ctx.req.headers.get("prefer"), "odata.maxpagesize")
-    chunk, next_link = odata.page(
-        chosen,
-        query=query,
-        base_url=ctx.req.base_url,
-        path=ctx.req.path,
-        default_size=ctx.sandbox.faults.page_size,
-        max_page_size=int(max_size) if max_size and max_size.isdigit() else None,
-    )
+    paging = {
+        "query": query,
+        "base_url": ctx.req.base_url,
+        "path": ctx.req.path,
+        "default_size": ctx.sandbox.faults.page_size,
+        "max_page_size": int(max_size) if max_size and max_size.isdigit() else None,
+    }
+    if predicate is None and not orderby:
+        chunk_entries, next_link = odata.page(entries, **paging)
+        chunk = [render_entry(e) for e in chunk_entries]
+    else:
+        items = [render_entry(e) for e in entries]
+        if predicate is not None:
+            items = [i for e, i in zip(entries, items, strict=True) if predicate(ext_view(e[0], i))]
+        chunk, next_link = odata.page(odata.sort(items, orderby), **paging)
     fields = odata.select_fields(query.get("$select"))
     expanded = ("singleValueExtendedProperties",)  # $expand survives $select, as in Graph
     body: dict[str, Any] = {
@@ -446,9 +461,17 @@ def _list_reply(
 
 async def list_events(ctx: Ctx, **_: str) -> Reply:
     recs = list(ctx.mailbox.events.values())
-    items = [_with_expand(ctx, r, None, _render_one(ctx, r, None, context=None)) for r in recs]
-    views = [ext_view(r, i) for r, i in zip(recs, items, strict=True)]
-    return _list_reply(ctx, items, _context(ctx, "events"), views=views)
+    text = ctx.req.query.get("$filter")
+    wanted = odata.extended_property_match(text) if text else None
+    if wanted is not None:
+        # The worker's lookup by pair id, on every run: a direct test, then render only what matched.
+        recs = [r for r in recs if odata.ext_matches(r.ext, wanted)]
+    elif text and odata.filter_roots(text) <= {"singlevalueextendedproperties"}:
+        # Any other test of extended properties alone: judge them before rendering anything.
+        predicate = odata.compile_filter(text)
+        assert predicate is not None
+        recs = [r for r in recs if predicate(ext_view(r, {}))]
+    return _list_reply(ctx, [(r, None) for r in recs], _context(ctx, "events"))
 
 
 def _window(ctx: Ctx) -> tuple[datetime, datetime]:
@@ -463,30 +486,23 @@ def _window(ctx: Ctx) -> tuple[datetime, datetime]:
 async def instances(ctx: Ctx, event: str, **_: str) -> Reply:
     start, end = _window(ctx)
     rec, orig = find(ctx.mailbox, event)
-    items = []
+    entries: list[Entry] = []
     if orig is None and rec.is_series:
-        items = [_with_expand(ctx, rec, o, _render_one(ctx, rec, o, context=None))
-                 for o, _s, _e, _ov in occurrences(rec, start, end)]
-    return _list_reply(ctx, items, _context(ctx, f"events('{rec.id}')/instances"))
+        entries = [(rec, o) for o, _s, _e, _ov in occurrences(rec, start, end)]
+    return _list_reply(ctx, entries, _context(ctx, f"events('{rec.id}')/instances"))
 
 
 async def calendar_view(ctx: Ctx, **_: str) -> Reply:
     start, end = _window(ctx)
-    items, views = [], []
+    keyed: list[tuple[datetime, str, Entry]] = []
     for rec in ctx.mailbox.events.values():
         if rec.is_series:
-            for orig, _s, _e, _ov in occurrences(rec, start, end):
-                item = _with_expand(ctx, rec, orig, _render_one(ctx, rec, orig, context=None))
-                items.append(item)
-                views.append(ext_view(rec, item))
+            for orig, begins, _e, _ov in occurrences(rec, start, end):
+                keyed.append((begins, occurrence_id(rec.id, orig), (rec, orig)))
         elif rec.start_utc < end and (rec.end_utc > start or (rec.end_utc == rec.start_utc == start)):
-            item = _with_expand(ctx, rec, None, _render_one(ctx, rec, None, context=None))
-            items.append(item)
-            views.append(ext_view(rec, item))
-    order = sorted(range(len(items)), key=lambda i: (items[i]["start"]["dateTime"], items[i]["id"]))
-    return _list_reply(
-        ctx, [items[i] for i in order], _context(ctx, "calendarView"), views=[views[i] for i in order]
-    )
+            keyed.append((rec.start_utc, rec.id, (rec, None)))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return _list_reply(ctx, [k[2] for k in keyed], _context(ctx, "calendarView"))
 
 
 async def get_calendar(ctx: Ctx, **_: str) -> Reply:
@@ -539,6 +555,14 @@ def _patch_record(
         setattr(rec, key, value)
     if recurrence is not False:
         rec.recurrence = recurrence
+    if before[:2] != (rec.start_utc, rec.end_utc) or (rec.is_series and before[2] != rec.recurrence):
+        # New times are a new meeting request: every answer given to the old times is cleared.
+        for attendee in rec.props.get("attendees", []):
+            attendee["status"] = {"response": "none", "time": NEVER}
+        if not rec.is_organizer:
+            rec.response = {"response": "none", "time": NEVER}
+        for ov in rec.overrides.values():
+            ov.attendee_status, ov.response, ov.show_as = {}, None, None
     if rec.is_series and before != (rec.start_utc, rec.end_utc, rec.recurrence):
         # A changed series drops exceptions and cancellations that no longer fall on an occurrence.
         rec.overrides = {k: v for k, v in rec.overrides.items() if is_occurrence(rec, k)}

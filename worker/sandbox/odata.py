@@ -244,6 +244,64 @@ def compile_filter(text: str | None) -> Predicate | None:
     return lambda item: bool(_eval(tree, item, {}))
 
 
+def extended_property_match(text: str) -> tuple[str, str] | None:
+    """(id, value) when the filter is exactly ``singleValueExtendedProperties/Any(ep: ep/id eq '..' and
+    ep/value eq '..')``, the lookup the worker makes on every run, so callers can skip the interpreter."""
+    tree = _Parser(text).parse()
+    if tree[0] != "lambda" or tree[1] != "any" or tree[2].lower() != "singlevalueextendedproperties":
+        return None
+    var, body = tree[3], tree[4]
+    if body[0] != "and":
+        return None
+    found: dict[str, str] = {}
+    for cmp in (body[1], body[2]):
+        if cmp[0] != "cmp" or cmp[1] != "eq" or cmp[2][0] != "path" or cmp[3][0] != "lit":
+            return None
+        if not isinstance(cmp[3][1], str) or cmp[2][1] not in (f"{var}/id", f"{var}/value"):
+            return None
+        found[cmp[2][1].rsplit("/", 1)[1]] = cmp[3][1]
+    if set(found) != {"id", "value"}:
+        return None
+    return found["id"], found["value"]
+
+
+def ext_matches(ext: dict[str, str], wanted: tuple[str, str]) -> bool:
+    """``extended_property_match``'s test: the id's name part case-sensitive, the value case-insensitive."""
+    key, value = ext_id_key(wanted[0]), wanted[1].lower()
+    return any(v.lower() == value and ext_id_key(k) == key for k, v in ext.items())
+
+
+def filter_roots(text: str) -> set[str]:
+    """The top-level properties a filter reads (lower-case), lambda variables excluded."""
+    roots: set[str] = set()
+
+    def walk(node: Any, bound: frozenset[str]) -> None:
+        kind = node[0]
+        if kind == "path":
+            head = node[1].split("/")[0]
+            if head not in bound:
+                roots.add(head.lower())
+        elif kind in ("and", "or"):
+            walk(node[1], bound)
+            walk(node[2], bound)
+        elif kind == "not":
+            walk(node[1], bound)
+        elif kind == "cmp":
+            walk(node[2], bound)
+            walk(node[3], bound)
+        elif kind == "nonempty":
+            roots.add(node[1].split("/")[0].lower())
+        elif kind == "lambda":
+            roots.add(node[2].split("/")[0].lower())
+            walk(node[4], bound | {node[3]})
+        elif kind == "call":
+            for arg in node[2]:
+                walk(arg, bound)
+
+    walk(_Parser(text).parse(), frozenset())
+    return roots
+
+
 def select_fields(text: str | None) -> list[str] | None:
     if not text:
         return None
@@ -266,14 +324,14 @@ def sort(items: list[dict[str, Any]], orderby: str | None) -> list[dict[str, Any
 
 
 def page(
-    items: list[dict[str, Any]],
+    items: list[Any],
     *,
     query: dict[str, str],
     base_url: str,
     path: str,
     default_size: int,
     max_page_size: int | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Any], str | None]:
     """One page and the ``@odata.nextLink`` to the next (``$top`` is Outlook's page size)."""
     try:
         skip = int(query.get("$skip", "0"))

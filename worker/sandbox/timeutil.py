@@ -34,7 +34,11 @@ def parse_dtz(obj: Any) -> tuple[datetime, str, datetime]:
 
 def format_dt(instant: datetime, zone_name: str | None) -> dict[str, str]:
     """An aware instant as Graph's dateTimeTimeZone in ``zone_name`` (default UTC)."""
-    text, name = zones.format_in_zone(instant, zone_name)
+    name = zone_name or "UTC"
+    t = instant.astimezone(resolve(name))
+    # zones.format_graph_datetime's format, without strftime: this runs for every item of every listing.
+    day = f"{t.year:04d}-{t.month:02d}-{t.day:02d}"
+    text = f"{day}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}0"
     return {"dateTime": text, "timeZone": name}
 
 
