@@ -43,7 +43,7 @@ from msgraph.generated.users.item.mail_folders.item.messages.messages_request_bu
 )
 
 from worker.core.types import Interval, MailSpec, OccurrenceInfo, Schedule, SeriesInfo, SeriesSpec
-from worker.graph import mapping
+from worker.graph import mapping, wire
 from worker.graph.auth import AuthSettings, Identity, MsalTokenProvider
 from worker.graph.client import build_graph_client, graph_url_from_env
 from worker.graph.errors import (
@@ -94,6 +94,25 @@ def split_window(window: Interval, step: timedelta = MAX_WINDOW) -> list[Interva
         parts.append(Interval(start, end))
         start = end
     return parts or [window]
+
+
+def _mapped(read: Callable[[], T], path: str, event: wire.Json) -> T:
+    """Map one event, turning a malformed one (a date Graph should never send) into our error."""
+    try:
+        return read()
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration) as exc:
+        raise InvalidRequest(
+            f"event {wire._text(event.get('id')) or '?'} is malformed: {exc}", method="GET", path=path
+        ) from exc
+
+
+def _schedule_or_error(info: wire.Json, part: Interval) -> Schedule:
+    """One person's schedule; a malformed one (a date Graph should never send) is that person's error only."""
+    try:
+        return wire.schedule_from_json(info, part)
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration) as exc:
+        address = wire._text(info.get("scheduleId")).lower() if isinstance(info, dict) else ""
+        return Schedule(address, part, error=f"malformed schedule from Graph: {exc}")
 
 
 class Gateway:
@@ -188,6 +207,19 @@ class Gateway:
             already_done=already_done,
         )
 
+    async def _json(self, method: str, path: str, request: Callable[[], RequestInformation]) -> wire.Json:
+        """One read whose body is mapped by ``wire`` rather than by msgraph models (see ``wire`` for why):
+        the same adapter, middleware, pacing, retries and error mapping as every other call."""
+
+        async def attempt() -> wire.Json:
+            body = await self._adapter.send_primitive_async(request(), "bytes", {"XXX": ODataError})
+            try:
+                return wire.loads(body)
+            except wire.WireError as exc:
+                raise InvalidRequest(f"{method} {path}: {exc}", method=method, path=path) from exc
+
+        return await self._call(method, path, attempt)
+
     def _user(self, address: str) -> Any:
         return self._client.users.by_user_id(address)
 
@@ -233,19 +265,17 @@ class Gateway:
         last: GraphError | None = None
         for caller in callers[:3]:  # a caller Graph cannot resolve cannot read for others: try the next
             try:
-                response = await self._call(
+                response = await self._json(
                     "POST",
                     f"/users/{caller}/calendar/getSchedule",
-                    lambda c=caller: self._user(c).calendar.get_schedule.post(
+                    lambda c=caller: self._user(c).calendar.get_schedule.to_post_request_information(
                         body, request_configuration=config
                     ),
                 )
             except (NotFound, Forbidden, InvalidRequest) as exc:
                 last = exc
                 continue
-            return [
-                mapping.schedule_from_graph(info, part) for info in (response.value if response else []) or []
-            ]
+            return [_schedule_or_error(info, part) for info in response.get("value") or []]
         assert last is not None
         raise last
 
@@ -320,21 +350,19 @@ class Gateway:
         )
         config = RequestConfiguration(query_parameters=query)
         path = f"/users/{organizer}/events"
-        page = await self._call(
-            "GET", path, lambda: self._user(organizer).events.get(request_configuration=config)
-        )
+        events = self._user(organizer).events
+        page = await self._json("GET", path, lambda: events.to_get_request_information(config))
         found: list[SeriesInfo] = []
-        while page is not None:
-            for event in page.value or []:
-                if event.recurrence is not None or mapping._enum_value(event.type) == "seriesMaster":
-                    found.append(mapping.series_from_graph(event, organizer))
-            link = page.odata_next_link
+        while True:
+            for event in page.get("value") or []:
+                if wire.is_series(event):
+                    found.append(_mapped(lambda e=event: wire.series_from_json(e, organizer), path, event))
+            link = page.get("@odata.nextLink")
             if not link:
-                break
-            page = await self._call(
-                "GET", path, lambda u=link: self._user(organizer).events.with_url(u).get()
+                return found
+            page = await self._json(
+                "GET", path, lambda u=link: events.with_url(u).to_get_request_information()
             )
-        return found
 
     async def find_series(self, organizer: str, key: str) -> list[SeriesInfo]:
         """Our series for ``key`` in the organiser's calendar (normally one; more means a duplicate)."""
@@ -399,15 +427,17 @@ class Gateway:
         config = RequestConfiguration(query_parameters=query)
         instances = self._user(organizer).events.by_event_id(series_id).instances
         path = f"/users/{organizer}/events/{series_id}/instances"
-        page = await self._call("GET", path, lambda: instances.get(request_configuration=config))
+        page = await self._json("GET", path, lambda: instances.to_get_request_information(config))
         found: list[OccurrenceInfo] = []
-        while page is not None:
-            found.extend(mapping.occurrence_from_graph(e) for e in page.value or [])
-            link = page.odata_next_link
+        while True:
+            for event in page.get("value") or []:
+                found.append(_mapped(lambda e=event: wire.occurrence_from_json(e), path, event))
+            link = page.get("@odata.nextLink")
             if not link:
-                break
-            page = await self._call("GET", path, lambda u=link: instances.with_url(u).get())
-        return sorted(found, key=lambda o: o.start)
+                return sorted(found, key=lambda o: o.start)
+            page = await self._json(
+                "GET", path, lambda u=link: instances.with_url(u).to_get_request_information()
+            )
 
     async def _patch(self, organizer: str, event_id: str, event: Event) -> Event | None:
         item = self._user(organizer).events.by_event_id(event_id)
