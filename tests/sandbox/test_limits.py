@@ -158,6 +158,7 @@ def test_counters_record_each_request_and_reset() -> None:
             "GET",
             f"/users/{ORG}/events",
             200,
+            None,
         )
         control = await graph.http.get("/_sandbox/counters")
         assert control.json()["requests"][uid] == counters.requests[uid]
@@ -171,3 +172,22 @@ def test_retry_after_formats_fractions_or_integers() -> None:
     assert format_retry_after(2.128) == "2.128"
     assert format_retry_after(10.0) == "10"
     assert format_retry_after(2.1, integer=True) == "3"
+
+
+def test_requests_sooner_than_retry_after_are_reported() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("mentoring")
+        graph.app.faults.update(
+            {"transient_error_rate": 1.0, "transient_statuses": [429], "retry_after_seconds": [2, 2]}
+        )
+        assert (await graph.get(f"/users/{ORG}/events")).status_code == 429
+        graph.app.faults.update({"transient_error_rate": 0.0})
+        graph.app.clock.advance(1)
+        await graph.get(f"/users/{ORG}/events")  # one second early
+        graph.app.clock.advance(1.5)
+        await graph.get(f"/users/{ORG}/events")  # after the wait: fine
+        violations = graph.app.counters.retry_after_violations()
+        assert [v["early_by"] for v in violations] == [1.0]
+        assert (await graph.http.get("/_sandbox/counters")).json()["retry_after_violations"] == violations
+
+    with_graph(scenario)

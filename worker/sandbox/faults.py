@@ -20,7 +20,7 @@ import random
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from worker.sandbox.errors import SandboxError
@@ -86,9 +86,8 @@ class Counters:
     max_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     throttled: int = 0  # 429s sent, any reason
     status_counts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    log: list[tuple[datetime, str, str, str, int]] = field(
-        default_factory=list
-    )  # (at, mailbox, method, path, status)
+    # (at, mailbox, method, path, status, Retry-After sent or None), in arrival order
+    log: list[tuple[datetime, str, str, str, int, float | None]] = field(default_factory=list)
     throttled_at: list[tuple[datetime, str, float]] = field(
         default_factory=list
     )  # (at, mailbox, retry_after)
@@ -103,13 +102,40 @@ class Counters:
             "status_counts": {str(k): v for k, v in self.status_counts.items()},
             "mails_sent": self.mails_sent,
             "log": [
-                {"at": at.isoformat(), "mailbox": mb, "method": m, "path": p, "status": s}
-                for at, mb, m, p, s in self.log[-2000:]
+                {"at": at.isoformat(), "mailbox": mb, "method": m, "path": p, "status": s, "retry_after": ra}
+                for at, mb, m, p, s, ra in self.log[-2000:]
             ],
+            "retry_after_violations": self.retry_after_violations(),
             "throttled_at": [
                 {"at": at.isoformat(), "mailbox": mb, "retry_after": ra} for at, mb, ra in self.throttled_at
             ],
         }
+
+    def retry_after_violations(self) -> list[dict[str, Any]]:
+        """Requests that came back to a mailbox sooner than the ``Retry-After`` its last 429 or 503/504 asked.
+
+        Judged on the sandbox clock, so a client whose sleeps advance the same fake clock can be checked
+        without waiting for real.
+        """
+        due: dict[str, datetime] = {}
+        out = []
+        for at, mailbox, method, path, _status, retry_after in self.log:
+            if mailbox in due and at < due[mailbox]:
+                early = (due[mailbox] - at).total_seconds()
+                out.append(
+                    {
+                        "at": at.isoformat(),
+                        "mailbox": mailbox,
+                        "method": method,
+                        "path": path,
+                        "early_by": round(early, 3),
+                    }
+                )
+            if retry_after is not None:
+                due[mailbox] = at + timedelta(seconds=retry_after)
+            elif mailbox in due and at >= due[mailbox]:
+                del due[mailbox]
+        return out
 
 
 class Limits:

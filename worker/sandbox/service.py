@@ -96,14 +96,14 @@ class Sandbox:
         now = self.clock()
         request_id = str(uuid.uuid4())
         client_request_id = req.headers.get("client-request-id")
-        mailbox_key = "-"
+        key = ["-"]  # the mailbox this request counts against; _serve fills it in, even if it then fails
         try:
             if req.method == "POST" and req.path.rstrip("/").lower() == "/$batch" and not req.in_batch:
                 self.tokens.lifetime_seconds = self.faults.token_lifetime_seconds
                 self.tokens.check(req.headers.get("authorization"), now=now)
                 reply = await batch.run(self, req, now=now)
             else:
-                reply, mailbox_key = await self._serve(req, now)
+                reply = await self._serve(req, now, key)
         except GraphError as err:
             reply = Reply(
                 err.status,
@@ -115,28 +115,39 @@ class Sandbox:
         if reply.body is not None:
             reply.headers.setdefault("Content-Type", JSON_CONTENT_TYPE)
         if not req.control:
-            self._count(now, mailbox_key, req, reply)
+            self._count(now, key[0], req, reply)
         return reply
 
     def _count(self, now: datetime, mailbox_key: str, req: GraphRequest, reply: Reply) -> None:
         c = self.limits.counters
         c.status_counts[reply.status] += 1
-        c.log.append((now, mailbox_key, req.method, req.path, reply.status))
+        retry_after = reply.headers.get("Retry-After")
+        c.log.append(
+            (
+                now,
+                mailbox_key,
+                req.method,
+                req.path,
+                reply.status,
+                float(retry_after) if retry_after else None,
+            )
+        )
         if len(c.log) > 20_000:
             del c.log[:10_000]
         if reply.status == 429:
             c.throttled += 1
-            c.throttled_at.append((now, mailbox_key, float(reply.headers.get("Retry-After", "0") or 0)))
+            c.throttled_at.append((now, mailbox_key, float(retry_after or 0)))
 
-    async def _serve(self, req: GraphRequest, now: datetime) -> tuple[Reply, str]:
+    async def _serve(self, req: GraphRequest, now: datetime, key: list[str]) -> Reply:
         self.tokens.check(req.headers.get("authorization"), now=now)
         route, params = self.router.match(req.method, req.path)
         ctx = Ctx(self, req, now)
         segment = params.get("user")
         if segment is None:
-            return await route.handler(ctx, **params), "-"
+            return await route.handler(ctx, **params)
         user = self.tenant.find_user(segment)
         mailbox_key = user.id if user else segment.lower()
+        key[0] = mailbox_key
         if not req.control:
             self.limits.counters.requests[mailbox_key] += 1
         if user is None:
@@ -151,7 +162,7 @@ class Sandbox:
                 raise access_denied()
         handler_params = {k: v for k, v in params.items() if k != "user"}
         if req.control:
-            return await route.handler(ctx, **handler_params), mailbox_key
+            return await route.handler(ctx, **handler_params)
         if not self.limits.enter(mailbox_key):
             raise mailbox_concurrency(self.limits.retry_after())
         try:
@@ -169,7 +180,7 @@ class Sandbox:
                 body = graph_error_body(
                     "UnknownError", "The request timed out.", now=now, request_id=str(uuid.uuid4())
                 )
-                return Reply(504, body, {"Retry-After": self.limits.retry_after()}), mailbox_key
-            return reply, mailbox_key
+                return Reply(504, body, {"Retry-After": self.limits.retry_after()})
+            return reply
         finally:
             self.limits.leave(mailbox_key)
