@@ -30,16 +30,6 @@ START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # the Monday before the example 
 
 
 @dataclass
-class Clock:
-    """Simulated time shared by the sandbox and the worker."""
-
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class Story:
     """What the demo did, for the terminal and for ``--json``."""
 
@@ -105,7 +95,7 @@ async def _upcoming(gateway: Any, result: RunResult, pair_id: str, after: dateti
 
 async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = None) -> Story:
     """Play the story; ``echo(kind, data)`` is told of each step as it happens (the terminal view)."""
-    from worker.inprocess import Participant, connect
+    from worker.inprocess import Participant, SimulatedTime, connect
     from worker.policies.load import load_programme
     from worker.reconcile.run import programme_report, reconcile
     from worker.sandbox.app import create_app
@@ -113,15 +103,11 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
     config = config or default_config()
     say = echo or (lambda kind, data: None)
     story = Story()
-    clock = Clock()
     app = create_app(seed=seed)
-    app.sandbox.clock.set(clock.now, frozen=True)
-    gateway = connect(app, now=clock)
+    clock = SimulatedTime(app, START)
+    gateway = connect(app, time=clock)
     person = Participant(app)
-
-    def at(when: datetime) -> None:
-        clock.now = when
-        app.sandbox.clock.set(when, frozen=True)
+    at = clock.set
 
     try:
         with tempfile.TemporaryDirectory(prefix="crossgen-demo-") as state:

@@ -9,8 +9,9 @@ sandbox hands out its own tenant id and client secret, as ``crossgen sandbox ser
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,9 +24,67 @@ def sandbox_env(app: Any) -> dict[str, str]:
     return dict(app.info(BASE)["env"])
 
 
+class AsgiSyncTransport(httpx.BaseTransport):
+    """A blocking httpx transport into an ASGI app, for MSAL (whose HTTP client is synchronous).
+
+    Each request runs on a private event loop in a helper thread, so it works whether or not the
+    caller's thread already runs a loop (MSAL is called from inside the worker's async code).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="asgi-sync")
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+
+        async def send() -> tuple[int, httpx.Headers, bytes]:
+            response = await self._inner.handle_async_request(copy)
+            content = await response.aread()
+            return response.status_code, response.headers, content
+
+        status, headers, content = self._pool.submit(asyncio.run, send()).result()
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+class SimulatedTime:
+    """One simulated clock for the sandbox and the worker: ``now`` for both, the pacer's clock, and a
+    sleep that advances time instead of waiting (so retries and budgets behave, at no wall-clock cost)."""
+
+    def __init__(self, app: Any, start: datetime) -> None:
+        self._app = app
+        self.now = start
+        self.slept: list[float] = []
+        self.set(start)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime) -> None:
+        self.now = when
+        self._app.sandbox.clock.set(when, frozen=True)
+
+    def advance(self, seconds: float) -> None:
+        self.set(self.now + timedelta(seconds=seconds))
+
+    def monotonic(self) -> float:
+        return self.now.timestamp()
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if seconds > 0:
+            self.advance(seconds)
+        await asyncio.sleep(0)
+
+
 def connect(
     app: Any,
     *,
+    time: SimulatedTime | None = None,
     now: Callable[[], datetime] | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
     limits: Any = None,
@@ -33,17 +92,15 @@ def connect(
 ) -> Any:
     """A ``Gateway`` bound to the in-process sandbox ``app``.
 
-    ``sleep`` defaults to a virtual sleep that returns at once (retry waits and pacing stay
-    observable without costing wall time), so tests never wait for real.
+    With ``time``, the worker runs on that simulated clock; otherwise ``sleep`` defaults to a virtual
+    sleep that returns at once, so tests never wait for real.
     """
-    from starlette.testclient import TestClient
-
     from worker.graph.ops import Gateway
 
     async def no_wait(_seconds: float) -> None:
         await asyncio.sleep(0)
 
-    token_client = TestClient(app, base_url=BASE, raise_server_exceptions=True)
+    token_client = httpx.Client(transport=AsgiSyncTransport(app), base_url=BASE)
     graph_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE,
                                      timeout=httpx.Timeout(60.0))
     kwargs: dict[str, Any] = {}
@@ -51,10 +108,11 @@ def connect(
         kwargs["limits"] = limits
     if policy is not None:
         kwargs["policy"] = policy
-    return Gateway.from_env(
-        sandbox_env(app), http_client=graph_client, token_http_client=token_client,
-        sleep=sleep or no_wait, now=now, **kwargs,
-    )
+    if time is not None:
+        kwargs.update(now=time, clock=time.monotonic, sleep=time.sleep)
+    else:
+        kwargs.update(now=now, sleep=sleep or no_wait)
+    return Gateway.from_env(sandbox_env(app), http_client=graph_client, token_http_client=token_client, **kwargs)
 
 
 class Participant:

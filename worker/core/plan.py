@@ -381,7 +381,9 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
     if remaining <= 0 or now.astimezone(desired.zone).date() > desired.end:
         return PairStatus(pair.id, PairState.FINISHED)
     exclude = tuple(exclude)
-    earliest = max(now, datetime.combine(max(pair.start, desired.start), time(0), tzinfo=desired.zone))
+    # Never book a first session inside the freeze window: people need notice, and it could not be moved.
+    earliest = max(now + pair.rules.freeze,
+                   datetime.combine(max(pair.start, desired.start), time(0), tzinfo=desired.zone))
     if earliest >= run.observed.horizon.end:
         return PairStatus(pair.id, PairState.PENDING, f"starts {pair.start.isoformat()}")
     request = slots.SeriesRequest(
@@ -554,6 +556,8 @@ def _agendas(run: _Run, pair: PairDesired, series: SeriesInfo, numbered: list[tu
             continue
         if occ.properties.get(PROP_AGENDA) == str(session.number):
             continue
+        if session.number == int(series.properties.get(PROP_FIRST, 1)) and not occ.is_exception:
+            continue  # the series' invitation already carries its first session's agenda
         agenda = rules.agenda_for(session.number) or AgendaEntry(f"Session {session.number}")
         body = render.session_agenda_body(
             programme_name=run.desired.name, purpose=run.desired.purpose,
