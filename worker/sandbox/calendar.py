@@ -430,21 +430,25 @@ def _list_reply(ctx: Ctx, entries: list[Entry], context: str) -> Reply:
         return _with_expand(ctx, rec, orig, _render_one(ctx, rec, orig, context=None))
 
     max_size = timeutil.prefer_value(ctx.req.headers.get("prefer"), "odata.maxpagesize")
-    paging = {
-        "query": query,
-        "base_url": ctx.req.base_url,
-        "path": ctx.req.path,
-        "default_size": ctx.sandbox.faults.page_size,
-        "max_page_size": int(max_size) if max_size and max_size.isdigit() else None,
-    }
+
+    def paged(items: list[Any]) -> tuple[list[Any], str | None]:
+        return odata.page(
+            items,
+            query=query,
+            base_url=ctx.req.base_url,
+            path=ctx.req.path,
+            default_size=ctx.sandbox.faults.page_size,
+            max_page_size=int(max_size) if max_size and max_size.isdigit() else None,
+        )
+
     if predicate is None and not orderby:
-        chunk_entries, next_link = odata.page(entries, **paging)
+        chunk_entries, next_link = paged(entries)
         chunk = [render_entry(e) for e in chunk_entries]
     else:
         items = [render_entry(e) for e in entries]
         if predicate is not None:
             items = [i for e, i in zip(entries, items, strict=True) if predicate(ext_view(e[0], i))]
-        chunk, next_link = odata.page(odata.sort(items, orderby), **paging)
+        chunk, next_link = paged(odata.sort(items, orderby))
     fields = odata.select_fields(query.get("$select"))
     expanded = ("singleValueExtendedProperties",)  # $expand survives $select, as in Graph
     body: dict[str, Any] = {

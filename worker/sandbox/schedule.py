@@ -122,8 +122,8 @@ async def get_schedule(ctx: Ctx, **_: str) -> Reply:
         raise GraphError(
             400, "ErrorInvalidParameter", "The parameters 'StartTime' and 'EndTime' are required."
         )
-    _, _, start = timeutil.parse_dtz(params["startTime"])
-    _, _, end = timeutil.parse_dtz(params["endTime"])
+    start = timeutil.parse_dtz(params["startTime"])[2]
+    end = timeutil.parse_dtz(params["endTime"])[2]
     if end <= start:
         raise GraphError(400, "ErrorInvalidParameter", "The end time must be later than the start time.")
     if end - start > timedelta(days=limits.getschedule_max_days):

@@ -18,6 +18,7 @@ included), so the seed is valid Graph data.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -318,7 +319,7 @@ def _event(
     day: date,
     clock: time,
     minutes: int,
-    attendees: list[User] = (),
+    attendees: Sequence[User] = (),
     recurrence: dict[str, Any] | None = None,
     show_as: str = "busy",
     sensitivity: str = "normal",
@@ -472,7 +473,7 @@ def _populate(tenant: Tenant, users: dict[str, User], rng: random.Random) -> Non
         for week in range(WEEKS):
             monday = FIRST_MONDAY + timedelta(days=7 * week)
             for _ in range(rng.randrange(1, 4)):
-                day = _on_or_after(monday, rng.choice(p.days))
+                when = _on_or_after(monday, rng.choice(p.days))
                 minutes = rng.choice([30, 45, 60, 90])
                 others = rng.sample(
                     [u for h, u in users.items() if h not in (p.handle, "external.auditor")],
@@ -483,7 +484,7 @@ def _populate(tenant: Tenant, users: dict[str, User], rng: random.Random) -> Non
                     user,
                     p.zone,
                     subject=rng.choice(_SUBJECTS),
-                    day=day,
+                    day=when,
                     clock=_clock(rng, p, minutes=minutes),
                     minutes=minutes,
                     attendees=others,
