@@ -207,12 +207,17 @@ class Gateway:
             already_done=already_done,
         )
 
+    async def _raw(self, request: RequestInformation) -> bytes | None:
+        """One HTTP request; its body as bytes, a Graph error as ODataError (``_call`` translates it)."""
+        body = await self._adapter.send_primitive_async(request, "bytes", {"XXX": ODataError})
+        return body if isinstance(body, bytes) else None
+
     async def _json(self, method: str, path: str, request: Callable[[], RequestInformation]) -> wire.Json:
         """One read whose body is mapped by ``wire`` rather than by msgraph models (see ``wire`` for why):
         the same adapter, middleware, pacing, retries and error mapping as every other call."""
 
         async def attempt() -> wire.Json:
-            body = await self._adapter.send_primitive_async(request(), "bytes", {"XXX": ODataError})
+            body = await self._raw(request())
             try:
                 return wire.loads(body)
             except wire.WireError as exc:
@@ -323,18 +328,14 @@ class Gateway:
         current = address
         for _ in range(MAX_MANAGER_DEPTH):
             try:
-                manager = await self._call(
-                    "GET", f"/users/{current}/manager", lambda c=current: self._user(c).manager.get()
+                manager = await self._json(
+                    "GET",
+                    f"/users/{current}/manager",
+                    lambda c=current: self._user(c).manager.to_get_request_information(),
                 )
             except NotFound:
                 break
-            extra = getattr(manager, "additional_data", None) or {}
-            found = (
-                getattr(manager, "mail", None)
-                or getattr(manager, "user_principal_name", None)
-                or extra.get("mail")
-                or extra.get("userPrincipalName")
-            )
+            found = wire._text(manager.get("mail")) or wire._text(manager.get("userPrincipalName"))
             if not found or found.lower() in seen:
                 break
             chain.append(found.lower())
@@ -390,10 +391,12 @@ class Gateway:
             return found[0] if found else None
 
         async def post() -> SeriesInfo:
-            created = await self._user(organizer).events.post(event)
-            if created is None:
+            request = self._user(organizer).events.to_post_request_information(event)
+            created = wire.loads(await self._raw(request))
+            if not created:
                 raise GraphError("create returned no event", method="POST", path=f"/users/{organizer}/events")
-            return mapping.series_from_graph(created, organizer)
+            path = f"/users/{organizer}/events"
+            return _mapped(lambda: wire.series_from_json(created, organizer), path, created)
 
         info = await self._call(
             "POST", f"/users/{organizer}/events", post, safety=Safety.CHECKED, already_done=existing
@@ -439,9 +442,15 @@ class Gateway:
                 "GET", path, lambda u=link: instances.with_url(u).to_get_request_information()
             )
 
-    async def _patch(self, organizer: str, event_id: str, event: Event) -> Event | None:
+    async def _patch(self, organizer: str, event_id: str, event: Event) -> None:
+        """PATCH an event; the answer's body is not read (we know what we wrote, see ``wire``)."""
         item = self._user(organizer).events.by_event_id(event_id)
-        return await self._call("PATCH", f"/users/{organizer}/events/{event_id}", lambda: item.patch(event))
+
+        async def attempt() -> None:
+            request = item.to_patch_request_information(event)
+            await self._adapter.send_no_response_content_async(request, {"XXX": ODataError})
+
+        await self._call("PATCH", f"/users/{organizer}/events/{event_id}", attempt)
 
     async def move_occurrence(
         self,
@@ -483,11 +492,12 @@ class Gateway:
         item = self._user(organizer).events.by_event_id(event_id)
 
         async def gone() -> bool | None:
+            request = item.to_get_request_information()
             try:
-                event = await item.get()
+                event = wire.loads(await self._raw(request))
             except ODataError as exc:
                 return True if exc.response_status_code == 404 else None
-            return True if event is not None and event.is_cancelled else None
+            return True if event.get("isCancelled") else None
 
         async def post() -> bool:
             await item.cancel.post(CancelPostRequestBody(comment=comment))
@@ -552,12 +562,12 @@ class Gateway:
         )
         config = RequestConfiguration(query_parameters=query)
         messages = self._user(sender).mail_folders.by_mail_folder_id("sentitems").messages
-        page = await self._call(
+        page = await self._json(
             "GET",
             f"/users/{sender}/mailFolders/sentitems/messages",
-            lambda: messages.get(request_configuration=config),
+            lambda: messages.to_get_request_information(config),
         )
-        return bool(page and page.value)
+        return bool(page.get("value"))
 
     def send_budget_left(self, sender: str) -> float:
         return self.pacer.send_budget(sender).available

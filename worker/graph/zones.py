@@ -103,6 +103,7 @@ class FixedRuleZone(tzinfo):
         )
         self._rules = (daylight_rule, standard_rule) if has_dst else None
         self._name = name
+        self._windows: dict[int, tuple[datetime, datetime]] = {}
 
     def __repr__(self) -> str:
         return f"FixedRuleZone(std={self._std}, dst={self._dst}, rules={self._rules is not None})"
@@ -120,9 +121,11 @@ class FixedRuleZone(tzinfo):
     def _local_window(self, year: int) -> tuple[datetime, datetime] | None:
         if self._rules is None:
             return None
-        daylight_rule, standard_rule = self._rules
-        assert daylight_rule is not None and standard_rule is not None
-        return _transition(year, daylight_rule), _transition(year, standard_rule)
+        if year not in self._windows:
+            daylight_rule, standard_rule = self._rules
+            assert daylight_rule is not None and standard_rule is not None
+            self._windows[year] = (_transition(year, daylight_rule), _transition(year, standard_rule))
+        return self._windows[year]
 
     def _is_dst_local(self, dt: datetime) -> bool:
         window = self._local_window(dt.year)
