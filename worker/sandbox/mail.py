@@ -304,8 +304,21 @@ async def get_message(ctx: Ctx, message: str, **_: str) -> Reply:
     msg = ctx.mailbox.messages.get(message)
     if msg is None:
         raise item_not_found()
-    out = {"@odata.context": ctx.context_url(f"users('{ctx.user.id}')/messages/$entity"), **message_json(msg)}
-    return Reply(200, odata.project(out, odata.select_fields(ctx.req.query.get("$select"))))
+    base = f"users('{ctx.user.id}')/messages"
+    out = {
+        "@odata.context": ctx.context_url(f"{base}/$entity"),
+        "@odata.id": f"{ctx.req.base_url}/{base[:-1]}s('{message}')",
+        **message_json(msg),
+    }
+    out = odata.project(out, odata.select_fields(ctx.req.query.get("$select")))
+    expand = ctx.req.query.get("$expand")
+    if expand:
+        props = odata.expand_extended(expand, msg["_ext"], entity="microsoft.graph.message")
+        out["singleValueExtendedProperties@odata.context"] = ctx.context_url(
+            f"{base}('{message}')/singleValueExtendedProperties"
+        )
+        out["singleValueExtendedProperties"] = props
+    return Reply(200, out)
 
 
 async def create_draft(ctx: Ctx, **_: str) -> Reply:

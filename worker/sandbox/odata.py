@@ -201,8 +201,10 @@ def _eval(node: Any, item: dict[str, Any], env: dict[str, Any]) -> Any:
         return not _eval(node[1], item, env)
     if kind == "cmp":
         left, right = node[2], node[3]
+        # An extended property's id (ep/id in a lambda, or id inside $expand's filter): name case-sensitive.
         ext_id = any(
-            n[0] == "path" and n[1].split("/")[0] in env and n[1].endswith("/id") for n in (left, right)
+            n[0] == "path" and (n[1] == "id" or (n[1].split("/")[0] in env and n[1].endswith("/id")))
+            for n in (left, right)
         )
         return _compare(node[1], _eval(left, item, env), _eval(right, item, env), ext_id=ext_id)
     if kind == "nonempty":
@@ -269,6 +271,33 @@ def ext_matches(ext: dict[str, str], wanted: tuple[str, str]) -> bool:
     """``extended_property_match``'s test: the id's name part case-sensitive, the value case-insensitive."""
     key, value = ext_id_key(wanted[0]), wanted[1].lower()
     return any(v.lower() == value and ext_id_key(k) == key for k, v in ext.items())
+
+
+def expand_extended(expand: str, ext: dict[str, str], *, entity: str) -> list[dict[str, str]]:
+    """``$expand=singleValueExtendedProperties($filter=id eq '...' [or id eq '...'])``: only the ids asked.
+
+    "You cannot use the REST API to get all the extended properties of a specific instance in one
+    call", so an expand without a filter returns none. Any other navigation is Graph's 400.
+    """
+    head, _, inner = expand.partition("(")
+    if head.strip().lower() != "singlevalueextendedproperties":
+        raise GraphError(
+            400, "BadRequest", f"Could not find a property named '{head.strip()}' on type '{entity}'."
+        )
+    inner = inner.strip()
+    inner = inner[:-1] if inner.endswith(")") else inner
+    option, _, clause = inner.partition("=")
+    if not clause or option.strip().lower() != "$filter":
+        return []
+    predicate = compile_filter(clause)
+    if predicate is None:
+        return []
+    wanted = []
+    for pid, value in ext.items():
+        # ids compare with the name part case-sensitive: test with our own key, not plain equality
+        if predicate({"id": pid}):
+            wanted.append({"id": pid, "value": value})
+    return wanted
 
 
 def filter_roots(text: str) -> set[str]:
