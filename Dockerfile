@@ -10,7 +10,7 @@
 # so it works with readOnlyRootFilesystem. The programme YAML is mounted read-only at /etc/crossgen.
 #
 # Both stages name the same base so the venv's interpreter link (/usr/local/bin/python3.11) holds; pin it
-# by digest in your own registry if your policy asks for that (docs/it.md, "Build the image").
+# by digest in your own registry if your policy asks for that (docs/it.md, "The image").
 #
 # No HEALTHCHECK: the container is a run-to-completion job (`crossgen run` does one reconcile pass and
 # exits with 0, 1 or 2); there is no long-lived process to probe, and the Job's exit code is the health.
@@ -18,8 +18,9 @@
 #
 # Build:  docker build -t crossgen:0.1.0 .
 # Run:    docker run --rm --read-only --tmpfs /tmp -v crossgen-state:/var/lib/crossgen \
-#           -v "$PWD/config:/etc/crossgen:ro" -e AZURE_TENANT_ID -e AZURE_CLIENT_ID \
-#           -e AZURE_CLIENT_SECRET_FILE=/run/secrets/client-secret crossgen:0.1.0
+#           -v "$PWD/config:/etc/crossgen:ro" -v "$PWD/client-secret.txt:/run/secrets/client-secret:ro" \
+#           -e AZURE_TENANT_ID -e AZURE_CLIENT_ID -e AZURE_CLIENT_SECRET_FILE=/run/secrets/client-secret \
+#           crossgen:0.1.0 plan --config /etc/crossgen
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -31,7 +32,8 @@ RUN python -m venv /opt/crossgen
 COPY pyproject.toml README.md ./
 COPY worker ./worker
 # A regular (non-editable) install: the runtime stage gets the package inside the venv, not a link to /src.
-# pip compiles the .pyc files here, so nothing needs to be written at run time.
+# pip compiles the .pyc files here (PYTHONDONTWRITEBYTECODE does not stop that), so nothing is written
+# at run time.
 RUN /opt/crossgen/bin/pip install --no-cache-dir /src
 
 FROM python:3.11-slim-bookworm AS runtime
