@@ -8,6 +8,7 @@ with crossgen's own loader. Links between the docs must lead somewhere.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -151,3 +152,57 @@ def test_the_it_guide_documents_the_sharding_variables_the_worker_reads() -> Non
     command = (ROOT / "worker" / "commands" / "reconcile.py").read_text(encoding="utf-8")
     for variable in ("JOB_COMPLETION_INDEX", "CROSSGEN_SHARDS"):
         assert variable in guide and variable in command
+
+
+def _template(node: ast.expr) -> str | None:
+    """An f-string path as a template: every ``{expression}`` becomes ``{}``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+    return None
+
+
+def _gateway_calls() -> set[tuple[str, str]]:
+    """(method, path template) of every ``self._call``/``self._json(METHOD, PATH, ...)`` in the gateway.
+
+    A call whose method is itself a variable is the wrapper forwarding its own arguments: skipped.
+    """
+    tree = ast.parse((ROOT / "worker" / "graph" / "ops.py").read_text(encoding="utf-8"))
+    found: set[tuple[str, str]] = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.AsyncFunctionDef | ast.FunctionDef):
+            continue
+        local_paths = {
+            target.id: _template(node.value)
+            for node in ast.walk(function)
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(function):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in ("_call", "_json") or len(node.args) < 2:
+                continue
+            method, path = node.args[0], node.args[1]
+            if isinstance(method, ast.Name):
+                continue
+            assert isinstance(method, ast.Constant), ast.dump(method)
+            template = local_paths.get(path.id) if isinstance(path, ast.Name) else _template(path)
+            assert template is not None, f"line {node.lineno}: cannot read the path of this call"
+            found.add((method.value, template))
+    return found
+
+
+def test_the_call_table_matches_the_calls_the_gateway_makes() -> None:
+    """Both ways: a call the gateway makes is documented, and a documented Graph call is still made."""
+    documented = {
+        (row["method"], re.sub(r"\{[^}]*\}", "{}", row["path"].split("?")[0]))
+        for row in calls()
+        if row["path"].startswith("/users/")
+    }
+    made = _gateway_calls()
+    assert made, "no calls found: has the gateway moved?"
+    assert made - documented == set(), "calls missing from docs/it.md"
+    assert documented - made == set(), "docs/it.md lists calls the gateway no longer makes"
