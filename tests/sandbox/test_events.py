@@ -458,3 +458,29 @@ def test_new_times_clear_the_answers_given_to_the_old_ones() -> None:
         assert copy["start"]["dateTime"] == "2027-01-12T14:00:00.0000000"
 
     with_graph(scenario)
+
+
+def test_patching_only_the_range_ends_a_series_early() -> None:
+    async def scenario(graph: Graph) -> None:
+        await _people(graph, "lea", "jean")
+        created = (await graph.post(f"/users/{ORG}/events", _series())).json()
+        ended = await graph.patch(
+            f"/users/{ORG}/events/{created['id']}",
+            {
+                "recurrence": {
+                    "range": {"type": "endDate", "startDate": "2027-01-12", "endDate": "2027-02-09"}
+                }
+            },
+        )
+        assert ended.status_code == 200, ended.text
+        assert ended.json()["recurrence"]["pattern"]["interval"] == 2
+        instances = (await graph.get(f"/users/{ORG}/events/{created['id']}/instances", params=WINDOW)).json()
+        assert [i["start"]["dateTime"][:10] for i in instances["value"]] == [
+            "2027-01-12",
+            "2027-01-26",
+            "2027-02-09",
+        ]
+        leas = (await graph.get("/users/lea@contoso.com/calendarView", params=WINDOW)).json()["value"]
+        assert len(leas) == 3
+
+    with_graph(scenario)

@@ -100,6 +100,14 @@ def test_the_sdk_reads_every_kind_of_response() -> None:
                 )
             )
             assert created is not None and created.user_principal_name == f"{handle}@contoso.com"
+        graph = Graph(app)
+        graph.token = token
+        await graph.put(
+            "/users/lea@contoso.com/manager/$ref",
+            {"@odata.id": "https://graph.microsoft.com/v1.0/users/jean@contoso.com"},
+        )
+        manager = await users.by_user_id("lea@contoso.com").manager.get()
+        assert isinstance(manager, User) and manager.user_principal_name == "jean@contoso.com"
         org = users.by_user_id("mentoring@contoso.com")
         settings = await org.mailbox_settings.get()
         assert settings is not None and settings.working_hours is not None
@@ -218,6 +226,15 @@ def test_the_sdk_reads_every_kind_of_response() -> None:
             "Reverse mentoring",
         }
 
+        app.faults.update(
+            {"transient_error_rate": 1.0, "transient_statuses": [429], "retry_after_seconds": [3, 3]}
+        )
+        with pytest.raises(ODataError) as throttled:
+            await org.events.get()
+        assert throttled.value.response_status_code == 429 and throttled.value.error is not None
+        assert throttled.value.error.code == "TooManyRequests"
+        assert (throttled.value.response_headers or {}).get("retry-after") == "3"
+        app.faults.update({"transient_error_rate": 0.0})
         with pytest.raises(ODataError) as missing:
             await org.events.by_event_id("AAMkAnothing").get()
         assert missing.value.response_status_code == 404

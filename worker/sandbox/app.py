@@ -61,6 +61,16 @@ class SandboxApp(Starlette):
     def credentials(self) -> Credentials:
         return self.tenant.credentials
 
+    def requests_to(self, address: str) -> int:
+        """Graph requests counted against ``address``'s mailbox (refused ones included)."""
+        user = self.tenant.find_user(address)
+        return self.counters.requests.get(user.id if user else address.lower(), 0)
+
+    def max_in_flight_for(self, address: str) -> int:
+        """The most requests ``address``'s mailbox ever had in flight at once."""
+        user = self.tenant.find_user(address)
+        return self.counters.max_in_flight.get(user.id if user else address.lower(), 0)
+
     def copy_id(self, organizer_event_id: str, attendee: str, *, organizer: str | None = None) -> str:
         """The id of ``attendee``'s copy of a meeting (or of one occurrence), given the organizer's id."""
         occ = parse_occurrence_id(organizer_event_id)

@@ -593,6 +593,10 @@ async def patch_event(ctx: Ctx, event: str, **_: str) -> Reply:
     recurrence: Any = False
     if "recurrence" in canonical and orig is None:
         recurrence = canonical["recurrence"]
+        if recurrence is not None and rec.recurrence is not None:
+            # A PATCH may send only the range (to end a series early) or only the pattern: the part it
+            # leaves out stays as it was; the part it sends replaces the old one whole.
+            recurrence = {**rec.recurrence, **recurrence}
         _check_recurrence(recurrence)
     # On an occurrence, the properties go to its exception item, not to the series master.
     target = rec.ext if orig is None else _override(rec, orig).ext
