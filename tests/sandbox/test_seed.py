@@ -103,3 +103,15 @@ def test_realistic_weeks_show_in_free_busy_and_empty_means_empty() -> None:
 
     run(scenario())
     assert create_app(empty=True).tenant.users == {}
+
+
+def test_each_call_gets_its_own_copy_of_the_seeded_tenant() -> None:
+    first, second = demo_tenant(seed=0), demo_tenant(seed=0)
+    lea = first.find_user("lea.martin@contoso.com")
+    assert lea is not None
+    box = first.mailbox(lea)
+    assert box is not None
+    box.events.clear()
+    other = second.mailbox(second.find_user("lea.martin@contoso.com"))  # type: ignore[arg-type]
+    assert other is not None and other.events
+    assert first.new_guid() == second.new_guid()  # and the same ids from here on

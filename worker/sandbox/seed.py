@@ -17,6 +17,8 @@ included), so the seed is valid Graph data.
 
 from __future__ import annotations
 
+import functools
+import pickle
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -535,8 +537,17 @@ _SUBJECTS = [
 
 
 def demo_tenant(*, seed: int = 0, domain: str = "contoso.com") -> Tenant:
-    """The seeded Contoso tenant; ``seed`` changes the calendars, not who is there."""
+    """The seeded Contoso tenant; ``seed`` changes the calendars, not who is there.
+
+    Building one takes about a second (every event goes through schema validation), and tests build
+    many: the first build per (seed, domain) is kept as a pickle and later calls get a fresh copy of it.
+    """
+    return pickle.loads(_pristine(seed, domain))  # noqa: S301 - our own bytes, made just below
+
+
+@functools.cache
+def _pristine(seed: int, domain: str) -> bytes:
     tenant = Tenant(seed=seed, domain=domain)
     users = _add_people(tenant, domain)
     _populate(tenant, users, random.Random(f"calendars-{seed}"))  # noqa: S311 - deterministic demo data
-    return tenant
+    return pickle.dumps(tenant)
