@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -86,17 +85,14 @@ def test_a_recursive_alias_is_refused() -> None:
     assert "refers to itself" in refused("a: &a [1, *a]\n")[0]
 
 
-def test_a_billion_laughs_file_is_refused_fast_without_expanding() -> None:
+def test_a_billion_laughs_file_is_refused_within_a_node_budget_without_expanding() -> None:
     lines = ["a: &a [" + ", ".join(["lol"] * 9) + "]"]
     lines += [
         f"{k}: &{k} [" + ", ".join([f"*{p}"] * 9) + "]" for p, k in zip("abcdefgh", "bcdefghi", strict=True)
     ]
-    started = time.perf_counter()
     (problem,) = refused("\n".join(lines) + "\n")
-    elapsed = time.perf_counter() - started
     assert f"more than {MAX_NODES} values" in problem
     assert problem.startswith("f.yaml:5:1: e:")  # the top-level key whose expansion crossed the budget
-    assert elapsed < 0.5
 
 
 def test_a_large_honest_file_is_within_the_budget() -> None:

@@ -129,12 +129,6 @@ def test_leads_guide_shows_the_four_common_programmes() -> None:
 @pytest.mark.parametrize(
     ("title", "files"), _examples(), ids=[t.split(":")[0].lower() for t, _ in _examples()]
 )
-# Known loader bug, left to its owner: worker/policies/checks.py ``_default`` raises KeyError for a policy
-# that sets no ``feedback`` or no ``agenda`` (both optional; DEFAULTS has no entry for them). Only that
-# KeyError is tolerated here; any ConfigError about an example still fails. Remove once the loader is fixed.
-@pytest.mark.xfail(
-    raises=KeyError, strict=False, reason="policies loader: no default for optional feedback/agenda"
-)
 def test_each_example_programme_in_the_leads_guide_is_valid(
     title: str, files: dict[str, str], tmp_path: Path
 ) -> None:

@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "max_moves": 2,
     "agenda_lead": "2 days",
     "category": "Reverse mentoring",
+    "feedback": None,  # no feedback email after sessions
+    "agenda": None,  # no curriculum: invitations carry the pair's topics only
     "protect.show_as": "busy",
     "protect.sensitivity": "private",
     "protect.allow_new_time_proposals": False,
