@@ -152,6 +152,8 @@ def load_certificate(path: str, password: str | None) -> dict[str, str]:
     except OSError as exc:
         raise AuthError(f"cannot read certificate file {path}: {exc.strerror}") from None
     secret = password.encode() if password else None
+    key: Any
+    cert: Any
     try:
         if b"-----BEGIN" in raw:
             key = serialization.load_pem_private_key(raw, password=secret)

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -273,8 +274,10 @@ class Gateway:
                 response = await self._json(
                     "POST",
                     f"/users/{caller}/calendar/getSchedule",
-                    lambda c=caller: self._user(c).calendar.get_schedule.to_post_request_information(
-                        body, request_configuration=config
+                    partial(
+                        self._user(caller).calendar.get_schedule.to_post_request_information,
+                        body,
+                        request_configuration=config,
                     ),
                 )
             except (NotFound, Forbidden, InvalidRequest) as exc:
@@ -331,7 +334,7 @@ class Gateway:
                 manager = await self._json(
                     "GET",
                     f"/users/{current}/manager",
-                    lambda c=current: self._user(c).manager.to_get_request_information(),
+                    self._user(current).manager.to_get_request_information,
                 )
             except NotFound:
                 break
@@ -357,13 +360,11 @@ class Gateway:
         while True:
             for event in page.get("value") or []:
                 if wire.is_series(event):
-                    found.append(_mapped(lambda e=event: wire.series_from_json(e, organizer), path, event))
+                    found.append(_mapped(partial(wire.series_from_json, event, organizer), path, event))
             link = page.get("@odata.nextLink")
             if not link:
                 return found
-            page = await self._json(
-                "GET", path, lambda u=link: events.with_url(u).to_get_request_information()
-            )
+            page = await self._json("GET", path, events.with_url(link).to_get_request_information)
 
     async def find_series(self, organizer: str, key: str) -> list[SeriesInfo]:
         """Our series for ``key`` in the organiser's calendar (normally one; more means a duplicate)."""
@@ -434,13 +435,11 @@ class Gateway:
         found: list[OccurrenceInfo] = []
         while True:
             for event in page.get("value") or []:
-                found.append(_mapped(lambda e=event: wire.occurrence_from_json(e), path, event))
+                found.append(_mapped(partial(wire.occurrence_from_json, event), path, event))
             link = page.get("@odata.nextLink")
             if not link:
                 return sorted(found, key=lambda o: o.start)
-            page = await self._json(
-                "GET", path, lambda u=link: instances.with_url(u).to_get_request_information()
-            )
+            page = await self._json("GET", path, instances.with_url(link).to_get_request_information)
 
     async def _patch(self, organizer: str, event_id: str, event: Event) -> None:
         """PATCH an event; the answer's body is not read (we know what we wrote, see ``wire``)."""
