@@ -1,0 +1,327 @@
+"""The reliability suite's world: the real worker against the in-process sandbox, on simulated time.
+
+Everything here observes from the outside, the way an auditor of the tenant would: the organiser's
+calendar (our series, read through the gateway with no fault injection), the sending mailbox's Sent Items,
+people's working hours as the sandbox stores them, and every HTTP request the worker sent (a recording
+transport between the gateway and the sandbox, stamped with the simulated clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import hashlib
+import itertools
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from unittest import mock
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from worker.core.types import Interval, OccurrenceInfo, SeriesInfo
+from worker.inprocess import BASE, AsgiSyncTransport, Participant, SimulatedTime, connect, sandbox_env
+from worker.reconcile.run import RunResult, reconcile
+from worker.sandbox.app import create_app
+from worker.sandbox.faults import FaultConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config"
+START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # the Monday before the example programme starts
+ORGANIZER = "mentoring@contoso.com"
+RETRYABLE = {429, 503, 504}
+T = TypeVar("T")
+_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+@dataclass
+class Sent:
+    """One HTTP request the worker sent, as the wire saw it."""
+
+    at: datetime
+    method: str
+    url: str
+    body_hash: str
+    status: int
+    retry_after: float | None
+    mailbox: str
+    call: int | None = None  # the gateway operation's call (see ``traced_calls``) this request belongs to
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.method, self.url, self.body_hash
+
+
+CALL: contextvars.ContextVar[int | None] = contextvars.ContextVar("reliability_call", default=None)
+_call_ids = itertools.count(1)
+
+
+@contextlib.contextmanager
+def traced_calls() -> Iterator[None]:
+    """Tag every HTTP request with the gateway call (one ``call_with_retries``) that sent it, so retries
+    are told apart from two operations that happen to send the same request."""
+    import worker.graph.ops as ops
+
+    original = ops.call_with_retries
+
+    async def traced(attempt: Callable[[], Awaitable[T]], **kwargs: Any) -> T:
+        call = next(_call_ids)
+
+        async def tagged() -> T:
+            token = CALL.set(call)
+            try:
+                return await attempt()
+            finally:
+                CALL.reset(token)
+
+        return await original(tagged, **kwargs)
+
+    with mock.patch.object(ops, "call_with_retries", traced):
+        yield
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Sits between the gateway's httpx client and the sandbox: records each request and its answer,
+    and how many were in flight at once per mailbox (the worker's side of the 4-in-flight rule)."""
+
+    def __init__(self, app: Any, clock: Callable[[], datetime]) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._clock = clock
+        self.sent: list[Sent] = []
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        mailbox = _mailbox(request.url.path)
+        at = self._clock()
+        self.in_flight[mailbox] += 1
+        self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self.in_flight[mailbox])
+        try:
+            response = await self._inner.handle_async_request(request)
+        finally:
+            self.in_flight[mailbox] -= 1
+        header = response.headers.get("Retry-After")
+        self.sent.append(Sent(at, request.method, str(request.url), hashlib.sha256(body).hexdigest()[:16],
+                              response.status_code, float(header) if header else None, mailbox, CALL.get()))
+        return response
+
+
+async def _yield_a_while(seconds: float) -> None:
+    for _ in range(max(1, int(seconds * 100))):
+        await asyncio.sleep(0)
+
+
+def _mailbox(path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() == "users":
+            return parts[i + 1].lower()
+    return ""
+
+
+class World:
+    """A programme (a copy of the example, or edited), a sandbox tenant with fault knobs, one simulated
+    clock, and as many workers (gateways) as a test wants."""
+
+    def __init__(self, tmp: Path, *, seed: int = 0, faults: FaultConfig | None = None,
+                 pairs: str | None = None, overlap: bool = True) -> None:
+        self.tmp = tmp
+        self.config = tmp / "config"
+        shutil.copytree(EXAMPLE, self.config, dirs_exist_ok=True)
+        if pairs is not None:
+            (self.config / "pairs.yaml").write_text(pairs, encoding="utf-8")
+        self.state = tmp / "state"
+        # The sandbox's latency "sleeps" by yielding to the event loop a few times: concurrent requests
+        # really overlap inside the sandbox (its in-flight counter sees them), at no wall-clock cost.
+        self.app = create_app(seed=seed, faults=faults, sleeper=_yield_a_while if overlap else None)
+        self.time = SimulatedTime(self.app, START)
+        self.transports: list[RecordingTransport] = []
+        self.gateway = self.worker()
+        self.auditor = connect(self.app, time=self.time)  # reads the truth; faults are off while it reads
+        self.person = Participant(self.app)
+
+    def worker(self, **kwargs: Any) -> Any:
+        """A new gateway (a worker process's, wired as ``worker.inprocess.connect`` does) whose requests
+        are recorded on their way to the sandbox."""
+        from worker.graph.ops import Gateway
+
+        transport = RecordingTransport(self.app, self.time)
+        self.transports.append(transport)
+        client = httpx.AsyncClient(transport=transport, base_url=BASE, timeout=httpx.Timeout(60.0))
+        tokens = httpx.Client(transport=AsgiSyncTransport(self.app), base_url=BASE)
+        return Gateway.from_env(sandbox_env(self.app), http_client=client, token_http_client=tokens,
+                                now=self.time, clock=self.time.monotonic, sleep=self.time.sleep, **kwargs)
+
+    @property
+    def sent(self) -> list[Sent]:
+        return sorted((s for t in self.transports for s in t.sent), key=lambda s: s.at)
+
+    def edit(self, name: str, old: str, new: str) -> None:
+        path = self.config / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    def at(self, when: datetime) -> None:
+        self.time.set(when)
+
+    async def run(self, gateway: Any = None, *, state: Path | None = None) -> RunResult:
+        return await reconcile(self.config, gateway=gateway or self.gateway, now=self.time.now,
+                               state_path=state or self.state)
+
+    async def converge(self, *, attempts: int = 6) -> list[RunResult]:
+        """Rerun until a run writes nothing and fails nothing (as the CronJob would, run after run)."""
+        results = []
+        for _ in range(attempts):
+            result = await self.run()
+            results.append(result)
+            if result.summary()["writes"] == 0 and not result.pair_errors and not result.summary()["deferred"]:
+                return results
+        raise AssertionError(f"no convergence in {attempts} runs: {[r.summary() for r in results]}")
+
+    def quiet(self) -> _Quiet:
+        """Faults off while the auditor reads (the audit must not be what fails)."""
+        return _Quiet(self.app.faults)
+
+    async def series(self) -> list[SeriesInfo]:
+        with self.quiet():
+            found = await self.auditor.list_series(ORGANIZER)
+        return [s for s in found if "ended" not in s.properties]
+
+    async def occurrences(self, series: SeriesInfo) -> list[OccurrenceInfo]:
+        window = Interval(START - timedelta(days=30), START + timedelta(days=200))
+        with self.quiet():
+            return await self.auditor.occurrences(series.organizer, series.id, window)
+
+    async def sent_items(self, address: str = ORGANIZER) -> list[dict[str, Any]]:
+        with self.quiet():
+            return await self.person.sent_items(address)
+
+    async def close(self) -> None:
+        await self.person.aclose()
+        await self.auditor.aclose()
+        await self.gateway.aclose()
+
+
+class _Quiet:
+    def __init__(self, faults: FaultConfig) -> None:
+        self._faults = faults
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> None:
+        self._saved = {"transient_error_rate": self._faults.transient_error_rate,
+                       "commit_then_fail_rate": self._faults.commit_then_fail_rate}
+        self._faults.transient_error_rate = 0.0
+        self._faults.commit_then_fail_rate = 0.0
+
+    def __exit__(self, *_exc: object) -> None:
+        for key, value in self._saved.items():
+            setattr(self._faults, key, value)
+
+
+def play(tmp: Path, scenario: Callable[[World], Awaitable[T]], **kwargs: Any) -> T:
+    """Run ``scenario`` in a fresh world, closing it afterwards."""
+
+    async def main() -> T:
+        world = World(tmp, **kwargs)
+        try:
+            return await scenario(world)
+        finally:
+            await world.close()
+
+    return asyncio.run(main())
+
+
+# --- the invariants ------------------------------------------------------------------------------
+
+
+@dataclass
+class Audit:
+    """What the tenant shows, judged against the promises: every list empty means all kept."""
+
+    duplicate_series: dict[str, int] = field(default_factory=dict)
+    duplicate_emails: dict[str, int] = field(default_factory=dict)
+    outside_hours: list[str] = field(default_factory=list)
+    series: int = 0
+    emails: int = 0
+    sessions: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.duplicate_series or self.duplicate_emails or self.outside_hours)
+
+
+def working_hours(tenant: Any, address: str) -> tuple[set[int], Any, Any, ZoneInfo] | None:
+    """A person's working hours as the sandbox stores them (the source, not the worker's reading)."""
+    from worker.graph.zones import resolve_zone
+
+    user = tenant.find_user(address)
+    hours = (user.settings or {}).get("workingHours") if user else None
+    if not hours:
+        return None
+    days = {_DAYS.index(d.lower()) for d in hours.get("daysOfWeek", [])}
+    start = datetime.strptime(hours["startTime"][:8], "%H:%M:%S").time()
+    end = datetime.strptime(hours["endTime"][:8], "%H:%M:%S").time()
+    return days, start, end, resolve_zone(hours.get("timeZone", {}).get("name") or "UTC")
+
+
+def within_hours(tenant: Any, address: str, start: datetime, end: datetime) -> bool:
+    rule = working_hours(tenant, address)
+    if rule is None:
+        return True
+    days, first, last, zone = rule
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return (local_start.weekday() in days and local_start.date() == local_end.date()
+            and first <= local_start.time() and local_end.time() <= last)
+
+
+async def audit(world: World, *, programme_pairs: set[str] | None = None) -> Audit:
+    """One series per pair, one email per participant per session, no session outside both people's
+    working hours. ``programme_pairs`` limits the audit to one programme's pair keys."""
+    found = Audit()
+    series = [s for s in await world.series() if programme_pairs is None or s.key in programme_pairs]
+    found.series = len(series)
+    per_key = Counter(s.key for s in series)
+    found.duplicate_series = {k: n for k, n in per_key.items() if n > 1}
+    for s in series:
+        people = [a.address for a in s.attendees]
+        for occ in await world.occurrences(s):
+            if occ.is_cancelled:
+                continue
+            found.sessions += 1
+            for person in people:
+                if not within_hours(world.app.tenant, person, occ.start, occ.end):
+                    found.outside_hours.append(f"{s.key} {occ.start.isoformat()} outside {person}'s hours")
+    mails = await world.sent_items()
+    found.emails = len(mails)
+    per_message: Counter[str] = Counter()
+    per_recipient: dict[tuple[str, str], int] = defaultdict(int)
+    for mail in mails:
+        per_message[mail.get("internetMessageId", "")] += 1
+        if "feedback" not in mail.get("subject", "").lower():
+            continue  # the lead's escalations repeat once a week by design; their Message-IDs differ
+        for to in mail.get("toRecipients", []):
+            per_recipient[(to["emailAddress"]["address"].lower(), mail.get("subject", ""))] += 1
+    found.duplicate_emails = {k: n for k, n in per_message.items() if n > 1}
+    found.duplicate_emails.update({f"{to} / {subject}": n for (to, subject), n in per_recipient.items() if n > 1})
+    return found
+
+
+def retry_chains(sent: list[Sent]) -> list[list[Sent]]:
+    """The requests of each traced gateway call, in order: the first try and its retries."""
+    chains: dict[int, list[Sent]] = defaultdict(list)
+    for request in sent:
+        if request.call is not None:
+            chains[request.call].append(request)
+    return list(chains.values())
+
+
+__all__ = ["BASE", "ORGANIZER", "START", "Audit", "RecordingTransport", "World", "audit", "play",
+           "retry_chains", "within_hours"]

@@ -1,0 +1,90 @@
+"""Graph at its worst but still Graph: throttling, 5xx, and writes that happen but answer 504.
+
+The sandbox's seeded fault dice answer a share of requests 429/503/504 with ``Retry-After`` before doing
+anything, or commit a write and answer 504. The worker must converge over a few runs (as its CronJob
+reruns it), never come back before ``Retry-After``, never try one request more than its bound, never
+have more than 4 requests in flight to one mailbox, and never duplicate a series or an email.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from tests.reliability.harness import RETRYABLE, START, World, audit, play, retry_chains, traced_calls
+from worker.graph.retry import RetryPolicy
+from worker.sandbox.faults import FaultConfig
+
+
+def throttling() -> FaultConfig:
+    """20% of requests answered 429 and 10% 503/504, each with a Retry-After of 1-5 s."""
+    return FaultConfig(transient_error_rate=0.3, transient_statuses=(429, 429, 429, 429, 503, 504),
+                       retry_after_seconds=(1.0, 5.0), latency_seconds=(0.05, 0.2))
+
+
+def test_throttled_and_failing_graph_converges_with_every_retry_after_honoured(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        runs = await w.converge()
+        w.at(START + timedelta(weeks=6))  # feedback emails fall due: sends under the same faults
+        runs += await w.converge()
+        found = await audit(w)
+        assert found.clean, found
+        assert found.series == 6 and found.emails > 20
+
+        sent = w.sent
+        statuses = Counter(s.status for s in sent)
+        assert 0.12 < statuses[429] / len(sent) < 0.3, statuses  # the faults really were there
+        assert statuses[503] + statuses[504] > 0
+        bound = RetryPolicy().max_attempts
+        chains = retry_chains(sent)
+        for chain in chains:  # a 401 (a token expired while time jumped weeks) is retried once, at once
+            refreshed = sum(1 for s in chain if s.status == 401)
+            assert refreshed <= 1 and len(chain) <= bound + refreshed, "no call is tried more than its bound"
+        assert max(len(c) for c in chains) >= 3, "some calls were retried more than once"
+        for chain in chains:
+            for before, after in zip(chain, chain[1:], strict=False):
+                if before.status == 401:
+                    continue
+                assert before.status in RETRYABLE and before.retry_after is not None
+                assert after.at >= before.at + timedelta(seconds=before.retry_after), (
+                    f"{after.method} {after.url} came back {before.retry_after}s Retry-After too soon"
+                )
+        assert max(w.app.counters.max_in_flight.values()) <= 4
+        assert max(t for tr in w.transports for t in tr.max_in_flight.values()) <= 4
+        assert len(runs) <= 8
+
+    with traced_calls():
+        play(tmp_path, scenario, faults=throttling())
+
+
+def test_writes_that_commit_then_answer_504_leave_no_duplicate_series_or_email(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.converge()
+        w.at(START + timedelta(weeks=3))
+        await w.converge()
+        w.at(START + timedelta(weeks=7))
+        await w.converge()
+        found = await audit(w)
+        assert found.clean, found
+        assert found.series == 6 and found.emails > 20
+        committed_then_failed = [s for s in w.sent if s.status == 504 and s.method in ("POST", "PATCH")]
+        assert len(committed_then_failed) >= 3, "the dice must have hit some writes"
+        assert any(s.url.endswith("/events") for s in committed_then_failed) or any(
+            s.url.endswith("/sendMail") for s in committed_then_failed)
+
+    play(tmp_path, scenario, faults=FaultConfig(commit_then_fail_rate=0.1, latency_seconds=(0.05, 0.2)), seed=3)
+
+
+def test_no_mailbox_ever_sees_more_than_four_requests_in_flight(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.converge()
+        w.at(START + timedelta(weeks=6))
+        await w.converge()
+        counters = w.app.counters
+        busiest = max(counters.requests, key=counters.requests.get)
+        assert counters.max_in_flight[busiest] == 4, "the worker does use its four slots"
+        assert max(counters.max_in_flight.values()) <= 4
+        assert counters.status_counts.get(429, 0) == 0, "pacing keeps it under the limit: no 429 at all"
+
+    play(tmp_path, scenario, faults=FaultConfig(latency_seconds=(0.1, 0.3)))
