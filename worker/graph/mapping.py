@@ -1,8 +1,9 @@
-"""The one module that turns msgraph models into crossgen's types and back (STYLE: SDK types stop here).
+"""Between msgraph models and crossgen's types (STYLE: SDK types stop here), and the rules both share.
 
-Reading: scheduleInformation -> :class:`Schedule` (UTC busy intervals, zone-aware working hours, the
-per-schedule error item), events -> :class:`SeriesInfo` / :class:`OccurrenceInfo`.
-Writing: :class:`SeriesSpec` -> an ``Event`` to POST, a move -> an ``Event`` to PATCH.
+Writing: :class:`SeriesSpec` -> an ``Event`` to POST, a move -> an ``Event`` to PATCH, with our marks.
+Reading: working hours (mailboxSettings) and zones, dateTimeTimeZone values, our property ids. The hot
+reads (getSchedule, event listings, occurrences) are mapped from JSON by ``wire`` with these same rules,
+because msgraph's model deserialisation is too slow at programme scale (see ``wire``).
 
 Our own marks are single-value extended properties in one fixed GUID namespace, ids of the form
 ``String {GUID} Name <name>`` (NOTES §3, option A): filterable with ``$filter`` and invisible to people.
@@ -21,7 +22,6 @@ from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.day_of_week import DayOfWeek
 from msgraph.generated.models.email_address import EmailAddress
 from msgraph.generated.models.event import Event
-from msgraph.generated.models.event_type import EventType
 from msgraph.generated.models.free_busy_status import FreeBusyStatus
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
@@ -30,7 +30,6 @@ from msgraph.generated.models.recurrence_pattern import RecurrencePattern
 from msgraph.generated.models.recurrence_pattern_type import RecurrencePatternType
 from msgraph.generated.models.recurrence_range import RecurrenceRange
 from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
-from msgraph.generated.models.schedule_information import ScheduleInformation
 from msgraph.generated.models.sensitivity import Sensitivity
 from msgraph.generated.models.single_value_legacy_extended_property import (
     SingleValueLegacyExtendedProperty,
@@ -39,22 +38,13 @@ from msgraph.generated.models.week_index import WeekIndex as GraphWeekIndex
 from msgraph.generated.models.working_hours import WorkingHours as GraphWorkingHours
 
 from worker.core.types import (
-    Attendee,
-    Busy,
-    BusyStatus,
-    Cadence,
     CadenceKind,
-    Interval,
-    OccurrenceInfo,
     Recurrence,
-    Response,
-    Schedule,
-    SeriesInfo,
     SeriesSpec,
     WeekIndex,
     WorkingHours,
 )
-from worker.graph.zones import FixedRuleZone, UnknownZone, iana_name, resolve_zone, windows_name
+from worker.graph.zones import FixedRuleZone, UnknownZone, resolve_zone, windows_name
 
 # crossgen's namespace for extended properties: uuid5(NAMESPACE_URL, "urn:crossgen:extended-properties").
 PROPERTY_GUID = "28E90DC3-3916-5E43-9CD6-8DDDF5B2BD17"
@@ -151,44 +141,7 @@ def working_hours_from_graph(hours: GraphWorkingHours | None) -> WorkingHours | 
     return WorkingHours(days=days, start=hours.start_time, end=hours.end_time, zone=zone, zone_name=name)
 
 
-def schedule_from_graph(info: ScheduleInformation, horizon: Interval) -> Schedule:
-    address = (info.schedule_id or "").lower()
-    if info.error is not None:
-        code = info.error.response_code or "error"
-        return Schedule(address, horizon, error=f"{code}: {info.error.message or 'unresolvable'}")
-    busy = []
-    for item in info.schedule_items or []:
-        status = _enum_value(item.status).lower() or "busy"
-        if status == FreeBusyStatus.Free.value:
-            continue
-        mapped = next((s for s in BusyStatus if s.value.lower() == status), BusyStatus.UNKNOWN)
-        busy.append(Busy(graph_datetime(item.start), graph_datetime(item.end), mapped))
-    busy.sort(key=lambda b: (b.start, b.end))
-    return Schedule(address, horizon, tuple(busy), working_hours_from_graph(info.working_hours))
-
-
 # --- events -> our types --------------------------------------------------------------------------
-
-
-def properties_from_graph(event: Event) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for prop in event.single_value_extended_properties or []:
-        name = property_name(prop.id or "")
-        if name is not None and prop.value is not None:
-            found[name] = prop.value
-    return found
-
-
-def attendees_from_graph(event: Event) -> tuple[Attendee, ...]:
-    people = []
-    for attendee in event.attendees or []:
-        email = attendee.email_address
-        if email is None or not email.address:
-            continue
-        raw = _enum_value(attendee.status.response if attendee.status else None)
-        response = next((r for r in Response if r.value.lower() == raw.lower()), Response.NONE)
-        people.append(Attendee(email.address.lower(), response, email.name or ""))
-    return tuple(people)
 
 
 def _count_until(rec: Recurrence, last: date) -> int:
@@ -221,68 +174,6 @@ def nth_weekday(year: int, month: int, weekday: int, index: WeekIndex | None) ->
     if index is None or index is WeekIndex.LAST:
         return days[-1] if index is WeekIndex.LAST else days[0]
     return days[order.index(index)]
-
-
-def recurrence_from_graph(recurrence: PatternedRecurrence | None, zone_name: str) -> Recurrence | None:
-    if recurrence is None or recurrence.pattern is None or recurrence.range is None:
-        return None
-    pattern, rng = recurrence.pattern, recurrence.range
-    kind = _enum_value(pattern.type)
-    if kind not in ("weekly", "relativeMonthly") or not pattern.days_of_week or rng.start_date is None:
-        return None
-    cadence = Cadence(CadenceKind.WEEKLY if kind == "weekly" else CadenceKind.MONTHLY, pattern.interval or 1)
-    index = None
-    if kind == "relativeMonthly":
-        raw = _enum_value(pattern.index) or "first"
-        index = next(w for w in WeekIndex if w.value == raw.lower())
-    zone = iana_name(rng.recurrence_time_zone or zone_name)
-    rec = Recurrence(
-        cadence, _DAYS.index(_enum_value(pattern.days_of_week[0]).lower()), rng.start_date, 0, zone, index
-    )
-    range_type = _enum_value(rng.type)
-    if range_type == "numbered":
-        count = rng.number_of_occurrences or 0
-    elif range_type == "endDate" and rng.end_date is not None:
-        count = _count_until(rec, rng.end_date)
-    else:
-        count = 0  # noEnd: we never create those; 0 marks "open"
-    return Recurrence(cadence, rec.weekday, rec.start, count, zone, index)
-
-
-def series_from_graph(event: Event, organizer: str) -> SeriesInfo:
-    props = properties_from_graph(event)
-    zone_name = iana_name(
-        event.original_start_time_zone or (event.start.time_zone if event.start else None) or "UTC"
-    )
-    join = event.online_meeting.join_url if event.online_meeting else None
-    return SeriesInfo(
-        id=event.id or "",
-        organizer=organizer.lower(),
-        key=props.get(KEY_PROPERTY, ""),
-        start=graph_datetime(event.start),
-        end=graph_datetime(event.end),
-        zone_name=zone_name,
-        recurrence=recurrence_from_graph(event.recurrence, zone_name),
-        attendees=attendees_from_graph(event),
-        subject=event.subject or "",
-        join_url=join,
-        properties=props,
-    )
-
-
-def occurrence_from_graph(event: Event) -> OccurrenceInfo:
-    original = event.original_start.astimezone(UTC) if event.original_start else None
-    return OccurrenceInfo(
-        id=event.id or "",
-        series_id=event.series_master_id or "",
-        start=graph_datetime(event.start),
-        end=graph_datetime(event.end),
-        original_start=original,
-        is_exception=event.type == EventType.Exception,
-        is_cancelled=bool(event.is_cancelled),
-        attendees=attendees_from_graph(event),
-        properties=properties_from_graph(event),
-    )
 
 
 # --- our writes -> Graph ----------------------------------------------------------------------------
