@@ -7,6 +7,7 @@ IT guide makes (docs/it.md, "The image") and that the Kubernetes manifests rely 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -123,3 +124,10 @@ def test_every_data_file_of_the_package_ships_in_the_image() -> None:
     ]
     missing = [str(p) for p in data if not any(fnmatch.fnmatch(p.name, pattern) for pattern in patterns)]
     assert missing == [], f"add their patterns to [tool.setuptools.package-data]: {missing}"
+
+
+def test_readme_names_the_same_image_paths_as_the_it_guide(promised: dict[str, str]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    mentioned = set(re.findall(r"/(?:etc|var/lib)/[\w.-]+", readme))
+    assert mentioned <= {promised["config path"], promised["state path"]}, mentioned
+    assert "docs/it.md" in readme, "the README should send IT to their guide"
