@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.e2e.world import START, World, pair_id, play
+from tests.e2e.world import LEAD, START, World, pair_id, play
+from worker.core.actions import Escalate
 from worker.graph.pacing import PacingLimits
 from worker.reconcile.state import State
 
@@ -60,7 +61,8 @@ def test_cancelled_and_doubly_declined_sessions_yield_no_feedback(tmp_path: Path
         (amina_series,) = await w.series(amina)
         declined = (await w.occurrences(lea_series))[1]
         cancelled = (await w.occurrences(amina_series))[1]
-        # Inside the freeze window, so the worker does not move them: both decline one, the other is called off.
+        # Inside the freeze window, so the worker does not move them:
+        # both decline one session, and the other is called off.
         w.at(declined.start - timedelta(hours=12))
         for who in ("lea.martin@contoso.com", "jean.dubois@contoso.com"):
             await w.person.respond(who, declined.id, "decline")
@@ -138,5 +140,33 @@ def test_the_report_numbers_match_the_calendars(tmp_path: Path) -> None:
         assert report.totals.feedback_sent == len(await feedback_mails(w)) == 2 * held
         assert sum(row.held for row in report.pairs) == held
         assert report.start == START.date() + timedelta(days=7)
+
+    play(tmp_path, scenario)
+
+
+def test_two_sessions_missed_in_a_row_tell_the_lead_once(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        (series,) = await w.series(lea)
+        first, second = (await w.occurrences(series))[:2]
+        for occ in (first, second):  # declined at the last minute, too late to move
+            w.at(occ.start - timedelta(hours=12))
+            await w.person.respond("jean.dubois@contoso.com", occ.id, "decline")
+        w.at(second.end + timedelta(days=1))
+        result = await w.run()
+        reasons = [e.reason.value for e in result.plan.of_kind(Escalate) if e.pair == lea]
+        assert reasons == ["disengaged"]
+
+        def disengaged(mails: list[dict]) -> int:
+            return len([m for m in mails if m["toRecipients"][0]["emailAddress"]["address"] == LEAD
+                        and "may have stalled" in m["subject"]])
+
+        sent = await w.sent()
+        assert disengaged(sent) == 1, [m["subject"] for m in sent]
+        w.advance(days=1)
+        again = await w.run()
+        assert not [e for e in again.plan.of_kind(Escalate) if e.pair == lea]
+        assert disengaged(await w.sent()) == 1
 
     play(tmp_path, scenario)

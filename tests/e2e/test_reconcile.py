@@ -119,10 +119,12 @@ def test_removed_pair_sessions_are_cancelled_with_a_kind_message(tmp_path: Path)
     async def scenario(w: World) -> None:
         await w.run()
         priya = pair_id(w, "priya.sharma")
-        w.edit("pairs.yaml", """  - mentor: priya.sharma@contoso.com      # Kolkata (UTC+5:30) with Paris: Paris mornings
-    mentee: robert.lefevre@contoso.com
-    topics: [generative AI, data]
-""", "")
+        priya_entry = (
+            "  - mentor: priya.sharma@contoso.com      # Kolkata (UTC+5:30) with Paris: Paris mornings\n"
+            "    mentee: robert.lefevre@contoso.com\n"
+            "    topics: [generative AI, data]\n"
+        )
+        w.edit("pairs.yaml", priya_entry, "")
         result = await w.run()
         (cancel,) = [c for c in result.plan.of_kind(Cancel) if c.pair == priya]
         assert cancel.scope is CancelScope.SERIES and "thank" in cancel.comment.lower()
