@@ -251,3 +251,15 @@ def test_docs_name_the_manifests_that_exist() -> None:
     guide = (ROOT / "docs" / "it.md").read_text(encoding="utf-8")
     for path in K8S.glob("*.yaml"):
         assert f"`{path.name}`" in guide, f"docs/it.md does not describe {path.name}"
+
+
+def test_network_policy_admits_nothing_in_and_only_dns_and_https_out() -> None:
+    policy = load("networkpolicy.yaml")
+    spec = policy["spec"]
+    pod_labels = load("cronjob.yaml")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+    assert spec["ingress"] == []
+    ports = {(port["protocol"], port["port"]) for rule in spec["egress"] for port in rule["ports"]}
+    assert ports == {("UDP", 53), ("TCP", 53), ("TCP", 443)}
+    assert "networkpolicy.yaml" in load("kustomization.yaml")["resources"]
