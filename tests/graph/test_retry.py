@@ -9,7 +9,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from tests.graph.conftest import GRAPH, Wire, body_of, fixture, make_gateway
+from tests.graph.conftest import GRAPH, TENANT, Wire, body_of, fixture, make_gateway
 from tests.graph.test_series import ORG, created_response, spec
 from worker.graph.errors import (
     Forbidden,
@@ -22,7 +22,7 @@ from worker.graph.errors import (
 )
 from worker.graph.mapping import property_id
 from worker.graph.ops import Gateway
-from worker.graph.retry import RetryPolicy
+from worker.graph.retry import RetryPolicy, Safety, retryable
 
 pytestmark = pytest.mark.anyio
 
@@ -200,3 +200,55 @@ async def test_kiota_retry_handler_is_not_in_the_pipeline(wire: Wire, gateway: G
         await gateway.mailbox_zone("a@contoso.com")
     assert route.call_count == 1
     assert "Retry-Attempt" not in route.calls.last.request.headers
+
+
+@pytest.mark.parametrize(
+    ("error", "safety", "expected"),
+    [
+        (Throttled("429"), Safety.UNPROCESSED, True),  # 429: Graph did not process it
+        (Transient("504"), Safety.UNPROCESSED, False),  # may have been sent: not without a check
+        (Transient("refused", maybe_processed=False), Safety.UNPROCESSED, True),  # never left
+        (Transient("504"), Safety.CHECKED, True),  # retried after the lookup
+        (Transient("504"), Safety.IDEMPOTENT, True),
+        (InvalidRequest("400"), Safety.IDEMPOTENT, False),
+        (NotFound("404"), Safety.IDEMPOTENT, False),
+    ],
+)
+def test_which_errors_are_retried_for_which_writes(error: GraphError, safety: Safety, expected: bool) -> None:
+    assert retryable(error, safety) is expected
+
+
+async def test_an_identity_platform_outage_is_transient_and_retried(wire: Wire, gateway: Gateway) -> None:
+    token_url = f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
+    ok = {"token_type": "Bearer", "expires_in": 3599, "access_token": "eyJx.y.z"}
+    token = wire.router.post(token_url).mock(
+        side_effect=[httpx.ConnectError("down"), httpx.Response(200, json=ok)]
+    )
+    route = wire.router.get(SETTINGS_URL).mock(return_value=OK)
+    await gateway.mailbox_zone("a@contoso.com")
+    assert token.call_count == 2 and route.call_count == 1
+    assert len(wire.sleep.waits) == 1
+
+
+async def test_a_body_that_is_not_json_is_an_invalid_request(wire: Wire, gateway: Gateway) -> None:
+    wire.router.get(f"{GRAPH}/users/{ORG}/events").mock(
+        return_value=httpx.Response(
+            200, content=b"<html>gateway</html>", headers={"Content-Type": "text/html"}
+        )
+    )
+    with pytest.raises(InvalidRequest):
+        await gateway.list_series(ORG)
+
+
+def test_importing_the_package_and_its_errors_loads_no_sdk() -> None:
+    """``crossgen --help`` and ``validate`` must not pay for msgraph: the package and errors stay light."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, worker.graph, worker.graph.errors\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('msgraph', 'msal', 'kiota_http')]\n"
+        "print(len(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "0"

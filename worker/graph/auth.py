@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator
 
-from worker.graph.errors import AuthError
+from worker.graph.errors import AuthError, Transient
 from worker.log import register_secret
 
 log = structlog.get_logger(__name__)
@@ -246,7 +246,11 @@ class Identity:
         try:
             result = self._app.acquire_token_for_client(scopes=self._scopes)
         except httpx.HTTPError as exc:
-            raise AuthError(f"token endpoint unreachable: {type(exc).__name__}") from None
+            # An outage of the identity platform is not a configuration problem: transient, and safe to
+            # retry (Graph has not seen the request yet).
+            raise Transient(
+                f"token endpoint unreachable: {type(exc).__name__}", maybe_processed=False
+            ) from None
         except ValueError as exc:
             raise AuthError(f"token request rejected: {type(exc).__name__}") from None
         token = result.get("access_token") if isinstance(result, dict) else None

@@ -110,18 +110,20 @@ async def call_with_retries(
     policy = policy or RetryPolicy()
     state: dict[str, Any] = {"refreshed": False, "last": None}
 
-    async def once() -> T:
+    async def checked_attempt() -> T:
         last = state["last"]
         if already_done is not None and isinstance(last, Transient) and last.maybe_processed:
             found = await already_done()
             if found is not None:
                 log.info("graph.retry_found_done", method=method, path=path)
                 return found
+        return await attempt()
+
+    async def once() -> T:
+        # Exception, not BaseException: cancellation and interrupts pass through untranslated.
         try:
-            return await attempt()
-        except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-                raise
+            return await checked_attempt()
+        except Exception as exc:
             error = translate(exc, method=method, path=path)
             if (
                 isinstance(error, AuthError)
@@ -134,12 +136,12 @@ async def call_with_retries(
                 on_unauthorized()
                 try:
                     return await attempt()
-                except BaseException as again:
-                    if isinstance(again, asyncio.CancelledError | KeyboardInterrupt):
+                except Exception as again:
+                    error = translate(again, method=method, path=path)
+                    state["last"] = error
+                    if error is again:
                         raise
-                    error2 = translate(again, method=method, path=path)
-                    state["last"] = error2
-                    raise error2 from again
+                    raise error from again
             state["last"] = error
             if error is exc:
                 raise
