@@ -77,9 +77,20 @@ def validate(config_dir: Path) -> None:
     show_default=True,
     help="Folder to write program.schema.json, policies.schema.json and pairs.schema.json into.",
 )
-def schema(out_dir: Path) -> None:
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the Markdown reference of every key (e.g. docs/reference.md).",
+)
+def schema(out_dir: Path, reference: Path | None) -> None:
     """Write the JSON Schema of the programme files, for editors that check YAML as you type."""
     from worker.policies.schema import write_schemas
 
     for path in write_schemas(out_dir):
         click.echo(str(path))
+    if reference is not None:
+        from worker.policies.reference import render_reference
+
+        reference.write_text(render_reference(), encoding="utf-8")
+        click.echo(str(reference))
