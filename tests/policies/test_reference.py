@@ -15,7 +15,7 @@ def test_committed_reference_matches_the_models() -> None:
 
 def test_every_policy_key_and_its_default_is_documented() -> None:
     text = render_reference()
-    keys = ("cadence", "duration", "sessions", "on_conflict", "freeze", "max_moves", "agenda_lead", "lookahead")
+    keys = ("cadence", "duration", "sessions", "on_conflict", "freeze", "max_moves", "agenda_lead")
     for key in keys:
         assert f"| `{key}` |" in text
     assert "| `freeze` | " in text and "`24h`" in text
