@@ -114,7 +114,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 
 async def _yield_a_while(seconds: float) -> None:
-    for _ in range(max(1, int(seconds * 100))):
+    for _ in range(max(1, min(int(seconds * 100), 2000))):
         await asyncio.sleep(0)
 
 
@@ -157,7 +157,14 @@ class World:
         client = httpx.AsyncClient(transport=transport, base_url=BASE, timeout=httpx.Timeout(60.0))
         tokens = httpx.Client(transport=AsgiSyncTransport(self.app), base_url=BASE)
         return Gateway.from_env(sandbox_env(self.app), http_client=client, token_http_client=tokens,
-                                now=self.time, clock=self.time.monotonic, sleep=self.time.sleep, **kwargs)
+                                now=self.time, clock=self.time.monotonic, sleep=self.sleep, **kwargs)
+
+    async def sleep(self, seconds: float) -> None:
+        """The worker's sleep: simulated time advances at once, and the event loop turns as many times
+        as the sandbox's latency would for that long, so requests in flight elsewhere finish first
+        (a real 2 s wait outlasts a 0.3 s request)."""
+        await self.time.sleep(seconds)
+        await _yield_a_while(seconds)
 
     @property
     def sent(self) -> list[Sent]:
