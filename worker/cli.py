@@ -15,13 +15,21 @@ from worker import __version__
 
 # name -> (module, attribute, one-line help shown by `crossgen --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "demo": ("worker.commands.demo", "demo", "The whole programme on the built-in sandbox tenant, no account needed."),
+    "demo": (
+        "worker.commands.demo",
+        "demo",
+        "The whole programme on the built-in sandbox tenant, no account needed.",
+    ),
     "validate": ("worker.commands.validate", "validate", "Check the programme YAML; touches no network."),
     "plan": ("worker.commands.reconcile", "plan_command", "Read calendars and print what `run` would do."),
     "run": ("worker.commands.reconcile", "run", "One reconcile pass: book, repair, cancel, send feedback."),
     "report": ("worker.commands.report", "report", "The programme's state for its lead (md, csv, html)."),
     "schema": ("worker.commands.validate", "schema", "Write the JSON Schema of the programme files."),
-    "sandbox": ("worker.commands.sandbox", "sandbox", "Serve the Graph-compatible sandbox tenant on loopback."),
+    "sandbox": (
+        "worker.commands.sandbox",
+        "sandbox",
+        "Serve the Graph-compatible sandbox tenant on loopback.",
+    ),
 }
 
 

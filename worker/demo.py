@@ -64,15 +64,20 @@ def week_view(result: RunResult) -> list[dict[str, Any]]:
             continue
         pair = pairs[action.pair]
         first = action.sessions[0]
-        rows.append({
-            "pair": pair.id, "mentor": pair.mentor.name, "mentee": pair.mentee.name,
-            "cadence": str(action.spec.recurrence.cadence), "sessions": len(action.sessions),
-            "start_utc": first.start.isoformat(),
-            "mentor_local": _local(first.start, _zone_of(result, pair.mentor.address)),
-            "mentee_local": _local(first.start, _zone_of(result, pair.mentee.address)),
-            "mentor_zone": str(_zone_of(result, pair.mentor.address)),
-            "mentee_zone": str(_zone_of(result, pair.mentee.address)),
-        })
+        rows.append(
+            {
+                "pair": pair.id,
+                "mentor": pair.mentor.name,
+                "mentee": pair.mentee.name,
+                "cadence": str(action.spec.recurrence.cadence),
+                "sessions": len(action.sessions),
+                "start_utc": first.start.isoformat(),
+                "mentor_local": _local(first.start, _zone_of(result, pair.mentor.address)),
+                "mentee_local": _local(first.start, _zone_of(result, pair.mentee.address)),
+                "mentor_zone": str(_zone_of(result, pair.mentor.address)),
+                "mentee_zone": str(_zone_of(result, pair.mentee.address)),
+            }
+        )
     rows.sort(key=lambda r: r["start_utc"])
     return rows
 
@@ -83,8 +88,9 @@ async def _upcoming(gateway: Any, result: RunResult, pair_id: str, after: dateti
         if series.key == pair_id:
             break
     else:
-        found = await gateway.find_series(next(p.organizer for p in result.desired.pairs if p.id == pair_id),
-                                          pair_id)
+        found = await gateway.find_series(
+            next(p.organizer for p in result.desired.pairs if p.id == pair_id), pair_id
+        )
         if not found:
             return None
         series = found[0]
@@ -113,20 +119,37 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
         with tempfile.TemporaryDirectory(prefix="crossgen-demo-") as state:
             state_path = Path(state)
             programme = load_programme(config)
-            say("validate", story.add(
-                "validate", programme=programme.program.name, pairs=len(programme.pairs),
-                policies=sorted(programme.policies), config=str(config),
-            ))
+            say(
+                "validate",
+                story.add(
+                    "validate",
+                    programme=programme.program.name,
+                    pairs=len(programme.pairs),
+                    policies=sorted(programme.policies),
+                    config=str(config),
+                ),
+            )
 
-            planned = await reconcile(config, gateway=gateway, now=clock.now, dry_run=True, state_path=state_path)
-            say("plan", story.add("plan", at=clock.now.isoformat(), result=planned,
-                                  summary=planned.summary()))
+            planned = await reconcile(
+                config, gateway=gateway, now=clock.now, dry_run=True, state_path=state_path
+            )
+            say(
+                "plan", story.add("plan", at=clock.now.isoformat(), result=planned, summary=planned.summary())
+            )
 
             booked = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
-            say("run", story.add("book", at=clock.now.isoformat(), summary=booked.summary(),
-                                 week=week_view(booked),
-                                 statuses=[{"pair": s.pair, "state": s.state, "detail": s.detail}
-                                           for s in booked.plan.statuses]))
+            say(
+                "run",
+                story.add(
+                    "book",
+                    at=clock.now.isoformat(),
+                    summary=booked.summary(),
+                    week=week_view(booked),
+                    statuses=[
+                        {"pair": s.pair, "state": s.state, "detail": s.detail} for s in booked.plan.statuses
+                    ],
+                ),
+            )
 
             # A week later: a mentee declines a session, and an "urgent" meeting lands on another.
             at(START + timedelta(days=7))
@@ -138,38 +161,82 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
                 first = pairs[booked_pairs[0]]
                 occ = await _upcoming(gateway, booked, first.id, clock.now + timedelta(days=2))
                 if occ is not None:
-                    await person.respond(first.mentee.address, occ.id, "decline",
-                                         comment="Board meeting moved onto this slot, sorry.")
-                    events.append({"what": "declined", "by": first.mentee.name, "pair": first.id,
-                                   "start": occ.start.isoformat()})
+                    await person.respond(
+                        first.mentee.address,
+                        occ.id,
+                        "decline",
+                        comment="Board meeting moved onto this slot, sorry.",
+                    )
+                    events.append(
+                        {
+                            "what": "declined",
+                            "by": first.mentee.name,
+                            "pair": first.id,
+                            "start": occ.start.isoformat(),
+                        }
+                    )
             movable = [p for p in booked_pairs[1:] if pairs[p].rules.on_conflict == "move"]
             if movable:
                 second = pairs[movable[0]]
                 occ = await _upcoming(gateway, booked, second.id, clock.now + timedelta(days=2))
                 if occ is not None:
-                    await person.add_meeting(second.mentor.address, "Urgent: customer escalation",
-                                             occ.start - timedelta(minutes=15), occ.end + timedelta(minutes=15))
-                    events.append({"what": "double-booked", "by": second.mentor.name, "pair": second.id,
-                                   "start": occ.start.isoformat()})
+                    await person.add_meeting(
+                        second.mentor.address,
+                        "Urgent: customer escalation",
+                        occ.start - timedelta(minutes=15),
+                        occ.end + timedelta(minutes=15),
+                    )
+                    events.append(
+                        {
+                            "what": "double-booked",
+                            "by": second.mentor.name,
+                            "pair": second.id,
+                            "start": occ.start.isoformat(),
+                        }
+                    )
             repaired = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
             moves = [
-                {"pair": a.pair, "session": a.session, "reason": a.reason.value,
-                 "from": a.old_start.isoformat(), "to": a.new.start.isoformat(),
-                 "mentor": pairs[a.pair].mentor.name, "mentee": pairs[a.pair].mentee.name}
-                for a in repaired.plan.actions if isinstance(a, Move)
+                {
+                    "pair": a.pair,
+                    "session": a.session,
+                    "reason": a.reason.value,
+                    "from": a.old_start.isoformat(),
+                    "to": a.new.start.isoformat(),
+                    "mentor": pairs[a.pair].mentor.name,
+                    "mentee": pairs[a.pair].mentee.name,
+                }
+                for a in repaired.plan.actions
+                if isinstance(a, Move)
             ]
-            say("repair", story.add("repair", at=clock.now.isoformat(), events=events, moves=moves,
-                                    summary=repaired.summary()))
+            say(
+                "repair",
+                story.add(
+                    "repair", at=clock.now.isoformat(), events=events, moves=moves, summary=repaired.summary()
+                ),
+            )
 
             # Six weeks in: the sessions that took place get their feedback emails.
             at(START + timedelta(weeks=6))
             followed = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
             sent = await person.sent_items(programme.program.organizer)
-            mails = [{"to": ", ".join(r["emailAddress"]["address"] for r in m.get("toRecipients", [])),
-                      "subject": m.get("subject", "")} for m in sent]
+            mails = [
+                {
+                    "to": ", ".join(r["emailAddress"]["address"] for r in m.get("toRecipients", [])),
+                    "subject": m.get("subject", ""),
+                }
+                for m in sent
+            ]
             feedback = [m for m in mails if "session" in m["subject"].lower()]
-            say("feedback", story.add("feedback", at=clock.now.isoformat(), summary=followed.summary(),
-                                      emails=mails, feedback=len(feedback)))
+            say(
+                "feedback",
+                story.add(
+                    "feedback",
+                    at=clock.now.isoformat(),
+                    summary=followed.summary(),
+                    emails=mails,
+                    feedback=len(feedback),
+                ),
+            )
 
             again = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
             say("steady", story.add("steady", at=clock.now.isoformat(), summary=again.summary()))
@@ -178,8 +245,12 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
             from worker.report.render_md import render_md
 
             say("report", story.add("report", at=clock.now.isoformat(), markdown=render_md(report)))
-            say("requests", story.add("requests", per_mailbox=gateway.requests_made,
-                                      total=sum(gateway.requests_made.values())))
+            say(
+                "requests",
+                story.add(
+                    "requests", per_mailbox=gateway.requests_made, total=sum(gateway.requests_made.values())
+                ),
+            )
     finally:
         await person.aclose()
         await gateway.aclose()
@@ -188,8 +259,8 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
 
 def story_json(story: Story) -> str:
     """The story for machines: plain JSON, run results reduced to their summaries."""
+
     def clean(step: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in step.items() if not isinstance(v, RunResult)}
 
     return json.dumps({"steps": [clean(s) for s in story.steps]}, default=str, sort_keys=True)
-

@@ -101,8 +101,9 @@ def connect(
         await asyncio.sleep(0)
 
     token_client = httpx.Client(transport=AsgiSyncTransport(app), base_url=BASE)
-    graph_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE,
-                                     timeout=httpx.Timeout(60.0))
+    graph_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE, timeout=httpx.Timeout(60.0)
+    )
     kwargs: dict[str, Any] = {}
     if limits is not None:
         kwargs["limits"] = limits
@@ -112,7 +113,9 @@ def connect(
         kwargs.update(now=time, clock=time.monotonic, sleep=time.sleep)
     else:
         kwargs.update(now=now, sleep=sleep or no_wait)
-    return Gateway.from_env(sandbox_env(app), http_client=graph_client, token_http_client=token_client, **kwargs)
+    return Gateway.from_env(
+        sandbox_env(app), http_client=graph_client, token_http_client=token_client, **kwargs
+    )
 
 
 class Participant:
@@ -129,35 +132,46 @@ class Participant:
             env = sandbox_env(self._app)
             reply = await self._client.post(
                 f"/{env['AZURE_TENANT_ID']}/oauth2/v2.0/token",
-                data={"grant_type": "client_credentials", "client_id": env["AZURE_CLIENT_ID"],
-                      "client_secret": env["AZURE_CLIENT_SECRET"],
-                      "scope": "https://graph.microsoft.com/.default"},
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": env["AZURE_CLIENT_ID"],
+                    "client_secret": env["AZURE_CLIENT_SECRET"],
+                    "scope": "https://graph.microsoft.com/.default",
+                },
             )
             reply.raise_for_status()
             self._token = reply.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"}
 
     async def call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
-        reply = await self._client.request(method, f"/v1.0{path}", json=json, params=params,
-                                           headers=await self._headers())
+        reply = await self._client.request(
+            method, f"/v1.0{path}", json=json, params=params, headers=await self._headers()
+        )
         if reply.status_code >= 400:
             raise RuntimeError(f"{method} {path}: {reply.status_code} {reply.text[:300]}")
         return reply.json() if reply.content else None
 
-    async def respond(self, attendee: str, organizer_event_id: str, response: str = "decline",
-                      comment: str = "") -> None:
+    async def respond(
+        self, attendee: str, organizer_event_id: str, response: str = "decline", comment: str = ""
+    ) -> None:
         reply = await self._app.respond_as(attendee, organizer_event_id, response, comment=comment)
         if reply.status >= 400:
             raise RuntimeError(f"{attendee} could not {response}: {reply.body}")
 
-    async def add_meeting(self, address: str, subject: str, start: datetime, end: datetime,
-                          show_as: str = "busy") -> None:
+    async def add_meeting(
+        self, address: str, subject: str, start: datetime, end: datetime, show_as: str = "busy"
+    ) -> None:
         """A meeting of the person's own, e.g. an "urgent" one that lands on a mentoring session."""
-        await self.call("POST", f"/users/{address}/events", json={
-            "subject": subject, "showAs": show_as,
-            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-            "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-        })
+        await self.call(
+            "POST",
+            f"/users/{address}/events",
+            json={
+                "subject": subject,
+                "showAs": show_as,
+                "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+                "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            },
+        )
 
     async def sent_items(self, address: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

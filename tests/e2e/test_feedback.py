@@ -20,7 +20,8 @@ FORM = re.compile(r'href="(https://forms\.office\.com/[^"]+)"')
 
 async def feedback_mails(w: World) -> list[dict]:
     found = await w.person.call(
-        "GET", "/users/mentoring@contoso.com/mailFolders/sentitems/messages",
+        "GET",
+        "/users/mentoring@contoso.com/mailFolders/sentitems/messages",
         params={"$select": "subject,body,toRecipients", "$top": "500"},
     )
     return [m for m in found["value"] if "feedback" in m["subject"].lower()]
@@ -42,8 +43,11 @@ def test_each_held_session_yields_one_email_per_participant_with_their_own_link(
             to = mail["toRecipients"][0]["emailAddress"]["address"]
             (link,) = set(FORM.findall(mail["body"]["content"]))
             query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
-            pair = next(p for p in result.desired.pairs if to in (p.mentor.address, p.mentee.address)
-                        and p.id == query["pair"][0])
+            pair = next(
+                p
+                for p in result.desired.pairs
+                if to in (p.mentor.address, p.mentee.address) and p.id == query["pair"][0]
+            )
             assert query["role"] == ["mentor" if to == pair.mentor.address else "mentee"]
             assert query["session"][0].isdigit()
         again = await w.run()
@@ -66,8 +70,11 @@ def test_cancelled_and_doubly_declined_sessions_yield_no_feedback(tmp_path: Path
         w.at(declined.start - timedelta(hours=12))
         for who in ("lea.martin@contoso.com", "jean.dubois@contoso.com"):
             await w.person.respond(who, declined.id, "decline")
-        await w.person.call("POST", f"/users/mentoring@contoso.com/events/{cancelled.id}/cancel",
-                            json={"comment": "Offsite day"})
+        await w.person.call(
+            "POST",
+            f"/users/mentoring@contoso.com/events/{cancelled.id}/cancel",
+            json={"comment": "Offsite day"},
+        )
         w.advance(weeks=3)
         result = await w.run()
         sessions = {(a.pair, a.session) for a in result.plan.actions if a.kind.value == "feedback"}
@@ -159,8 +166,14 @@ def test_two_sessions_missed_in_a_row_tell_the_lead_once(tmp_path: Path) -> None
         assert reasons == ["disengaged"]
 
         def disengaged(mails: list[dict]) -> int:
-            return len([m for m in mails if m["toRecipients"][0]["emailAddress"]["address"] == LEAD
-                        and "may have stalled" in m["subject"]])
+            return len(
+                [
+                    m
+                    for m in mails
+                    if m["toRecipients"][0]["emailAddress"]["address"] == LEAD
+                    and "may have stalled" in m["subject"]
+                ]
+            )
 
         sent = await w.sent()
         assert disengaged(sent) == 1, [m["subject"] for m in sent]

@@ -90,8 +90,12 @@ def test_new_conflict_moves_a_session(tmp_path: Path) -> None:
         amina = pair_id(w, "amina.diallo")
         (series,) = await w.series(amina)
         target = next(o for o in await w.occurrences(series) if o.start > w.now + timedelta(days=10))
-        await w.person.add_meeting("amina.diallo@contoso.com", "Urgent: customer escalation",
-                                   target.start - timedelta(minutes=15), target.end)
+        await w.person.add_meeting(
+            "amina.diallo@contoso.com",
+            "Urgent: customer escalation",
+            target.start - timedelta(minutes=15),
+            target.end,
+        )
         w.advance(days=1)
         result = await w.run()
         (move,) = [m for m in result.plan.of_kind(Move) if m.pair == amina]

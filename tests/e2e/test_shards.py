@@ -14,8 +14,9 @@ from worker.reconcile.run import reconcile
 def test_two_shards_book_every_pair_exactly_once_between_them(tmp_path: Path) -> None:
     async def scenario(w: World) -> None:
         async def shard(i: int) -> object:
-            return await reconcile(w.config, gateway=w.gateway, now=w.now, shard=Shard(i, 2),
-                                   state_path=w.state / f"shard-{i}")
+            return await reconcile(
+                w.config, gateway=w.gateway, now=w.now, shard=Shard(i, 2), state_path=w.state / f"shard-{i}"
+            )
 
         first, second = await asyncio.gather(shard(0), shard(1))
         mine = [{p.id for p in r.desired.pairs} for r in (first, second)]  # type: ignore[attr-defined]
@@ -33,8 +34,11 @@ def test_several_programme_mailboxes_share_the_pairs_stably(tmp_path: Path) -> N
     async def scenario(w: World) -> None:
         from worker.policies.load import load_programme
 
-        w.edit("program.yaml", "organizer: mentoring@contoso.com",
-               "organizer: [mentoring@contoso.com, people.lead@contoso.com]")
+        w.edit(
+            "program.yaml",
+            "organizer: mentoring@contoso.com",
+            "organizer: [mentoring@contoso.com, people.lead@contoso.com]",
+        )
         programme = load_programme(w.config)
         owners = {p.id: programme.organizer_for(p) for p in programme.pairs}
         assert set(owners.values()) == {"mentoring@contoso.com", "people.lead@contoso.com"}

@@ -58,8 +58,9 @@ class World:
         self.time.set(self.time.now + timedelta(**delta))
 
     async def run(self, *, dry_run: bool = False) -> RunResult:
-        return await reconcile(self.config, gateway=self.gateway, now=self.time.now, dry_run=dry_run,
-                               state_path=self.state)
+        return await reconcile(
+            self.config, gateway=self.gateway, now=self.time.now, dry_run=dry_run, state_path=self.state
+        )
 
     async def series(self, key: str | None = None) -> list[SeriesInfo]:
         found = await self.gateway.list_series(ORGANIZER)

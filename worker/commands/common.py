@@ -13,12 +13,18 @@ if TYPE_CHECKING:
     from worker.policies.errors import ConfigError
 
 config_option = click.option(
-    "--config", "config", required=True, metavar="DIR",
+    "--config",
+    "config",
+    required=True,
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="The programme folder: program.yaml, policies.yaml, pairs.yaml.",
 )
 as_of_option = click.option(
-    "--as-of", "as_of", metavar="TIME", help="Act as if it were this moment (ISO 8601, e.g. 2027-02-01T08:00Z)."
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    help="Act as if it were this moment (ISO 8601, e.g. 2027-02-01T08:00Z).",
 )
 
 
@@ -27,8 +33,9 @@ def parse_as_of(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2027-02-01T08:00:00+01:00",
-                                 param_hint="--as-of") from exc
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time, e.g. 2027-02-01T08:00:00+01:00", param_hint="--as-of"
+        ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

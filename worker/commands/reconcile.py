@@ -69,7 +69,11 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
 @config_option
 @as_of_option
 @click.option("--dry-run", is_flag=True, help="Decide everything, write nothing.")
-@click.option("--shard", metavar="I/N", help="Serve only shard I of N (default: JOB_COMPLETION_INDEX of CROSSGEN_SHARDS).")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Serve only shard I of N (default: JOB_COMPLETION_INDEX of CROSSGEN_SHARDS).",
+)
 def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None) -> None:
     """One reconcile pass: book, repair, cancel, send feedback; then exit."""
     result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard)

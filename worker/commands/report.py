@@ -32,7 +32,9 @@ def render(report: Any, fmt: str) -> str:
 @click.command("report")
 @config_option
 @click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="md", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
+)
 @click.option("--send", is_flag=True, help="Also email the report to the programme lead.")
 @as_of_option
 def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | None) -> None:
@@ -60,10 +62,16 @@ def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | No
                 from worker.report.mail import report_email
 
                 subject, html, text = report_email(built)
-                await gateway.send_mail_once(MailSpec(
-                    sender=_organizer(config), key=f"report/{built.name}/{now.date().isoformat()}",
-                    to=(built.lead,), subject=subject, html=html, text=text,
-                ))
+                await gateway.send_mail_once(
+                    MailSpec(
+                        sender=_organizer(config),
+                        key=f"report/{built.name}/{now.date().isoformat()}",
+                        to=(built.lead,),
+                        subject=subject,
+                        html=html,
+                        text=text,
+                    )
+                )
             return built
         finally:
             await gateway.aclose()

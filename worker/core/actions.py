@@ -42,7 +42,9 @@ class EscalationReason(enum.Enum):
     NO_SLOT = "no_slot"
     REPORTING_LINE = "reporting_line"
     CONFLICT_KEPT = "conflict_kept"  # on_conflict: keep
-    CANNOT_MOVE = "cannot_move"  # declined/conflicting, but no slot in its week, frozen, or moved twice already
+    CANNOT_MOVE = (
+        "cannot_move"  # declined/conflicting, but no slot in its week, frozen, or moved twice already
+    )
     DISENGAGED = "disengaged"
     UNKNOWN_PERSON = "unknown_person"
 

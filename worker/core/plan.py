@@ -120,12 +120,17 @@ def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
     by_pair: dict[str, list[SeriesInfo]] = defaultdict(list)
     for series in ours:
         by_pair[series.key].append(series)
-    statuses = [_plan_pair(run, pair, sorted(by_pair.get(pair.id, []), key=_series_order))
-                for pair in desired.pairs]
+    statuses = [
+        _plan_pair(run, pair, sorted(by_pair.get(pair.id, []), key=_series_order)) for pair in desired.pairs
+    ]
     wanted = {p.id for p in desired.pairs}
     for key in sorted(set(by_pair) - wanted):
-        if not shard_owns(desired.shard, organizer=by_pair[key][0].organizer,
-                          organizers=desired.all_organizers or desired.organizers, pair=key):
+        if not shard_owns(
+            desired.shard,
+            organizer=by_pair[key][0].organizer,
+            organizers=desired.all_organizers or desired.organizers,
+            pair=key,
+        ):
             continue
         for series in sorted(by_pair[key], key=_series_order):
             _retire(run, key, series, CancelReason.PAIR_REMOVED)
@@ -156,9 +161,16 @@ def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairSt
     ended = [s for s in series if PROP_ENDED in s.properties]
     live = [s for s in series if PROP_ENDED not in s.properties]
     for duplicate in live[1:]:  # two workers raced, or a crash hid the first: keep the oldest
-        run.actions.append(Cancel(pair.id, duplicate.organizer, duplicate.id, CancelScope.SERIES,
-                                  CancelReason.DUPLICATE, render.cancellation_comment(
-                                      CancelReason.DUPLICATE, desired.name)))
+        run.actions.append(
+            Cancel(
+                pair.id,
+                duplicate.organizer,
+                duplicate.id,
+                CancelScope.SERIES,
+                CancelReason.DUPLICATE,
+                render.cancellation_comment(CancelReason.DUPLICATE, desired.name),
+            )
+        )
     current = live[0] if live else None
 
     held_so_far = 0
@@ -259,7 +271,7 @@ def _feedback_and_count(run: _Run, pair: PairDesired, series: SeriesInfo) -> int
             highest = max(highest, session.number)
         if rules.feedback is None or not _held(occ, pair, run.now - rules.feedback.send_after):
             continue
-        upcoming = next((s for s, o in numbered[index + 1:] if not o.is_cancelled), None)
+        upcoming = next((s for s, o in numbered[index + 1 :] if not o.is_cancelled), None)
         for role in (Role.MENTOR, Role.MENTEE):
             key = f"{run.desired.key}/{pair.id}/feedback/{session.number}/{role.value}"
             if key in run.observed.sent:
@@ -280,17 +292,26 @@ def _local_date(run: _Run, address: str, at: datetime) -> date:
 
 
 def _feedback_mail(
-    run: _Run, pair: PairDesired, series: SeriesInfo, session: Session, role: Role,
-    upcoming: Session | None, key: str,
+    run: _Run,
+    pair: PairDesired,
+    series: SeriesInfo,
+    session: Session,
+    role: Role,
+    upcoming: Session | None,
+    key: str,
 ) -> MailSpec:
     assert pair.rules.feedback is not None
     me, partner = (pair.mentor, pair.mentee) if role is Role.MENTOR else (pair.mentee, pair.mentor)
     day = _local_date(run, me.address, session.start)
     zone = _zone_of(run, me.address)
     values = {
-        "pair": pair.id, "session": str(session.number), "role": role.value,
-        "mentor": pair.mentor.address, "mentee": pair.mentee.address,
-        "partner": partner.name, "date": day.isoformat(),
+        "pair": pair.id,
+        "session": str(session.number),
+        "role": role.value,
+        "mentor": pair.mentor.address,
+        "mentee": pair.mentee.address,
+        "partner": partner.name,
+        "date": day.isoformat(),
     }
     form = render.fill_template(pair.rules.feedback.form, values, url=True)
     subject = render.one_line(render.fill_template(pair.rules.feedback.subject, values))
@@ -298,13 +319,22 @@ def _feedback_mail(
     nxt = None
     if upcoming is not None:
         next_agenda = pair.rules.agenda_for(upcoming.number)
-        nxt = (render.format_local(upcoming.start, zone),
-               next_agenda.title if next_agenda else f"Session {upcoming.number}")
+        nxt = (
+            render.format_local(upcoming.start, zone),
+            next_agenda.title if next_agenda else f"Session {upcoming.number}",
+        )
     html, text = render.feedback_email(
-        programme_name=run.desired.name, recipient_name=me.name, role=role, partner_name=partner.name,
-        session_number=session.number, session_date_local=render.format_local(session.start, zone),
+        programme_name=run.desired.name,
+        recipient_name=me.name,
+        role=role,
+        partner_name=partner.name,
+        session_number=session.number,
+        session_date_local=render.format_local(session.start, zone),
         agenda=(agenda.title, list(agenda.items)) if agenda else (f"Session {session.number}", []),
-        next_session=nxt, form_url=form, lead=run.desired.lead, subject=subject,
+        next_session=nxt,
+        form_url=form,
+        lead=run.desired.lead,
+        subject=subject,
     )
     return MailSpec(sender=series.organizer, key=key, to=(me.address,), subject=subject, html=html, text=text)
 
@@ -326,7 +356,9 @@ def _check_disengagement(run: _Run, pair: PairDesired, series: list[SeriesInfo])
     reason = ""
     if len(past) >= 2 and missed(past[-1][1]) and missed(past[-2][1]):
         reason = "the last two sessions were declined or cancelled"
-    elif (last_held or datetime.combine(pair.start, time(0), tzinfo=run.desired.zone)) < run.now - DISENGAGED_AFTER:
+    elif (
+        last_held or datetime.combine(pair.start, time(0), tzinfo=run.desired.zone)
+    ) < run.now - DISENGAGED_AFTER:
         reason = f"no session has taken place for {DISENGAGED_AFTER.days} days"
     if reason:
         episode = last_held.date().isoformat() if last_held else "never"
@@ -357,16 +389,25 @@ def _person(run: _Run, who: Participant, exclude: Iterable[Interval]) -> slots.P
     # The series is expressed in an IANA zone (Graph's name for it may be a Windows one); Outlook's
     # "Customized Time Zone" has no IANA name, so such a person's series is kept in the programme's zone.
     zone_name = getattr(zone, "key", None) or getattr(run.desired.zone, "key", "UTC")
-    return slots.Person(address=who.address, zone=zone, zone_name=zone_name, working_hours=hours,
-                        busy=sched.busy)
+    return slots.Person(
+        address=who.address, zone=zone, zone_name=zone_name, working_hours=hours, busy=sched.busy
+    )
 
 
 def _slot_policy(run: _Run, pair: PairDesired, sessions: int) -> slots.SlotPolicy:
     r = pair.rules
     return slots.SlotPolicy(
-        cadence=r.cadence, duration=r.duration, sessions=sessions, days=r.days, window=r.hours,
-        avoid=r.avoid, buffer=r.buffer, lookahead=r.lookahead, blackouts=run.desired.blackouts,
-        program_zone=run.desired.zone, program_start=max(run.desired.start, pair.start),
+        cadence=r.cadence,
+        duration=r.duration,
+        sessions=sessions,
+        days=r.days,
+        window=r.hours,
+        avoid=r.avoid,
+        buffer=r.buffer,
+        lookahead=r.lookahead,
+        blackouts=run.desired.blackouts,
+        program_zone=run.desired.zone,
+        program_start=max(run.desired.start, pair.start),
         program_end=run.desired.end,
     )
 
@@ -382,14 +423,19 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
         return PairStatus(pair.id, PairState.FINISHED)
     exclude = tuple(exclude)
     # Never book a first session inside the freeze window: people need notice, and it could not be moved.
-    earliest = max(now + pair.rules.freeze,
-                   datetime.combine(max(pair.start, desired.start), time(0), tzinfo=desired.zone))
+    earliest = max(
+        now + pair.rules.freeze,
+        datetime.combine(max(pair.start, desired.start), time(0), tzinfo=desired.zone),
+    )
     if earliest >= run.observed.horizon.end:
         return PairStatus(pair.id, PairState.PENDING, f"starts {pair.start.isoformat()}")
     request = slots.SeriesRequest(
-        mentor=_person(run, pair.mentor, exclude), mentee=_person(run, pair.mentee, exclude),
-        policy=_slot_policy(run, pair, remaining), earliest=earliest.astimezone(UTC),
-        horizon=run.observed.horizon, committed=_committed(run),
+        mentor=_person(run, pair.mentor, exclude),
+        mentee=_person(run, pair.mentee, exclude),
+        policy=_slot_policy(run, pair, remaining),
+        earliest=earliest.astimezone(UTC),
+        horizon=run.observed.horizon,
+        committed=_committed(run),
     )
     found = slots.find_series(request)
     if isinstance(found, slots.NoSlot):
@@ -405,7 +451,9 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
 
 def transaction_id(programme: str, pair: str, fingerprint: str, first_number: int, start: date) -> str:
     """Deterministic per booking: a retried or raced create of the same series is de-duplicated by Graph."""
-    return str(uuid.uuid5(_BOOKING_NS, f"{programme}/{pair}/{fingerprint}/{first_number}/{start.isoformat()}"))
+    return str(
+        uuid.uuid5(_BOOKING_NS, f"{programme}/{pair}/{fingerprint}/{first_number}/{start.isoformat()}")
+    )
 
 
 def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_number: int) -> SeriesSpec:
@@ -413,24 +461,42 @@ def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_num
     start_local = datetime.combine(slot.recurrence.start, slot.start_local)
     agenda = rules.agenda_for(first_number)
     body = render.invite_body(
-        programme_name=desired.name, purpose=desired.purpose,
-        mentor=(pair.mentor.name, pair.mentor.address), mentee=(pair.mentee.name, pair.mentee.address),
-        lead=desired.lead, curriculum=[(a.title, list(a.items)) for a in rules.agenda],
-        session_number=first_number, agenda=(agenda.title, list(agenda.items)) if agenda else None,
-        topics=list(pair.topics), join_hint=rules.teams_meeting, moves_declined=rules.on_conflict == "move",
+        programme_name=desired.name,
+        purpose=desired.purpose,
+        mentor=(pair.mentor.name, pair.mentor.address),
+        mentee=(pair.mentee.name, pair.mentee.address),
+        lead=desired.lead,
+        curriculum=[(a.title, list(a.items)) for a in rules.agenda],
+        session_number=first_number,
+        agenda=(agenda.title, list(agenda.items)) if agenda else None,
+        topics=list(pair.topics),
+        join_hint=rules.teams_meeting,
+        moves_declined=rules.on_conflict == "move",
     )
     return SeriesSpec(
-        organizer=pair.organizer, key=pair.id,
+        organizer=pair.organizer,
+        key=pair.id,
         subject=render.invite_subject(desired.name, pair.mentor.name, pair.mentee.name),
-        body_html=body, start_local=start_local, end_local=start_local + rules.duration,
-        zone_name=slot.zone_name, recurrence=slot.recurrence,
-        attendees=(Attendee(pair.mentor.address, name=pair.mentor.name),
-                   Attendee(pair.mentee.address, name=pair.mentee.name)),
-        protection=rules.protection, teams_meeting=rules.teams_meeting,
-        transaction_id=transaction_id(desired.key, pair.id, pair.fingerprint, first_number,
-                                      slot.recurrence.start),
-        properties={PROP_KEY: pair.id, PROP_PROGRAMME: desired.key, PROP_FINGERPRINT: pair.fingerprint,
-                    PROP_FIRST: str(first_number)},
+        body_html=body,
+        start_local=start_local,
+        end_local=start_local + rules.duration,
+        zone_name=slot.zone_name,
+        recurrence=slot.recurrence,
+        attendees=(
+            Attendee(pair.mentor.address, name=pair.mentor.name),
+            Attendee(pair.mentee.address, name=pair.mentee.name),
+        ),
+        protection=rules.protection,
+        teams_meeting=rules.teams_meeting,
+        transaction_id=transaction_id(
+            desired.key, pair.id, pair.fingerprint, first_number, slot.recurrence.start
+        ),
+        properties={
+            PROP_KEY: pair.id,
+            PROP_PROGRAMME: desired.key,
+            PROP_FINGERPRINT: pair.fingerprint,
+            PROP_FIRST: str(first_number),
+        },
     )
 
 
@@ -438,15 +504,34 @@ def _recut(run: _Run, pair: PairDesired, current: SeriesInfo) -> PairStatus:
     """The pair's policy changed: end the old series after its last past session, book anew from there."""
     expected = _expected(current)
     past = [s for s in expected if s.start < run.now]
-    future = [Interval(o.start, o.end) for o in run.observed.occurrences.get(current.id, ()) if o.start >= run.now]
+    future = [
+        Interval(o.start, o.end) for o in run.observed.occurrences.get(current.id, ()) if o.start >= run.now
+    ]
     comment = render.cancellation_comment(CancelReason.POLICY_CHANGED, run.desired.name)
     if past:
         last = past[-1].start.astimezone(ZoneInfo(current.zone_name)).date()
-        run.actions.append(Cancel(pair.id, current.organizer, current.id, CancelScope.END_AFTER,
-                                  CancelReason.POLICY_CHANGED, comment, last_date=last))
+        run.actions.append(
+            Cancel(
+                pair.id,
+                current.organizer,
+                current.id,
+                CancelScope.END_AFTER,
+                CancelReason.POLICY_CHANGED,
+                comment,
+                last_date=last,
+            )
+        )
     else:
-        run.actions.append(Cancel(pair.id, current.organizer, current.id, CancelScope.SERIES,
-                                  CancelReason.POLICY_CHANGED, comment))
+        run.actions.append(
+            Cancel(
+                pair.id,
+                current.organizer,
+                current.id,
+                CancelScope.SERIES,
+                CancelReason.POLICY_CHANGED,
+                comment,
+            )
+        )
     first = past[-1].number + 1 if past else int(current.properties.get(PROP_FIRST, 1))
     return _book(run, pair, first_number=first, exclude=future)
 
@@ -463,8 +548,9 @@ def _retire(run: _Run, key: str, series: SeriesInfo, reason: CancelReason) -> No
     comment = render.cancellation_comment(reason, run.desired.name)
     if past:
         last = max(o.start for o in past).astimezone(ZoneInfo(series.zone_name)).date()
-        run.actions.append(Cancel(key, series.organizer, series.id, CancelScope.END_AFTER, reason, comment,
-                                  last_date=last))
+        run.actions.append(
+            Cancel(key, series.organizer, series.id, CancelScope.END_AFTER, reason, comment, last_date=last)
+        )
     else:
         run.actions.append(Cancel(key, series.organizer, series.id, CancelScope.SERIES, reason, comment))
 
@@ -476,7 +562,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
     rules, now = pair.rules, run.now
     numbered = _numbered(series, pair, run)
     own = [Interval(o.start, o.end) for _, o in numbered if not o.is_cancelled]
-    for session, occ in numbered:
+    for _, occ in numbered:
         if not occ.is_cancelled:
             for who in (pair.mentor.address, pair.mentee.address):
                 run.committed[who].append(Interval(occ.start, occ.end))
@@ -502,22 +588,40 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         next_start = upcoming[index + 1][1].start if index + 1 < len(upcoming) else None
         exclude = [Interval(occ.start, occ.end)]
         request = slots.ReslotRequest(
-            mentor=_person(run, pair.mentor, own), mentee=_person(run, pair.mentee, own),
-            policy=_slot_policy(run, pair, rules.sessions), session=Session(session.number, occ.start, occ.end),
-            series_zone=ZoneInfo(series.zone_name), previous_start=prev_start, next_start=next_start,
-            now=now, freeze=rules.freeze, horizon=run.observed.horizon,
+            mentor=_person(run, pair.mentor, own),
+            mentee=_person(run, pair.mentee, own),
+            policy=_slot_policy(run, pair, rules.sessions),
+            session=Session(session.number, occ.start, occ.end),
+            series_zone=ZoneInfo(series.zone_name),
+            previous_start=prev_start,
+            next_start=next_start,
+            now=now,
+            freeze=rules.freeze,
+            horizon=run.observed.horizon,
             committed=_committed_without(run, exclude),
         )
         found = slots.reslot_session(request)
         if isinstance(found, slots.NoSlot):
-            detail = f"session {session.number} on {occ.start.date().isoformat()} ({reason.value}): {found.message}"
+            when = occ.start.date().isoformat()
+            detail = f"session {session.number} on {when} ({reason.value}): {found.message}"
             _escalate(run, pair, EscalationReason.CANNOT_MOVE, detail, period=period)
             continue
         new = Session(session.number, found.start, found.end, moved=True)
         for who in (pair.mentor.address, pair.mentee.address):
             run.committed[who].append(Interval(new.start, new.end))
-        run.actions.append(Move(pair.id, series.organizer, occ.id, session.number, occ.start, new, reason,
-                                moves, series.zone_name))
+        run.actions.append(
+            Move(
+                pair.id,
+                series.organizer,
+                occ.id,
+                session.number,
+                occ.start,
+                new,
+                reason,
+                moves,
+                series.zone_name,
+            )
+        )
     _agendas(run, pair, series, numbered)
     if all(o.end <= now for _, o in numbered) and numbered and not upcoming:
         return PairStatus(pair.id, PairState.FINISHED)
@@ -549,7 +653,9 @@ def _trouble(run: _Run, pair: PairDesired, occ: OccurrenceInfo, own: list[Interv
     return worst
 
 
-def _agendas(run: _Run, pair: PairDesired, series: SeriesInfo, numbered: list[tuple[Session, OccurrenceInfo]]) -> None:
+def _agendas(
+    run: _Run, pair: PairDesired, series: SeriesInfo, numbered: list[tuple[Session, OccurrenceInfo]]
+) -> None:
     rules, now = pair.rules, run.now
     for session, occ in numbered:
         if occ.is_cancelled or not (now < occ.start <= now + rules.agenda_lead):
@@ -560,16 +666,28 @@ def _agendas(run: _Run, pair: PairDesired, series: SeriesInfo, numbered: list[tu
             continue  # the series' invitation already carries its first session's agenda
         agenda = rules.agenda_for(session.number) or AgendaEntry(f"Session {session.number}")
         body = render.session_agenda_body(
-            programme_name=run.desired.name, purpose=run.desired.purpose,
-            mentor=(pair.mentor.name, pair.mentor.address), mentee=(pair.mentee.name, pair.mentee.address),
-            lead=run.desired.lead, curriculum=[(a.title, list(a.items)) for a in rules.agenda],
-            session_number=session.number, agenda=(agenda.title, list(agenda.items)),
-            topics=list(pair.topics), join_hint=rules.teams_meeting, moves_declined=rules.on_conflict == "move",
+            programme_name=run.desired.name,
+            purpose=run.desired.purpose,
+            mentor=(pair.mentor.name, pair.mentor.address),
+            mentee=(pair.mentee.name, pair.mentee.address),
+            lead=run.desired.lead,
+            curriculum=[(a.title, list(a.items)) for a in rules.agenda],
+            session_number=session.number,
+            agenda=(agenda.title, list(agenda.items)),
+            topics=list(pair.topics),
+            join_hint=rules.teams_meeting,
+            moves_declined=rules.on_conflict == "move",
         )
-        subject = render.session_subject(run.desired.name, pair.mentor.name, pair.mentee.name,
-                                         session_number=session.number, title=agenda.title)
-        run.actions.append(UpdateAgenda(pair.id, series.organizer, occ.id, session.number, occ.start,
-                                        subject, body))
+        subject = render.session_subject(
+            run.desired.name,
+            pair.mentor.name,
+            pair.mentee.name,
+            session_number=session.number,
+            title=agenda.title,
+        )
+        run.actions.append(
+            UpdateAgenda(pair.id, series.organizer, occ.id, session.number, occ.start, subject, body)
+        )
 
 
 # --- escalation -----------------------------------------------------------------------------------
@@ -584,9 +702,13 @@ def _escalate(run: _Run, pair: PairDesired, reason: EscalationReason, detail: st
     if key in run.observed.sent:
         return  # the lead already knows; the pair's status still says so
     subject, html, text = render.escalation_email(
-        reason=reason, programme_name=run.desired.name,
+        reason=reason,
+        programme_name=run.desired.name,
         pair=((pair.mentor.name, pair.mentor.address), (pair.mentee.name, pair.mentee.address)),
-        detail=detail, suggestions=[],
+        detail=detail,
+        suggestions=[],
     )
-    mail = MailSpec(sender=pair.organizer, key=key, to=(run.desired.lead,), subject=subject, html=html, text=text)
+    mail = MailSpec(
+        sender=pair.organizer, key=key, to=(run.desired.lead,), subject=subject, html=html, text=text
+    )
     run.actions.append(Escalate(pair.id, reason, detail, mail))

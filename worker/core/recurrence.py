@@ -71,4 +71,3 @@ def sessions_of(
         start = localize(day, at, zone).astimezone(_UTC)
         out.append(Session(number=first_number + i, start=start, end=start + duration))
     return out
-

@@ -100,30 +100,64 @@ async def _apply_one(gw: Any, action: Action, state: State, out: Outcome, now: d
         await _book(gw, action, state, out, now)
     elif isinstance(action, Move):
         await gw.move_occurrence(
-            action.organizer, action.occurrence_id, start=action.new.start, end=action.new.end,
-            zone_name=action.zone_name, properties={PROP_MOVES: str(action.moves_so_far + 1)},
+            action.organizer,
+            action.occurrence_id,
+            start=action.new.start,
+            end=action.new.end,
+            zone_name=action.zone_name,
+            properties={PROP_MOVES: str(action.moves_so_far + 1)},
         )
         out.moved += 1
         out.writes += 1
-        bound.info("session.moved", session=action.session, reason=action.reason.value,
-                   old=action.old_start.isoformat(), new=action.new.start.isoformat())
-        state.audit({"at": now, "pair": action.pair, "action": "move", "session": action.session,
-                     "reason": action.reason.value, "from": action.old_start, "to": action.new.start})
+        bound.info(
+            "session.moved",
+            session=action.session,
+            reason=action.reason.value,
+            old=action.old_start.isoformat(),
+            new=action.new.start.isoformat(),
+        )
+        state.audit(
+            {
+                "at": now,
+                "pair": action.pair,
+                "action": "move",
+                "session": action.session,
+                "reason": action.reason.value,
+                "from": action.old_start,
+                "to": action.new.start,
+            }
+        )
     elif isinstance(action, Cancel):
         if action.scope is CancelScope.END_AFTER:
             assert action.last_date is not None
-            await gw.end_series(action.organizer, action.event_id, action.last_date,
-                                properties={PROP_ENDED: action.last_date.isoformat()})
+            await gw.end_series(
+                action.organizer,
+                action.event_id,
+                action.last_date,
+                properties={PROP_ENDED: action.last_date.isoformat()},
+            )
         else:
             await gw.cancel(action.organizer, action.event_id, action.comment)
         out.cancelled += 1
         out.writes += 1
         bound.info("series.cancelled", scope=action.scope.value, reason=action.reason.value)
-        state.audit({"at": now, "pair": action.pair, "action": "cancel", "scope": action.scope.value,
-                     "reason": action.reason.value})
+        state.audit(
+            {
+                "at": now,
+                "pair": action.pair,
+                "action": "cancel",
+                "scope": action.scope.value,
+                "reason": action.reason.value,
+            }
+        )
     elif isinstance(action, UpdateAgenda):
-        await gw.update_occurrence(action.organizer, action.occurrence_id, body_html=action.body_html,
-                                   subject=action.subject, properties={PROP_AGENDA: str(action.session)})
+        await gw.update_occurrence(
+            action.organizer,
+            action.occurrence_id,
+            body_html=action.body_html,
+            subject=action.subject,
+            properties={PROP_AGENDA: str(action.session)},
+        )
         out.agendas += 1
         out.writes += 1
     elif isinstance(action, SendFeedback):
@@ -156,26 +190,54 @@ async def _book(gw: Any, action: Book, state: State, out: Outcome, now: datetime
     series = await gw.create_series(spec)
     out.booked += 1
     out.writes += 1
-    log.info("series.booked", pair=action.pair, organizer=spec.organizer, first=action.sessions[0].start.isoformat(),
-             recurrence=str(spec.recurrence.cadence), sessions=len(action.sessions))
-    state.audit({"at": now, "pair": action.pair, "action": "book", "series": series.id,
-                 "first": action.sessions[0].start})
+    log.info(
+        "series.booked",
+        pair=action.pair,
+        organizer=spec.organizer,
+        first=action.sessions[0].start.isoformat(),
+        recurrence=str(spec.recurrence.cadence),
+        sessions=len(action.sessions),
+    )
+    state.audit(
+        {
+            "at": now,
+            "pair": action.pair,
+            "action": "book",
+            "series": series.id,
+            "first": action.sessions[0].start,
+        }
+    )
     moved = [s for s in action.sessions if s.moved]
     if not moved:
         return
     # Sessions the slot engine moved off the pattern (a blackout, an out-of-office day) become exceptions.
-    pattern = sessions_of(spec.recurrence, at=spec.start_local.time(), duration=spec.end_local - spec.start_local,
-                          zone=_zone(spec.zone_name), first_number=action.sessions[0].number)
+    pattern = sessions_of(
+        spec.recurrence,
+        at=spec.start_local.time(),
+        duration=spec.end_local - spec.start_local,
+        zone=_zone(spec.zone_name),
+        first_number=action.sessions[0].number,
+    )
     by_number = {s.number: s for s in pattern}
-    span = Interval(min(s.start for s in pattern) - timedelta(days=1), max(s.end for s in pattern) + timedelta(days=1))
+    span = Interval(
+        min(s.start for s in pattern) - timedelta(days=1), max(s.end for s in pattern) + timedelta(days=1)
+    )
     occurrences = await gw.occurrences(spec.organizer, series.id, span)
     for session in moved:
         original = by_number.get(session.number)
-        occ = next((o for o in occurrences if original and (o.original_start or o.start) == original.start), None)
+        occ = next(
+            (o for o in occurrences if original and (o.original_start or o.start) == original.start), None
+        )
         if occ is None:
             continue
-        await gw.move_occurrence(spec.organizer, occ.id, start=session.start, end=session.end,
-                                 zone_name=spec.zone_name, properties={PROP_MOVES: "0"})
+        await gw.move_occurrence(
+            spec.organizer,
+            occ.id,
+            start=session.start,
+            end=session.end,
+            zone_name=spec.zone_name,
+            properties={PROP_MOVES: "0"},
+        )
         out.writes += 1
 
 

@@ -59,11 +59,22 @@ def _rules(programme: Programme, policy: Policy) -> Rules:
     if policy.agenda:
         agenda = tuple(AgendaEntry(i.title, tuple(i.items)) for i in programme.agendas[policy.agenda].items)
     return Rules(
-        name=policy.name, cadence=policy.cadence, duration=policy.duration, sessions=policy.sessions,
-        days=policy.days, hours=(policy.hours.start, policy.hours.end),
-        avoid=tuple((a.start, a.end) for a in policy.avoid), buffer=policy.buffer, lookahead=policy.lookahead,
-        protection=policy.protection(), teams_meeting=policy.teams_meeting, on_conflict=policy.on_conflict,
-        freeze=policy.freeze, max_moves=policy.max_moves, agenda_lead=policy.agenda_lead, feedback=feedback,
+        name=policy.name,
+        cadence=policy.cadence,
+        duration=policy.duration,
+        sessions=policy.sessions,
+        days=policy.days,
+        hours=(policy.hours.start, policy.hours.end),
+        avoid=tuple((a.start, a.end) for a in policy.avoid),
+        buffer=policy.buffer,
+        lookahead=policy.lookahead,
+        protection=policy.protection(),
+        teams_meeting=policy.teams_meeting,
+        on_conflict=policy.on_conflict,
+        freeze=policy.freeze,
+        max_moves=policy.max_moves,
+        agenda_lead=policy.agenda_lead,
+        feedback=feedback,
         agenda=agenda,
     )
 
@@ -85,21 +96,36 @@ def desired_from(
         if not shard_owns(slot, organizer=organizer, organizers=info.organizers, pair=pair.id):
             continue
         pairs.append(_pair(programme, pair, organizer, rules[pair.policy], person))
-    organizers = tuple(o for o in info.organizers
-                       if len(info.organizers) < slot[1] or info.organizers.index(o) % slot[1] == slot[0])
+    organizers = tuple(
+        o
+        for o in info.organizers
+        if len(info.organizers) < slot[1] or info.organizers.index(o) % slot[1] == slot[0]
+    )
     return Desired(
-        key=programme_key(programme), name=info.name, lead=info.lead, zone=info.zone,
-        start=info.start, end=info.end,
+        key=programme_key(programme),
+        name=info.name,
+        lead=info.lead,
+        zone=info.zone,
+        start=info.start,
+        end=info.end,
         blackouts=tuple((b.start, b.end) for b in programme.blackouts),
-        reject_reporting_lines=info.reject_reporting_lines, pairs=tuple(pairs), organizers=organizers,
-        shard=slot, all_organizers=info.organizers,
+        reject_reporting_lines=info.reject_reporting_lines,
+        pairs=tuple(pairs),
+        organizers=organizers,
+        shard=slot,
+        all_organizers=info.organizers,
     )
 
 
 def _pair(programme: Programme, pair: Pair, organizer: str, rules: Rules, person: object) -> PairDesired:
     make = person  # type: ignore[assignment]
     return PairDesired(
-        id=pair.id, mentor=make(pair.mentor), mentee=make(pair.mentee),  # type: ignore[operator]
-        organizer=organizer, rules=rules, fingerprint=programme.fingerprint(pair),
-        start=programme.start_of(pair), topics=pair.topics,
+        id=pair.id,
+        mentor=make(pair.mentor),
+        mentee=make(pair.mentee),  # type: ignore[operator]
+        organizer=organizer,
+        rules=rules,
+        fingerprint=programme.fingerprint(pair),
+        start=programme.start_of(pair),
+        topics=pair.topics,
     )

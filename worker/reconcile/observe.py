@@ -34,7 +34,12 @@ class ReadErrors:
 
 
 async def observe(
-    gateway: object, desired: Desired, now: datetime, state: State, *, horizon: timedelta = DEFAULT_HORIZON,
+    gateway: object,
+    desired: Desired,
+    now: datetime,
+    state: State,
+    *,
+    horizon: timedelta = DEFAULT_HORIZON,
     backfill: timedelta = BACKFILL,
 ) -> tuple[Observed, ReadErrors]:
     """One read pass over the programme's calendars."""
@@ -75,6 +80,7 @@ async def observe(
 
     chains: dict[str, tuple[str, ...]] = {}
     if desired.reject_reporting_lines:
+
         async def chain_of(address: str) -> None:
             cached = state.chains.get(address)
             if cached is not None:

@@ -17,9 +17,14 @@ def _iso(at: datetime, zone: str | None = None) -> str:
 
 def recurrence_json(rec: Recurrence) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "cadence": rec.cadence.kind.value, "interval": rec.cadence.interval,
-        "weekday": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"][rec.weekday],
-        "start_date": rec.start.isoformat(), "occurrences": rec.count, "time_zone": rec.zone_name,
+        "cadence": rec.cadence.kind.value,
+        "interval": rec.cadence.interval,
+        "weekday": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"][
+            rec.weekday
+        ],
+        "start_date": rec.start.isoformat(),
+        "occurrences": rec.count,
+        "time_zone": rec.zone_name,
     }
     if rec.index is not None:
         out["index"] = rec.index.value
@@ -31,14 +36,23 @@ def action_json(action: Action) -> dict[str, Any]:
     if isinstance(action, Book):
         first = action.sessions[0]
         zone = action.spec.zone_name
-        out.update(start=_iso(first.start, zone), end=_iso(first.end, zone), organizer=action.spec.organizer,
-                   recurrence=recurrence_json(action.spec.recurrence),
-                   sessions=[{"session": s.number, "start": _iso(s.start, zone), "moved": s.moved}
-                             for s in action.sessions])
+        out.update(
+            start=_iso(first.start, zone),
+            end=_iso(first.end, zone),
+            organizer=action.spec.organizer,
+            recurrence=recurrence_json(action.spec.recurrence),
+            sessions=[
+                {"session": s.number, "start": _iso(s.start, zone), "moved": s.moved} for s in action.sessions
+            ],
+        )
     elif isinstance(action, Move):
-        out.update(start=_iso(action.new.start, action.zone_name), end=_iso(action.new.end, action.zone_name),
-                   session=action.session, previous_start=_iso(action.old_start, action.zone_name),
-                   reason=action.reason.value)
+        out.update(
+            start=_iso(action.new.start, action.zone_name),
+            end=_iso(action.new.end, action.zone_name),
+            session=action.session,
+            previous_start=_iso(action.old_start, action.zone_name),
+            reason=action.reason.value,
+        )
     elif isinstance(action, Cancel):
         out.update(scope=action.scope.value, reason=action.reason.value)
         if action.last_date:
@@ -80,16 +94,25 @@ def plan_table(result: RunResult, console: Any = None) -> None:
         for i, action in enumerate(rows):
             data = action_json(action)
             when = data.get("start", "")
-            detail = data.get("detail") or data.get("reason") or (
-                f"{data['recurrence']['cadence']} x{data['recurrence']['occurrences']}" if "recurrence" in data else ""
+            detail = (
+                data.get("detail")
+                or data.get("reason")
+                or (
+                    f"{data['recurrence']['cadence']} x{data['recurrence']['occurrences']}"
+                    if "recurrence" in data
+                    else ""
+                )
             )
-            table.add_row(label if i == 0 else "", status.state if i == 0 else "", action.kind.value, when,
-                          str(detail))
+            table.add_row(
+                label if i == 0 else "", status.state if i == 0 else "", action.kind.value, when, str(detail)
+            )
     for pair, rows in actions_by_pair.items():  # series of pairs no longer in the programme
         for action in rows:
             table.add_row(pair, "removed", action.kind.value, "", action_json(action).get("reason", ""))
     console = console or Console()
     console.print(table)
     s = result.summary()
-    console.print(f"{s['pairs']} pairs, {s['actions']} actions; {s['unscheduled']} unscheduled, "
-                    f"{s['refused']} refused, {s['errors']} errors")
+    console.print(
+        f"{s['pairs']} pairs, {s['actions']} actions; {s['unscheduled']} unscheduled, "
+        f"{s['refused']} refused, {s['errors']} errors"
+    )

@@ -95,25 +95,41 @@ async def reconcile(
     structlog.contextvars.bind_contextvars(run_id=run_id, programme=desired.key)
     try:
         state = State.load(state_path or state_dir(), desired.key)
-        observed, read_errors = await observe(gateway, desired, now, state, horizon=horizon, backfill=backfill)
+        observed, read_errors = await observe(
+            gateway, desired, now, state, horizon=horizon, backfill=backfill
+        )
         decided = plan(desired, observed, now)
         outcome = None
         if not dry_run:
             outcome = await apply(gateway, decided, state, now=now, on_write=on_write)
             state.save(now=now)
-        result = RunResult(desired, state, observed, decided, outcome,
-                           {**read_errors.people, **read_errors.mailboxes})
+        result = RunResult(
+            desired, state, observed, decided, outcome, {**read_errors.people, **read_errors.mailboxes}
+        )
         log.info("run.finished", dry_run=dry_run, **result.summary())
         return result
     finally:
         structlog.contextvars.unbind_contextvars("run_id", "programme")
 
 
-async def programme_report(config_dir: Path, *, gateway: Any, now: datetime, state_path: Path | None = None) -> Any:
+async def programme_report(
+    config_dir: Path, *, gateway: Any, now: datetime, state_path: Path | None = None
+) -> Any:
     """The lead's report: a read-only pass over the whole programme, then the report model."""
     from worker.report.observed import report_from_state
 
-    result = await reconcile(config_dir, gateway=gateway, now=now, dry_run=True, state_path=state_path,
-                             backfill=timedelta(days=3660))
-    return report_from_state(desired=result.desired, observed=result.observed, statuses=result.plan.statuses,
-                             now=now, sent_keys=result.state.sent)
+    result = await reconcile(
+        config_dir,
+        gateway=gateway,
+        now=now,
+        dry_run=True,
+        state_path=state_path,
+        backfill=timedelta(days=3660),
+    )
+    return report_from_state(
+        desired=result.desired,
+        observed=result.observed,
+        statuses=result.plan.statuses,
+        now=now,
+        sent_keys=result.state.sent,
+    )
