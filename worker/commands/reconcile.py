@@ -7,11 +7,13 @@ auth error, with nothing sent to Graph for a config error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -35,6 +37,34 @@ def _shard(value: str | None) -> Any:
     return None
 
 
+@contextlib.contextmanager
+def _progress() -> Iterator[tuple[Any, Any]]:
+    """A progress bar on a terminal (stderr) while the plan is applied; nothing when logs go to a pipe."""
+    if not sys.stderr.isatty():
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("applying", total=None)
+
+        def on_plan(plan: Any) -> None:
+            bar.update(task, total=len(plan.actions))
+
+        def on_write(pair: str, action: Any) -> None:
+            bar.update(task, advance=1, description=f"{action.kind.value} {pair}")
+
+        yield on_plan, on_write
+
+
 def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | None) -> Any:
     from worker import log
     from worker.policies.errors import ConfigError
@@ -54,7 +84,16 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
     async def go() -> Any:
         gateway = Gateway.from_env()
         try:
-            return await reconcile(config, gateway=gateway, now=now, dry_run=dry_run, shard=_shard(shard))
+            with _progress() as (on_plan, on_write):
+                return await reconcile(
+                    config,
+                    gateway=gateway,
+                    now=now,
+                    dry_run=dry_run,
+                    shard=_shard(shard),
+                    on_plan=on_plan,
+                    on_write=on_write,
+                )
         finally:
             await gateway.aclose()
 

@@ -85,6 +85,7 @@ async def reconcile(
     horizon: timedelta = DEFAULT_HORIZON,
     backfill: timedelta = BACKFILL,
     on_write: Callable[[str, Action], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> RunResult:
     """Make the calendars match the programme (or, with ``dry_run``, say what that would take)."""
     from worker.policies.load import load_programme  # raises ConfigError: the CLI maps it to exit 2
@@ -101,6 +102,8 @@ async def reconcile(
         decided = plan(desired, observed, now)
         outcome = None
         if not dry_run:
+            if on_plan is not None:
+                on_plan(decided)
             outcome = await apply(gateway, decided, state, now=now, on_write=on_write)
             state.save(now=now)
         result = RunResult(
