@@ -17,7 +17,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from worker.sandbox import calendar, schema, timeutil
+from worker.sandbox import schema, series, timeutil
 from worker.sandbox.errors import GraphError
 from worker.sandbox.router import Ctx, Reply, Router
 from worker.sandbox.store import EventRecord, Mailbox, Override, Tenant
@@ -29,7 +29,7 @@ def _status(rec: EventRecord, ov: Override | None) -> str | None:
     """The free/busy status an item shows, or None when it does not block time at all."""
     if rec.is_cancelled:
         return None
-    shown = calendar._visible_show_as(
+    shown = series.visible_show_as(
         rec, ov, str((ov.props if ov else {}).get("showAs") or rec.props.get("showAs", "busy"))
     )
     return None if shown in ("free", "unknown") else shown
@@ -41,7 +41,7 @@ def busy_items(
     out = []
     for rec in box.events.values():
         if rec.is_series:
-            for _orig, s, e, ov in calendar.occurrences(rec, start, end):
+            for _orig, s, e, ov in series.occurrences(rec, start, end):
                 status = _status(rec, ov)
                 if status:
                     out.append((s, e, status, rec, ov))

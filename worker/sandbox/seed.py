@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from worker.sandbox import calendar
+from worker.sandbox import meetings
 from worker.sandbox.directory import default_settings, time_of_day
 from worker.sandbox.store import Tenant, User
 
@@ -263,7 +263,7 @@ NO_MAILBOX = Person(
 
 
 class _SeedCtx:
-    """What ``calendar.create_event`` reads from a request context: the tenant and the time."""
+    """What ``meetings.create_event`` reads from a request context: the tenant and the time."""
 
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
@@ -349,7 +349,7 @@ def _event(
         body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
     box = ctx.tenant.mailbox(organizer)
     assert box is not None
-    calendar.create_event(ctx, organizer, box, body)  # type: ignore[arg-type]
+    meetings.create_event(ctx, organizer, box, body)  # type: ignore[arg-type]
 
 
 def _weekly(days: list[str], start: date, *, interval: int = 1, end: date = LAST_DAY) -> dict[str, Any]:
