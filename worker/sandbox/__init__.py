@@ -9,7 +9,8 @@ Layout, by role:
 - ``service``: one ``Sandbox`` (tenant, clock, tokens, limits) and the pipeline every Graph call takes;
 - ``router``: the request/response values shared by direct calls and ``$batch`` items;
 - ``auth``: OIDC discovery, client-credentials tokens, bearer checks;
-- ``directory``, ``calendar``, ``schedule``, ``mail``, ``batch``: the Graph resources;
+- ``directory``, ``calendar``, ``schedule``, ``mail``, ``batch``: the Graph resources; ``meetings``: what
+  event writes do to the organizer's meeting and every attendee's copy; ``series``: occurrences;
 - ``render``, ``odata``, ``timeutil``: Graph's shapes, query options and time formats;
 - ``store``: the records; ``seed``: the demo tenant; ``faults``: limits, injected faults, counters;
 - ``schema``, ``recurrence``, ``zones``: validation against Microsoft's CSDL, Exchange's recurrence
