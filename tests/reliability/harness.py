@@ -13,14 +13,15 @@ import contextlib
 import contextvars
 import hashlib
 import itertools
+import json
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterator
-from unittest import mock
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -96,6 +97,8 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         self.sent: list[Sent] = []
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
+        # Rewrites a JSON answer before the worker sees it: Graph sending something it should not.
+        self.tamper: Callable[[httpx.Request, Any], Any] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
@@ -107,6 +110,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             response = await self._inner.handle_async_request(request)
         finally:
             self.in_flight[mailbox] -= 1
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        if self.tamper is not None and is_json:
+            data = json.loads(await response.aread())
+            content = json.dumps(self.tamper(request, data)).encode()
+            headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+            response = httpx.Response(response.status_code, headers=headers, content=content, request=request)
         header = response.headers.get("Retry-After")
         self.sent.append(Sent(at, request.method, str(request.url), hashlib.sha256(body).hexdigest()[:16],
                               response.status_code, float(header) if header else None, mailbox, CALL.get()))
@@ -189,7 +198,8 @@ class World:
         for _ in range(attempts):
             result = await self.run()
             results.append(result)
-            if result.summary()["writes"] == 0 and not result.pair_errors and not result.summary()["deferred"]:
+            figures = result.summary()
+            if figures["writes"] == 0 and not result.pair_errors and not figures["deferred"]:
                 return results
         raise AssertionError(f"no convergence in {attempts} runs: {[r.summary() for r in results]}")
 
@@ -317,7 +327,8 @@ async def audit(world: World, *, programme_pairs: set[str] | None = None) -> Aud
         for to in mail.get("toRecipients", []):
             per_recipient[(to["emailAddress"]["address"].lower(), mail.get("subject", ""))] += 1
     found.duplicate_emails = {k: n for k, n in per_message.items() if n > 1}
-    found.duplicate_emails.update({f"{to} / {subject}": n for (to, subject), n in per_recipient.items() if n > 1})
+    twice = {f"{to} / {subject}": n for (to, subject), n in per_recipient.items() if n > 1}
+    found.duplicate_emails.update(twice)
     return found
 
 

@@ -8,6 +8,7 @@ have more than 4 requests in flight to one mailbox, and never duplicate a series
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_throttled_and_failing_graph_converges_with_every_retry_after_honoured(t
             assert refreshed <= 1 and len(chain) <= bound + refreshed, "no call is tried more than its bound"
         assert max(len(c) for c in chains) >= 3, "some calls were retried more than once"
         for chain in chains:
-            for before, after in zip(chain, chain[1:], strict=False):
+            for before, after in itertools.pairwise(chain):
                 if before.status == 401:
                     continue
                 assert before.status in RETRYABLE and before.retry_after is not None
@@ -73,7 +74,8 @@ def test_writes_that_commit_then_answer_504_leave_no_duplicate_series_or_email(t
         assert any(s.url.endswith("/events") for s in committed_then_failed) or any(
             s.url.endswith("/sendMail") for s in committed_then_failed)
 
-    play(tmp_path, scenario, faults=FaultConfig(commit_then_fail_rate=0.1, latency_seconds=(0.05, 0.2)), seed=3)
+    faults = FaultConfig(commit_then_fail_rate=0.1, latency_seconds=(0.05, 0.2))
+    play(tmp_path, scenario, faults=faults, seed=3)
 
 
 def test_no_mailbox_ever_sees_more_than_four_requests_in_flight(tmp_path: Path) -> None:
