@@ -78,7 +78,13 @@ def recurrence_json(recurrence: dict[str, Any] | None, zone: str) -> dict[str, A
 def _location(loc: dict[str, Any] | None) -> dict[str, Any]:
     """The event's ``location`` as Outlook echoes it: a private unique id equal to the display name."""
     if not loc or not loc.get("displayName"):
-        return {"displayName": "", "locationType": "default", "uniqueIdType": "unknown", "address": {}, "coordinates": {}}
+        return {
+            "displayName": "",
+            "locationType": "default",
+            "uniqueIdType": "unknown",
+            "address": {},
+            "coordinates": {},
+        }
     out = {"displayName": loc["displayName"], "locationType": loc.get("locationType", "default")}
     out["uniqueId"] = loc.get("uniqueId", loc["displayName"])
     out["uniqueIdType"] = loc.get("uniqueIdType", "private")
@@ -90,7 +96,10 @@ def _location(loc: dict[str, Any] | None) -> dict[str, Any]:
 
 def _locations_entry(loc: dict[str, Any]) -> dict[str, Any]:
     """One of ``locations``: only a located place (with an address) gets a private unique id."""
-    out: dict[str, Any] = {"displayName": loc.get("displayName", ""), "locationType": loc.get("locationType", "default")}
+    out: dict[str, Any] = {
+        "displayName": loc.get("displayName", ""),
+        "locationType": loc.get("locationType", "default"),
+    }
     if loc.get("address") or loc.get("coordinates") or loc.get("uniqueId"):
         out["uniqueId"] = loc.get("uniqueId", out["displayName"])
         out["uniqueIdType"] = loc.get("uniqueIdType", "private")
@@ -165,7 +174,6 @@ def event_json(
             "originalStartTimeZone": rec.start_zone,
             "originalEndTimeZone": rec.end_zone,
             "iCalUId": ical,
-            "uid": rec.ical_uid,
             "reminderMinutesBeforeStart": props.get("reminderMinutesBeforeStart", 15),
             "isReminderOn": props.get("isReminderOn", True),
             "hasAttachments": False,
@@ -195,7 +203,11 @@ def event_json(
             "end": timeutil.format_dt(end, zone),
             "location": location,
             "locations": [_locations_entry(loc) for loc in props.get("locations") or []]
-        or ([_locations_entry({"displayName": location["displayName"]})] if location.get("displayName") else []),
+            or (
+                [_locations_entry({"displayName": location["displayName"]})]
+                if location.get("displayName")
+                else []
+            ),
             "recurrence": recurrence_json(rec.recurrence, rec.start_zone) if original_start is None else None,
             "attendees": attendees,
             "organizer": rec.organizer,
