@@ -270,3 +270,18 @@ async def test_a_refused_client_secret_is_an_auth_error_that_names_no_secret(wir
     with pytest.raises(AuthError) as caught:
         await gateway.mailbox_zone("a@contoso.com")
     assert "invalid_client" in str(caught.value) and CANARY_SECRET not in str(caught.value)
+
+
+async def test_closing_the_gateway_closes_both_http_clients(wire: Wire) -> None:
+    graph_client, token_client = httpx.AsyncClient(), httpx.Client()
+    from worker.graph.ops import Gateway as Built
+
+    gateway = Built.from_env(
+        base_env(),
+        http_client=graph_client,
+        token_http_client=token_client,
+        sleep=wire.sleep,
+        clock=wire.clock,
+    )
+    await gateway.aclose()
+    assert graph_client.is_closed and token_client.is_closed

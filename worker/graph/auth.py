@@ -295,3 +295,6 @@ class MsalTokenProvider(AccessTokenProvider):
 
     def invalidate(self) -> None:
         self._identity.invalidate()
+
+    def close(self) -> None:
+        self._identity.close()

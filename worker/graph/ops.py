@@ -185,8 +185,10 @@ class Gateway:
         return dict(self.pacer.requests_made)
 
     async def aclose(self) -> None:
+        """Close both HTTP clients (Graph's and MSAL's); the gateway is not usable afterwards."""
         if self._http is not None:
             await self._http.aclose()
+        self._tokens.close()
 
     async def _call(
         self,
