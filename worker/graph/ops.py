@@ -164,6 +164,7 @@ class Gateway:
         host = httpx.URL(graph_url).host
         provider = MsalTokenProvider(identity, [host])
         pacer = Pacer(limits, sleep=sleep, **({"clock": clock} if clock else {}))
+        http_client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(100.0, connect=30.0))
         client, adapter = build_graph_client(
             provider, graph_url=graph_url, pacer=pacer, http_client=http_client
         )
