@@ -484,3 +484,25 @@ def test_patching_only_the_range_ends_a_series_early() -> None:
         assert len(leas) == 3
 
     with_graph(scenario)
+
+
+def test_resending_the_attendee_list_keeps_the_answers_of_those_who_stay() -> None:
+    async def scenario(graph: Graph) -> None:
+        await _people(graph, "lea", "jean", "tom")
+        created = (await graph.post(f"/users/{ORG}/events", _series())).json()
+        leas = (await graph.get("/users/lea@contoso.com/events")).json()["value"]
+        await graph.post(f"/users/lea@contoso.com/events/{leas[0]['id']}/accept", {})
+        attendees = [
+            *_series()["attendees"],
+            {"emailAddress": {"address": "tom@contoso.com"}, "type": "optional"},
+        ]
+        patched = await graph.patch(f"/users/{ORG}/events/{created['id']}", {"attendees": attendees})
+        answers = {a["emailAddress"]["address"]: a["status"]["response"] for a in patched.json()["attendees"]}
+        assert answers == {
+            "lea@contoso.com": "accepted",
+            "jean@contoso.com": "none",
+            "tom@contoso.com": "none",
+        }
+        assert len((await graph.get("/users/tom@contoso.com/events")).json()["value"]) == 1
+
+    with_graph(scenario)

@@ -9,7 +9,6 @@ occurrence) when ``sendResponse`` is true. New times are a new request: old answ
 
 from __future__ import annotations
 
-import secrets
 import urllib.parse
 from datetime import datetime
 from typing import Any
@@ -64,9 +63,7 @@ def _attendees(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(
             {
                 "type": a.get("type", "required"),
-                "status": a.get("status")
-                if isinstance(a.get("status"), dict) and a["status"].get("response")
-                else {"response": "none", "time": NEVER},
+                "status": {"response": "none", "time": NEVER},  # answers come from attendees, not clients
                 "emailAddress": {"name": email.get("name", ""), "address": email.get("address", "")},
             }
         )
@@ -104,7 +101,7 @@ def _check_recurrence(recurrence: Any) -> None:
 
 
 def _online_meeting(tenant: Tenant, user: User) -> dict[str, Any]:
-    thread = secrets.token_urlsafe(36).replace("-", "a").replace("_", "b")
+    thread = tenant.new_item_id()[5:41].replace("-", "a").replace("_", "b")  # seeded, like every id
     context = urllib.parse.quote(f'{{"Tid":"{tenant.tenant_id}","Oid":"{user.id}"}}', safe="").lower()
     return {
         "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{thread}%40thread.v2/0?context={context}",
@@ -306,6 +303,13 @@ def apply_patch(ctx: Ctx, event: str) -> tuple[EventRecord, datetime | None]:
     for pid in canonical.get("singleValueExtendedProperties", []):
         target[pid["id"]] = str(pid.get("value", ""))
     old_addresses = {a["emailAddress"]["address"].lower() for a in rec.props.get("attendees", [])}
+    if "attendees" in changes:
+        # Re-sending the attendee list keeps the answers of those who stay on it.
+        known = {a["emailAddress"]["address"].lower(): a["status"] for a in rec.props.get("attendees", [])}
+        for attendee in changes["attendees"]:
+            address = attendee["emailAddress"]["address"].lower()
+            if address in known:
+                attendee["status"] = known[address]
     if not rec.is_organizer:
         changes = {
             k: v
