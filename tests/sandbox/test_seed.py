@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from tests.sandbox.sandbox_client import Graph, run
-from worker.sandbox.app import create_app
 from worker.sandbox import seed as seed_module
+from worker.sandbox.app import create_app
 from worker.sandbox.seed import demo_tenant
 
 PAIRS = [
