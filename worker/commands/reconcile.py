@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +67,20 @@ def _progress() -> Iterator[tuple[Any, Any]]:
         yield on_plan, on_write
 
 
+# SIGTERM (a pod being evicted, a CronJob deadline): start no new write, let the ones in flight finish,
+# save state, print the summary and exit 143. Every write is guarded, so even SIGKILL leaves nothing that
+# the next run cannot finish; this only makes the common case tidy.
+_TERMINATED = threading.Event()
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _terminate() -> None:
+    from structlog import get_logger
+
+    _TERMINATED.set()
+    get_logger(__name__).warning("run.terminating", signal="SIGTERM")
+
+
 def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | None) -> Any:
     from worker import log
     from worker.policies.errors import ConfigError
@@ -83,6 +99,8 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
 
     async def go() -> Any:
         gateway = Gateway.from_env()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, _terminate)
         try:
             with _progress() as (on_plan, on_write):
                 return await reconcile(
@@ -93,8 +111,10 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
                     shard=_shard(shard),
                     on_plan=on_plan,
                     on_write=on_write,
+                    stopping=_TERMINATED.is_set,
                 )
         finally:
+            loop.remove_signal_handler(signal.SIGTERM)
             await gateway.aclose()
 
     try:
@@ -117,7 +137,7 @@ def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None) -> No
     """One reconcile pass: book, repair, cancel, send feedback; then exit."""
     result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard)
     click.echo(json.dumps(result.summary(), sort_keys=True))
-    sys.exit(result.exit_code)
+    sys.exit(EXIT_TERMINATED if _TERMINATED.is_set() else result.exit_code)
 
 
 @click.command("plan")

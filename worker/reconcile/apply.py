@@ -54,6 +54,7 @@ class Outcome:
     deferred: int = 0  # emails left for the next run (sending budget)
     already_done: int = 0  # writes found done by an earlier (crashed or raced) run
     writes: int = 0
+    stopped: int = 0  # pairs left for the next run because the run was asked to stop (SIGTERM)
     errors: dict[str, str] = field(default_factory=dict)  # pair -> message
 
 
@@ -65,8 +66,13 @@ async def apply(
     now: datetime,
     on_write: Callable[[str, Action], None] | None = None,
     concurrency: int = 16,
+    stopping: Callable[[], bool] | None = None,
 ) -> Outcome:
-    """Carry out ``plan``. ``on_write`` is told of each write as it completes (progress, tests)."""
+    """Carry out ``plan``. ``on_write`` is told of each write as it completes (progress, tests).
+
+    Once ``stopping()`` is true (SIGTERM), no pair starts another action; writes already sent finish,
+    so the run ends between writes and the next run picks up where this one stopped.
+    """
     outcome = Outcome()
     by_pair: dict[str, list[Action]] = defaultdict(list)
     for action in plan.actions:
@@ -76,6 +82,9 @@ async def apply(
     async def run_pair(pair: str, actions: list[Action]) -> None:
         async with gate:
             for action in actions:
+                if stopping is not None and stopping():
+                    outcome.stopped += 1
+                    return
                 try:
                     await _apply_one(gateway, action, state, outcome, now)
                 except SendBudgetExhausted:

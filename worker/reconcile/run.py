@@ -64,6 +64,7 @@ class RunResult:
             "escalations_sent": out.escalations_sent,
             "deferred": out.deferred,
             "writes": out.writes,
+            "stopped": out.stopped,
             "actions": len(self.plan.actions),
         }
 
@@ -71,7 +72,7 @@ class RunResult:
     def exit_code(self) -> int:
         """0 converged; 1 some pairs failed or cannot be served."""
         s = self.summary()
-        return 1 if s["errors"] or s["unscheduled"] else 0
+        return 1 if s["errors"] or s["unscheduled"] or s["stopped"] else 0
 
 
 async def reconcile(
@@ -86,8 +87,12 @@ async def reconcile(
     backfill: timedelta = BACKFILL,
     on_write: Callable[[str, Action], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> RunResult:
-    """Make the calendars match the programme (or, with ``dry_run``, say what that would take)."""
+    """Make the calendars match the programme (or, with ``dry_run``, say what that would take).
+
+    ``stopping`` (SIGTERM in ``crossgen run``): once true, apply starts no new write; state is saved.
+    """
     from worker.policies.load import load_programme  # raises ConfigError: the CLI maps it to exit 2
 
     programme = load_programme(config_dir)
@@ -104,7 +109,7 @@ async def reconcile(
         if not dry_run:
             if on_plan is not None:
                 on_plan(decided)
-            outcome = await apply(gateway, decided, state, now=now, on_write=on_write)
+            outcome = await apply(gateway, decided, state, now=now, on_write=on_write, stopping=stopping)
             state.save(now=now)
         result = RunResult(
             desired, state, observed, decided, outcome, {**read_errors.people, **read_errors.mailboxes}
