@@ -20,9 +20,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from unittest import mock
-from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -221,6 +220,10 @@ class World:
         with self.quiet():
             return await self.person.sent_items(address)
 
+    async def working_hours(self, address: str) -> dict[str, Any] | None:
+        user = self.app.tenant.find_user(address)
+        return (user.settings or {}).get("workingHours") if user else None
+
     async def close(self) -> None:
         await self.person.aclose()
         await self.auditor.aclose()
@@ -275,12 +278,10 @@ class Audit:
         return not (self.duplicate_series or self.duplicate_emails or self.outside_hours)
 
 
-def working_hours(tenant: Any, address: str) -> tuple[set[int], Any, Any, ZoneInfo] | None:
-    """A person's working hours as the sandbox stores them (the source, not the worker's reading)."""
+def hours_rule(hours: dict[str, Any] | None) -> tuple[set[int], Any, Any, Any] | None:
+    """Outlook's workingHours JSON as (weekdays, start, end, zone)."""
     from worker.graph.zones import resolve_zone
 
-    user = tenant.find_user(address)
-    hours = (user.settings or {}).get("workingHours") if user else None
     if not hours:
         return None
     days = {_DAYS.index(d.lower()) for d in hours.get("daysOfWeek", [])}
@@ -289,8 +290,8 @@ def working_hours(tenant: Any, address: str) -> tuple[set[int], Any, Any, ZoneIn
     return days, start, end, resolve_zone(hours.get("timeZone", {}).get("name") or "UTC")
 
 
-def within_hours(tenant: Any, address: str, start: datetime, end: datetime) -> bool:
-    rule = working_hours(tenant, address)
+def within_hours(hours: dict[str, Any] | None, start: datetime, end: datetime) -> bool:
+    rule = hours_rule(hours)
     if rule is None:
         return True
     days, first, last, zone = rule
@@ -299,24 +300,39 @@ def within_hours(tenant: Any, address: str, start: datetime, end: datetime) -> b
             and first <= local_start.time() and local_end.time() <= last)
 
 
-async def audit(world: World, *, programme_pairs: set[str] | None = None) -> Audit:
+class TenantView(Protocol):
+    """What an audit reads: our live series and their occurrences, the sender's Sent Items, and each
+    person's working hours as Outlook stores them (the source, not the worker's reading of it)."""
+
+    async def series(self) -> list[SeriesInfo]: ...
+    async def occurrences(self, series: SeriesInfo) -> list[OccurrenceInfo]: ...
+    async def sent_items(self, address: str = ORGANIZER) -> list[dict[str, Any]]: ...
+    async def working_hours(self, address: str) -> dict[str, Any] | None: ...
+
+
+async def audit(view: TenantView, *, programme_pairs: set[str] | None = None) -> Audit:
     """One series per pair, one email per participant per session, no session outside both people's
-    working hours. ``programme_pairs`` limits the audit to one programme's pair keys."""
+    working hours. ``programme_pairs`` limits the series audited to one programme's pair keys; emails
+    are audited across the whole sending mailbox."""
     found = Audit()
-    series = [s for s in await world.series() if programme_pairs is None or s.key in programme_pairs]
+    series = [s for s in await view.series() if programme_pairs is None or s.key in programme_pairs]
     found.series = len(series)
     per_key = Counter(s.key for s in series)
     found.duplicate_series = {k: n for k, n in per_key.items() if n > 1}
+    hours: dict[str, dict[str, Any] | None] = {}
     for s in series:
         people = [a.address for a in s.attendees]
-        for occ in await world.occurrences(s):
+        for person in people:
+            if person not in hours:
+                hours[person] = await view.working_hours(person)
+        for occ in await view.occurrences(s):
             if occ.is_cancelled:
                 continue
             found.sessions += 1
             for person in people:
-                if not within_hours(world.app.tenant, person, occ.start, occ.end):
+                if not within_hours(hours[person], occ.start, occ.end):
                     found.outside_hours.append(f"{s.key} {occ.start.isoformat()} outside {person}'s hours")
-    mails = await world.sent_items()
+    mails = await view.sent_items()
     found.emails = len(mails)
     per_message: Counter[str] = Counter()
     per_recipient: dict[tuple[str, str], int] = defaultdict(int)
@@ -341,5 +357,16 @@ def retry_chains(sent: list[Sent]) -> list[list[Sent]]:
     return list(chains.values())
 
 
-__all__ = ["BASE", "ORGANIZER", "START", "Audit", "RecordingTransport", "World", "audit", "play",
-           "retry_chains", "within_hours"]
+__all__ = [
+    "BASE",
+    "ORGANIZER",
+    "START",
+    "Audit",
+    "RecordingTransport",
+    "TenantView",
+    "World",
+    "audit",
+    "play",
+    "retry_chains",
+    "within_hours",
+]
