@@ -252,3 +252,26 @@ def test_importing_the_package_and_its_errors_loads_no_sdk() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "0"
+
+
+async def test_a_cancel_that_answered_504_but_happened_is_not_sent_again(
+    wire: Wire, gateway: Gateway
+) -> None:
+    cancel = wire.router.post(f"{GRAPH}/users/{ORG}/events/occ-9/cancel").mock(
+        return_value=httpx.Response(504, json={"error": {"code": "GatewayTimeout", "message": "late"}})
+    )
+    wire.router.get(url__regex=r".*/users/[^/]+/events/occ-9(\?.*)?$").mock(
+        return_value=httpx.Response(200, json={"id": "occ-9", "isCancelled": True})
+    )
+    await gateway.cancel(ORG, "occ-9", "Team offsite")
+    assert cancel.call_count == 1
+
+
+async def test_ending_an_event_that_is_not_a_series_is_an_invalid_request(
+    wire: Wire, gateway: Gateway
+) -> None:
+    wire.router.get(url__regex=r".*/users/[^/]+/events/single(\?.*)?$").mock(
+        return_value=httpx.Response(200, json={"id": "single", "recurrence": None})
+    )
+    with pytest.raises(InvalidRequest, match="not a recurring series"):
+        await gateway.end_series(ORG, "single", datetime(2026, 5, 1).date())
