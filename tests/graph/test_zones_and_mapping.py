@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 
 from worker.core.types import Cadence, CadenceKind, Recurrence, WeekIndex
-from worker.graph.mapping import _count_until, graph_datetime, nth_weekday, odata_quote, property_name
+from worker.graph.mapping import _count_until, nth_weekday, odata_quote, property_name
+from worker.graph.wire import graph_datetime
 from worker.graph.zones import FixedRuleZone, UnknownZone, iana_name, resolve_zone, windows_name
 
 PACIFIC = FixedRuleZone(
@@ -84,9 +84,9 @@ def test_series_zones_are_sent_by_their_windows_names() -> None:
 
 
 def test_graph_datetimes_with_seven_fraction_digits_and_any_zone_become_utc() -> None:
-    value = DateTimeTimeZone(date_time="2019-03-15T12:00:00.0000000", time_zone="Pacific Standard Time")
+    value = {"dateTime": "2019-03-15T12:00:00.0000000", "timeZone": "Pacific Standard Time"}
     assert graph_datetime(value) == datetime(2019, 3, 15, 19, tzinfo=UTC)
-    value = DateTimeTimeZone(date_time="2019-03-15T12:00:00.1234567", time_zone="UTC")
+    value = {"dateTime": "2019-03-15T12:00:00.1234567", "timeZone": "UTC"}
     assert graph_datetime(value) == datetime(2019, 3, 15, 12, 0, 0, 123456, tzinfo=UTC)
 
 

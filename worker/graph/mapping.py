@@ -12,8 +12,7 @@ Our own marks are single-value extended properties in one fixed GUID namespace, 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from datetime import date, datetime, timedelta
 
 from msgraph.generated.models.attendee import Attendee as GraphAttendee
 from msgraph.generated.models.attendee_type import AttendeeType
@@ -35,16 +34,14 @@ from msgraph.generated.models.single_value_legacy_extended_property import (
     SingleValueLegacyExtendedProperty,
 )
 from msgraph.generated.models.week_index import WeekIndex as GraphWeekIndex
-from msgraph.generated.models.working_hours import WorkingHours as GraphWorkingHours
 
 from worker.core.types import (
     CadenceKind,
     Recurrence,
     SeriesSpec,
     WeekIndex,
-    WorkingHours,
 )
-from worker.graph.zones import FixedRuleZone, UnknownZone, resolve_zone, windows_name
+from worker.graph.zones import resolve_zone, windows_name
 
 # crossgen's namespace for extended properties: uuid5(NAMESPACE_URL, "urn:crossgen:extended-properties").
 PROPERTY_GUID = "28E90DC3-3916-5E43-9CD6-8DDDF5B2BD17"
@@ -76,72 +73,6 @@ def property_filter(name: str, value: str) -> str:
     """``$filter`` for events carrying our property ``name`` with ``value`` (NOTES §3)."""
     prop, literal = odata_quote(property_id(name)), odata_quote(value)
     return f"singleValueExtendedProperties/Any(ep: ep/id eq {prop} and ep/value eq {literal})"
-
-
-def graph_datetime(value: DateTimeTimeZone | None) -> datetime:
-    """A dateTimeTimeZone (``"2019-03-15T12:00:00.0000000"`` + zone name) as an aware UTC datetime."""
-    if value is None or not value.date_time:
-        raise ValueError("dateTimeTimeZone without a dateTime")
-    text = value.date_time.strip().replace("Z", "+00:00")
-    # Graph writes seven fractional digits; fromisoformat takes at most six.
-    head = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
-    parsed = datetime.fromisoformat(head)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=resolve_zone(value.time_zone or "UTC"))
-    return parsed.astimezone(UTC)
-
-
-def _enum_value(value: Any) -> str:
-    return str(getattr(value, "value", value) or "")
-
-
-# --- getSchedule ---------------------------------------------------------------------------------
-
-
-def zone_from_graph(time_zone: Any) -> tuple[tzinfo, str]:
-    """A timeZoneBase (IANA or Windows name) or customTimeZone as (tzinfo, name Graph used)."""
-    name = str(getattr(time_zone, "name", None) or "UTC")
-    if (
-        getattr(time_zone, "bias", None) is not None
-        or "customtimezone" in str(getattr(time_zone, "odata_type", "")).lower()
-    ):
-        std = getattr(time_zone, "standard_offset", None)
-        dlt = getattr(time_zone, "daylight_offset", None)
-        return FixedRuleZone(
-            bias=int(time_zone.bias or 0),
-            daylight_bias=int(getattr(dlt, "daylight_bias", 0) or 0),
-            standard_rule=_rule(std),
-            daylight_rule=_rule(dlt),
-            name=name,
-        ), name
-    return resolve_zone(name), name
-
-
-def _rule(offset: Any) -> dict[str, Any] | None:
-    if offset is None or not offset.month or offset.time is None:
-        return None
-    return {
-        "month": offset.month,
-        "dayOfWeek": _enum_value(offset.day_of_week) or "sunday",
-        "dayOccurrence": offset.day_occurrence or 1,
-        "time": offset.time,
-    }
-
-
-def working_hours_from_graph(hours: GraphWorkingHours | None) -> WorkingHours | None:
-    """Outlook working hours as a rule in the person's own zone; None when Graph sent none (it happens)
-    or named a zone nobody knows."""
-    if hours is None or hours.start_time is None or hours.end_time is None:
-        return None
-    try:
-        zone, name = zone_from_graph(hours.time_zone)
-    except UnknownZone:
-        return None
-    days = frozenset(_DAYS.index(_enum_value(d).lower()) for d in hours.days_of_week or [])
-    return WorkingHours(days=days, start=hours.start_time, end=hours.end_time, zone=zone, zone_name=name)
-
-
-# --- events -> our types --------------------------------------------------------------------------
 
 
 def _count_until(rec: Recurrence, last: date) -> int:

@@ -43,7 +43,15 @@ from msgraph.generated.users.item.mail_folders.item.messages.messages_request_bu
     MessagesRequestBuilder,
 )
 
-from worker.core.types import Interval, MailSpec, OccurrenceInfo, Schedule, SeriesInfo, SeriesSpec
+from worker.core.types import (
+    Interval,
+    MailSpec,
+    OccurrenceInfo,
+    Schedule,
+    SeriesInfo,
+    SeriesSpec,
+    WorkingHours,
+)
 from worker.graph import mapping, wire
 from worker.graph.auth import AuthSettings, Identity, MsalTokenProvider
 from worker.graph.client import build_graph_client, graph_url_from_env
@@ -304,22 +312,24 @@ class Gateway:
             merged[address] = Schedule(address, window, busy, hours)
         return merged
 
-    async def _mailbox_settings(self, address: str) -> Any:
-        return await self._call(
-            "GET", f"/users/{address}/mailboxSettings", lambda: self._user(address).mailbox_settings.get()
+    async def _mailbox_settings(self, address: str) -> wire.Json:
+        return await self._json(
+            "GET",
+            f"/users/{address}/mailboxSettings",
+            self._user(address).mailbox_settings.to_get_request_information,
         )
 
-    async def _settings_hours(self, address: str) -> Any:
+    async def _settings_hours(self, address: str) -> WorkingHours | None:
         try:
             settings = await self._mailbox_settings(address)
         except (NotFound, Forbidden):
             return None
-        return mapping.working_hours_from_graph(settings.working_hours if settings else None)
+        return wire.working_hours_from_json(settings.get("workingHours"))
 
     async def mailbox_zone(self, address: str) -> tuple[tzinfo, str]:
         """The mailbox's own time zone, as (tzinfo, IANA name); UTC when the mailbox has none."""
         settings = await self._mailbox_settings(address)
-        name = (settings.time_zone if settings else None) or "UTC"
+        name = wire._text(settings.get("timeZone")) or "UTC"
         try:
             return resolve_zone(name), iana_name(name)
         except UnknownZone as exc:
