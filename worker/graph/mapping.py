@@ -1,9 +1,9 @@
-"""Between msgraph models and crossgen's types (STYLE: SDK types stop here), and the rules both share.
+"""From crossgen's writes to msgraph models (STYLE: SDK types stop here), and our property rules.
 
-Writing: :class:`SeriesSpec` -> an ``Event`` to POST, a move -> an ``Event`` to PATCH, with our marks.
-Reading: working hours (mailboxSettings) and zones, dateTimeTimeZone values, our property ids. The hot
-reads (getSchedule, event listings, occurrences) are mapped from JSON by ``wire`` with these same rules,
-because msgraph's model deserialisation is too slow at programme scale (see ``wire``).
+Writing: :class:`SeriesSpec` -> an ``Event`` to POST, a move or agenda change -> an ``Event`` to PATCH,
+each carrying our marks. Reads are mapped from Graph's JSON by ``wire`` (msgraph's model deserialisation
+is too slow at programme scale), which shares the rules kept here: property ids, OData literals, and how
+many occurrences a recurrence has up to a date.
 
 Our own marks are single-value extended properties in one fixed GUID namespace, ids of the form
 ``String {GUID} Name <name>`` (NOTES §3, option A): filterable with ``$filter`` and invisible to people.
