@@ -285,3 +285,13 @@ async def test_closing_the_gateway_closes_both_http_clients(wire: Wire) -> None:
     )
     await gateway.aclose()
     assert graph_client.is_closed and token_client.is_closed
+
+
+async def test_concurrent_first_requests_share_one_token_request(wire: Wire, gateway: Gateway) -> None:
+    import asyncio
+
+    wire.router.get(url__regex=r".*/mailboxSettings").mock(
+        return_value=httpx.Response(200, json={"timeZone": "UTC"})
+    )
+    await asyncio.gather(*(gateway.mailbox_zone(f"p{i}@contoso.com") for i in range(12)))
+    assert len(wire.token_requests) == 1
