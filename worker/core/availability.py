@@ -15,8 +15,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import date, time, tzinfo
 from functools import lru_cache
+from math import ceil, floor
 
 from worker.core.calendar_math import (
     DAY,
@@ -32,11 +33,15 @@ from worker.core.calendar_math import (
 )
 from worker.core.intervals import IntervalSet, to_seconds, to_seconds_ceil
 from worker.core.slot_model import Constraint, Person, SlotPolicy
-from worker.core.types import BusyStatus, Interval
+from worker.core.types import BusyStatus, Interval, WorkingHours
 
 _SPAN_ROUNDING = 28 * DAY  # spans are rounded so nearby requests share memoised rule sets
 
 Weekly = tuple[Ranges, ...]  # seven entries, Monday first
+# the statuses that block, as person_view tests them by identity (enum hashing is slow in the hot loop)
+assert {s for s in BusyStatus if s.blocks} == {
+    BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN, BusyStatus.OOF
+}, "BusyStatus.blocks changed: update person_view"
 
 
 class Outcome(enum.Enum):
@@ -75,6 +80,26 @@ def _weekly(days: Iterable[int], ranges: Ranges) -> Weekly:
     return tuple(ranges if weekday in chosen else () for weekday in range(7))
 
 
+@lru_cache(maxsize=256)
+def programme_sets(
+    zone: tzinfo, first: date, last: date, blackouts: tuple[tuple[date, date], ...], lo: int, hi: int
+) -> tuple[IntervalSet, IntervalSet]:
+    """The programme's dates, and those dates without the blackouts, as UTC sets."""
+    programme = dates_set(zone, ((first, last),))
+    blocked = dates_set(zone, blackouts)
+    return programme, programme.intersection(IntervalSet(complement_dates(blocked, lo, hi)))
+
+
+@lru_cache(maxsize=1024)
+def allowed_starts(open_days: IntervalSet, one: IntervalSet, two: IntervalSet, duration: int) -> IntervalSet:
+    """Start instants whose whole session lies in the open days and in both people's rules.
+
+    Memoised on the (memoised) sets themselves: pairs that share zones and hours share this too.
+    """
+    allowed = open_days.intersection(one).intersection(two)
+    return IntervalSet((a, b - duration + 1) for a, b in allowed if b - duration >= a)
+
+
 @dataclass(frozen=True, slots=True)
 class PersonView:
     """One person's rules and calendar as interval sets; ``layers`` serve the explanations."""
@@ -82,10 +107,9 @@ class PersonView:
     person: Person
     clock: ZoneClock
     rules: IntervalSet  # days ∩ working hours ∩ window − avoid
-    layers: tuple[tuple[Constraint, IntervalSet], ...]
-    busy: IntervalSet  # blocking statuses and this run's committed sessions
-    oof: IntervalSet  # out of office only
-    others: IntervalSet  # busy without the out-of-office time
+    layers: dict[Constraint, IntervalSet]
+    oof: IntervalSet  # out of office
+    others: IntervalSet  # every other blocking status, and this run's committed sessions
 
     @property
     def name(self) -> str:
@@ -93,47 +117,50 @@ class PersonView:
         return local.split(".", 1)[0].capitalize() or self.person.address
 
 
+@lru_cache(maxsize=1024)
+def rule_sets(
+    zone: tzinfo,
+    hours: WorkingHours,
+    days: frozenset[int],
+    window: tuple[time, time],
+    avoid: tuple[tuple[time, time], ...],
+    lo: int,
+    hi: int,
+) -> tuple[IntervalSet, dict[Constraint, IntervalSet]]:
+    """One person's combined rules and the per-constraint layers, memoised: people share them."""
+    wh = _weekly(hours.days, daily_range(hours.start, hours.end))
+    chosen_days = _weekly(days, WHOLE_DAY)
+    in_window = _weekly(range(7), daily_range(*window))
+    clear = _weekly(range(7), complement(union(*(daily_range(a, b) for a, b in avoid))))
+    own_zone = tuple(intersect(intersect(chosen_days[d], in_window[d]), clear[d]) for d in range(7))
+    if hours.zone == zone:
+        rules = weekly_set(zone, tuple(intersect(own_zone[d], wh[d]) for d in range(7)), lo, hi)
+    else:
+        rules = weekly_set(zone, own_zone, lo, hi).intersection(weekly_set(hours.zone, wh, lo, hi))
+    layers = {
+        Constraint.DAYS: weekly_set(zone, chosen_days, lo, hi),
+        Constraint.WORKING_HOURS: weekly_set(hours.zone, wh, lo, hi),
+        Constraint.WINDOW: weekly_set(zone, in_window, lo, hi),
+        Constraint.AVOID: weekly_set(zone, clear, lo, hi),
+    }
+    return rules, layers
+
+
 def person_view(
     person: Person, policy: SlotPolicy, committed: Iterable[Interval], lo: int, hi: int
 ) -> PersonView:
-    hours = person.hours
-    wh = _weekly(hours.days, daily_range(hours.start, hours.end))
-    days = _weekly(policy.days, WHOLE_DAY)
-    window = _weekly(range(7), daily_range(*policy.window))
-    avoid = complement(union(*(daily_range(a, b) for a, b in policy.avoid)))
-    clear = _weekly(range(7), avoid)
-    combined_person_zone = tuple(
-        intersect(intersect(days[d], window[d]), clear[d]) for d in range(7)
-    )
-    if hours.zone == person.zone:
-        both = tuple(intersect(combined_person_zone[d], wh[d]) for d in range(7))
-        rules = weekly_set(person.zone, both, lo, hi)
-    else:
-        rules = weekly_set(person.zone, combined_person_zone, lo, hi).intersection(
-            weekly_set(hours.zone, wh, lo, hi)
-        )
-    layers = (
-        (Constraint.DAYS, weekly_set(person.zone, days, lo, hi)),
-        (Constraint.WORKING_HOURS, weekly_set(hours.zone, wh, lo, hi)),
-        (Constraint.WINDOW, weekly_set(person.zone, window, lo, hi)),
-        (Constraint.AVOID, weekly_set(person.zone, clear, lo, hi)),
-    )
-    others = [
-        (to_seconds(b.start), to_seconds_ceil(b.end))
-        for b in person.busy
-        if b.status.blocks and b.status is not BusyStatus.OOF
-    ]
+    rules, layers = rule_sets(person.zone, person.hours, policy.days, policy.window, policy.avoid, lo, hi)
+    others: list[tuple[int, int]] = []
+    oof: list[tuple[int, int]] = []
+    busy, tentative, unknown, away = BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN, BusyStatus.OOF
+    for b in person.busy:  # the hot loop over every busy event of the run: C-level calls only
+        status = b.status
+        if status is busy or status is tentative or status is unknown:
+            others.append((floor(b.start.timestamp()), ceil(b.end.timestamp())))
+        elif status is away:
+            oof.append((floor(b.start.timestamp()), ceil(b.end.timestamp())))
     others += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
-    oof = [(to_seconds(b.start), to_seconds_ceil(b.end)) for b in person.busy if b.status is BusyStatus.OOF]
-    return PersonView(
-        person,
-        clock_for(person.zone),
-        rules,
-        layers,
-        busy=IntervalSet([*others, *oof]),
-        oof=IntervalSet(oof),
-        others=IntervalSet(others),
-    )
+    return PersonView(person, clock_for(person.zone), rules, layers, IntervalSet(oof), IntervalSet(others))
 
 
 class Board:
@@ -160,13 +187,27 @@ class Board:
         self.duration = int(policy.duration.total_seconds())
         self.buffer = int(policy.buffer.total_seconds())
         self.horizon_end = horizon_end
-        self.programme = dates_set(policy.program_zone, ((policy.program_start, policy.program_end),))
-        blackouts = dates_set(policy.program_zone, tuple(policy.blackouts))
-        self.open_days = self.programme.intersection(IntervalSet(complement_dates(blackouts, lo, hi)))
+        self.programme, self.open_days = programme_sets(
+            policy.program_zone, policy.program_start, policy.program_end, tuple(policy.blackouts), lo, hi
+        )
         self._rules = tuple(p.rules for p in self.people)
-        self._busy = tuple(p.busy for p in self.people)
+        self._busy = tuple(s for p in self.people for s in (p.others, p.oof))
         self._oof = tuple(p.oof for p in self.people)
         self._others = tuple(p.others for p in self.people)
+        self._layers = tuple(
+            (c, tuple(p.layers[c] for p in self.people))
+            for c in (Constraint.DAYS, Constraint.WORKING_HOURS, Constraint.WINDOW, Constraint.AVOID)
+        )
+        # Every start instant where a session is clean: one bisect answers the common case.
+        reach = self.duration + self.buffer
+        forbidden = IntervalSet(
+            (start - reach + 1, min(end + self.buffer, horizon_end))
+            for busy in self._busy
+            for start, end in busy
+            if start - reach + 1 < horizon_end
+        )
+        self.allowed = allowed_starts(self.open_days, *self._rules, self.duration)
+        self.starts = self.allowed.difference(forbidden)
 
     def in_programme(self, start: int) -> bool:
         return self.programme.contains(start, start + self.duration)
@@ -178,6 +219,8 @@ class Board:
         else would reject it: adding busy time (of any status) must never turn a rejected
         candidate into a feasible one.
         """
+        if self.starts.has(start):
+            return Outcome.OK
         end = start + self.duration
         if not self.open_days.contains(start, end):
             return Outcome.DISRUPTED
@@ -196,25 +239,20 @@ class Board:
 
     def clean(self, start: int) -> bool:
         """Whether a session may be placed exactly here (a move or a re-slot must be clean)."""
-        end = start + self.duration
-        if not self.programme.contains(start, end) or not self.open_days.contains(start, end):
-            return False
-        if not all(rules.contains(start, end) for rules in self._rules):
-            return False
-        if start < self.horizon_end:
-            lo, hi = start - self.buffer, end + self.buffer
-            return not any(busy.overlaps(lo, hi) for busy in self._busy)
-        return True
+        return self.starts.has(start)
 
     def explain(self, start: int) -> Constraint | None:
         """The first constraint a session starting at ``start`` breaks, in ``Constraint`` order."""
+        if self.allowed.has(start):  # every rule holds: only busy time can be in the way
+            return None if self.starts.has(start) else Constraint.BUSY
         end = start + self.duration
         if not self.programme.contains(start, end):
             return Constraint.PROGRAMME_DATES
-        for constraint in (Constraint.DAYS, Constraint.WORKING_HOURS, Constraint.WINDOW, Constraint.AVOID):
-            for view in self.people:
-                if not dict(view.layers)[constraint].contains(start, end):
-                    return constraint
+        if not all(rules.contains(start, end) for rules in self._rules):
+            for constraint, sets in self._layers:
+                for layer in sets:
+                    if not layer.contains(start, end):
+                        return constraint
         if not self.open_days.contains(start, end):
             return Constraint.BLACKOUT
         if start < self.horizon_end:

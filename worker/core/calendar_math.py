@@ -59,6 +59,7 @@ class ZoneClock:
         self._last_year = -1
         self._starts: list[int] = []
         self._offsets: list[int] = []
+        self._days: dict[int, int | None] = {}
 
     def _offset_now(self, instant: int) -> int:
         offset = datetime.fromtimestamp(instant, self.zone).utcoffset()
@@ -133,6 +134,36 @@ class ZoneClock:
         """The instant of a wall time that exists exactly once, else None (gap or fold)."""
         found = self.instants(wall)
         return found[0] if len(found) == 1 else None
+
+    def day_offset(self, day: int) -> int | None:
+        """The offset that holds for every wall time of local day ``day`` (epoch days), if one does.
+
+        None on days with a transition (or a fold reaching into them): their wall times must go
+        through ``unique_instant``. Memoised, since the engine asks about the same days again and again.
+        """
+        if day in self._days:
+            return self._days[day]
+        wall_start, wall_end = day * DAY, (day + 1) * DAY
+        self.cover(wall_start - _REACH, wall_end + _REACH)
+        first = max(bisect_right(self._starts, wall_start - _REACH) - 1, 0)
+        last = bisect_right(self._starts, wall_end + _REACH) - 1
+        spans = [
+            (self._starts[i] + self._offsets[i], self._piece_end(i) + self._offsets[i], self._offsets[i])
+            for i in range(first, last + 1)
+        ]
+        touching = [(lo, hi, offset) for lo, hi, offset in spans if lo < wall_end and hi > wall_start]
+        offset = None
+        if len(touching) == 1 and touching[0][0] <= wall_start and touching[0][1] >= wall_end:
+            offset = touching[0][2]
+        self._days[day] = offset
+        return offset
+
+    def local_instant(self, day: int, seconds: int) -> int | None:
+        """``unique_instant`` of wall time ``seconds`` into local day ``day``, fast on ordinary days."""
+        offset = self._days[day] if day in self._days else self.day_offset(day)
+        if offset is not None:
+            return day * DAY + seconds - offset
+        return self.unique_instant(day * DAY + seconds)
 
     def wall_range(self, wall_start: int, wall_end: int) -> list[tuple[int, int]]:
         """The UTC intervals whose wall clock lies in [wall_start, wall_end)."""

@@ -19,11 +19,15 @@ _SECOND = timedelta(seconds=1)
 
 def to_seconds(instant: datetime) -> int:
     """An aware instant as whole UTC seconds, rounded down (sessions start on whole minutes)."""
+    if instant.microsecond == 0:
+        return int(instant.timestamp())  # the fast path: C code, exact for whole seconds
     return (instant - _EPOCH) // _SECOND
 
 
 def to_seconds_ceil(instant: datetime) -> int:
     """Rounded up: used for the ends of busy time, so a fraction of a second still blocks."""
+    if instant.microsecond == 0:
+        return int(instant.timestamp())
     return -((_EPOCH - instant) // _SECOND)
 
 
@@ -41,17 +45,30 @@ class IntervalSet:
     __slots__ = ("_ends", "_starts")
 
     def __init__(self, intervals: Iterable[tuple[int, int]] = ()) -> None:
+        items = list(intervals)
+        items.sort()
         starts: list[int] = []
         ends: list[int] = []
-        for start, end in sorted(i for i in intervals if i[1] > i[0]):
-            if ends and start <= ends[-1]:
-                if end > ends[-1]:
-                    ends[-1] = end
+        last = None
+        for start, end in items:
+            if end <= start:
+                continue
+            if last is not None and start <= last:
+                if end > last:
+                    ends[-1] = last = end
             else:
                 starts.append(start)
                 ends.append(end)
+                last = end
         self._starts = starts
         self._ends = ends
+
+    @classmethod
+    def _merged(cls, starts: list[int], ends: list[int]) -> IntervalSet:
+        """From lists already sorted, disjoint and non-touching (no checks: internal use only)."""
+        made = cls.__new__(cls)
+        made._starts, made._ends = starts, ends
+        return made
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -62,6 +79,11 @@ class IntervalSet:
     def __repr__(self) -> str:
         return f"IntervalSet({list(zip(self._starts, self._ends, strict=True))!r})"
 
+    def has(self, point: int) -> bool:
+        """Whether the instant ``point`` is in the set."""
+        i = bisect_right(self._starts, point) - 1
+        return i >= 0 and point < self._ends[i]
+
     def contains(self, start: int, end: int) -> bool:
         """Whether [start, end) lies entirely inside one merged run."""
         i = bisect_right(self._starts, start) - 1
@@ -71,6 +93,34 @@ class IntervalSet:
         """Whether [start, end) shares any instant with the set (touching is not overlapping)."""
         i = bisect_right(self._ends, start)
         return i < len(self._starts) and self._starts[i] < end
+
+    def difference(self, other: IntervalSet) -> IntervalSet:
+        """This set without ``other``; runs wholly outside ``other``'s span are copied by slicing."""
+        if not other._starts or not self._starts:
+            return self
+        lo = bisect_right(self._ends, other._starts[0])
+        hi = bisect_right(self._starts, other._ends[-1])
+        starts, ends = self._starts[:lo], self._ends[:lo]
+        cut_starts, cut_ends = other._starts, other._ends
+        j = 0
+        for i in range(lo, hi):
+            start, end = self._starts[i], self._ends[i]
+            j = bisect_right(cut_ends, start, j)
+            cursor = start
+            while j < len(cut_starts) and cut_starts[j] < end:
+                if cut_starts[j] > cursor:
+                    starts.append(cursor)
+                    ends.append(cut_starts[j])
+                cursor = max(cursor, cut_ends[j])
+                if cut_ends[j] > end:
+                    break
+                j += 1
+            if cursor < end:
+                starts.append(cursor)
+                ends.append(end)
+        starts += self._starts[hi:]
+        ends += self._ends[hi:]
+        return IntervalSet._merged(starts, ends)
 
     def union(self, other: IntervalSet) -> IntervalSet:
         return IntervalSet([*self, *other])

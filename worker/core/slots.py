@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from worker.core.availability import Board, Outcome
 from worker.core.calendar_math import (
     DAY,
+    ZoneClock,
     add_months,
     daily_range,
     day_date,
@@ -39,7 +40,6 @@ from worker.core.calendar_math import (
     monday_of,
     nth_weekday,
     time_of,
-    wall_seconds,
     week_index_of,
 )
 from worker.core.explain import describe
@@ -148,84 +148,116 @@ class _Engine:
         self.policy = policy
         self.series = board.series
         self.times = candidate_times(policy)
+        self._week_orders: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self.by_preference = tuple(
+            tuple(sorted(self.times, key=lambda t, wd=weekday: (preference(wd, t), t)))  # type: ignore[misc]
+            for weekday in range(7)
+        )
 
     def local_day(self, instant: int) -> date:
         return day_date(self.series.wall(instant) // DAY)
 
     def week_options(
         self, regular: date, start: int, prev_day: date | None, next_day: date | None
-    ) -> list[tuple[bool, int, int, date, int]]:
-        """Every slot of ``regular``'s week except the regular one, best first, with spacing applied."""
+    ) -> Iterator[tuple[date, int]]:
+        """Every slot of ``regular``'s week except the regular one, best first, with spacing applied.
+
+        Best: the same local time on another day, then by ``preference``, nearest day, earliest.
+        """
+        key = (regular.weekday(), start)
+        order = self._week_orders.get(key)
+        if order is None:
+            options = [
+                (t != start, preference(weekday, t), abs(weekday - regular.weekday()), weekday, t)
+                for weekday in range(7)
+                if weekday in self.policy.days
+                for t in self.times
+                if (weekday, t) != key
+            ]
+            order = self._week_orders[key] = [(weekday, t) for *_, weekday, t in sorted(options)]
         monday = monday_of(regular)
-        options = []
-        for offset in range(7):
-            day = monday + timedelta(days=offset)
-            if day.weekday() not in self.policy.days:
-                continue
+        for weekday, t in order:
+            day = monday + timedelta(days=weekday)
             if prev_day is not None and abs((day - prev_day).days) < MIN_GAP_DAYS:
                 continue
             if next_day is not None and abs((next_day - day).days) < MIN_GAP_DAYS:
                 continue
-            for t in self.times:
-                if day == regular and t == start:
-                    continue
-                options.append((t != start, preference(day.weekday(), t), abs((day - regular).days), day, t))
-        options.sort()
-        return options
+            yield day, t
 
     def move(self, regular: date, start: int, prev_day: date | None, next_day: date | None) -> int | None:
-        for *_, day, t in self.week_options(regular, start, prev_day, next_day):
-            instant = self.series.unique_instant(wall_seconds_int(day, t))
+        for day, t in self.week_options(regular, start, prev_day, next_day):
+            instant = self.series.local_instant(epoch_day(day), t)
             if instant is not None and self.board.clean(instant):
                 return instant
         return None
 
-    def expand(self, first: date, start: int, explain: bool) -> _Series | Constraint | None:
-        """The series whose first session is ``first`` at ``start``, or why not (None when not explaining)."""
-        policy, board = self.policy, self.board
-        index = week_index_of(first) if policy.cadence.kind is CadenceKind.MONTHLY else None
-        series = _Series(first, start, [], [], 0)
+    def expand(self, pattern: _Pattern, start: int) -> _Series | Constraint | int:
+        """The series of ``pattern`` at ``start``, or why not: a constraint the engine knows at once
+        (LOCAL_TIME, PROGRAMME_DATES), or the instant of the session that failed, for ``Board.explain``."""
+        policy, board, clock = self.policy, self.board, self.series
+        series = _Series(pattern.first, start, [], [], 0)
         k = 0
         while len(series.held) < policy.sessions:
-            day = occurrence_date(first, policy, k, index)
-            instant = self.series.unique_instant(wall_seconds_int(day, start))
+            day, number, offset = pattern.occurrence(k)
+            if offset is not None:
+                instant: int | None = number * DAY + start - offset
+            else:
+                instant = clock.local_instant(number, start)
             if instant is None:
-                return Constraint.LOCAL_TIME if explain else None
+                return Constraint.LOCAL_TIME
             if not board.in_programme(instant):
                 if k == 0:
-                    return Constraint.PROGRAMME_DATES if explain else None
+                    return Constraint.PROGRAMME_DATES
                 break
             outcome = board.outcome(instant)
             if outcome is Outcome.OK:
                 series.held.append((instant, False))
             elif outcome is Outcome.DISRUPTED and k > 0:
                 prev_day = self.local_day(series.held[-1][0])
-                next_day = occurrence_date(first, policy, k + 1, index)
+                next_day = pattern.occurrence(k + 1)[0]
                 moved = self.move(day, start, prev_day, next_day)
                 if moved is None:
                     series.skipped.append(day)
                 else:
                     series.held.append((moved, True))
             else:
-                return (board.explain(instant) or Constraint.BUSY) if explain else None
+                return instant
             k += 1
             series.occurrences = k
         return series
 
-    def candidates(self, earliest: int, latest: int) -> Iterator[tuple[date, int]]:
-        """(first date, start) in ranking order of date then preference."""
+    def candidates(self, earliest: int, latest: int) -> Iterator[tuple[_Pattern, int]]:
+        """(pattern from a first date, start) in ranking order: date, then preference, then time."""
         day = self.local_day(earliest)
         last = self.local_day(latest)
         while day <= last:
             if day.weekday() in self.policy.days:
-                weekday = day.weekday()
-                for t in sorted(self.times, key=lambda s: (preference(weekday, s), s)):
-                    yield day, t
+                pattern = _Pattern(day, self.policy, self.series)
+                for t in self.by_preference[day.weekday()]:
+                    yield pattern, t
             day += timedelta(days=1)
 
 
-def wall_seconds_int(day: date, start: int) -> int:
-    return wall_seconds(day, time_of(start))
+class _Pattern:
+    """The occurrence dates of a series from ``first``, with each local day's UTC offset, memoised
+    so the candidate times of one date share them."""
+
+    __slots__ = ("_clock", "_index", "_occurrences", "_policy", "first")
+
+    def __init__(self, first: date, policy: SlotPolicy, clock: ZoneClock) -> None:
+        self.first = first
+        self._policy = policy
+        self._clock = clock
+        self._index = week_index_of(first) if policy.cadence.kind is CadenceKind.MONTHLY else None
+        self._occurrences: list[tuple[date, int, int | None]] = []
+
+    def occurrence(self, k: int) -> tuple[date, int, int | None]:
+        """(local date, epoch day, that day's constant UTC offset or None) of the k-th occurrence."""
+        while len(self._occurrences) <= k:
+            day = occurrence_date(self.first, self._policy, len(self._occurrences), self._index)
+            number = epoch_day(day)
+            self._occurrences.append((day, number, self._clock.day_offset(number)))
+        return self._occurrences[k]
 
 
 def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
@@ -243,35 +275,52 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
         span=(earliest - 8 * DAY, max(end_of_programme, latest) + 9 * DAY),
     )
     engine = _Engine(board, policy)
+    rejected: list[Constraint | int] = []
     # best key overall: (over share, first date, disruptions, preference, start); dates come in order
     fallback: tuple[tuple[object, ...], _Series] | None = None
     current_day: date | None = None
     day_best: tuple[tuple[object, ...], _Series] | None = None
-    for day, start in engine.candidates(earliest, latest):
+    for pattern, start in engine.candidates(earliest, latest):
+        day = pattern.first
         if day != current_day:
             if day_best is not None and not day_best[1].over_share:
                 return _series_slot(engine, req, day_best[1])
             if day_best is not None and fallback is None:
                 fallback = day_best
             current_day, day_best = day, None
-        instant = engine.series.unique_instant(wall_seconds_int(day, start))
-        if instant is not None and not (earliest <= instant < latest):
+        instant = engine.series.local_instant(epoch_day(day), start)
+        if instant is not None:
+            if not (earliest <= instant < latest):
+                continue
+            if not board.clean(instant):  # the first session must hold where it is
+                rejected.append(instant)
+                continue
+        found = engine.expand(pattern, start)
+        if not isinstance(found, _Series):
+            rejected.append(found)
             continue
-        found = engine.expand(day, start, explain=False)
-        if isinstance(found, _Series):
-            key = (found.over_share, found.disruptions, preference(day.weekday(), start), start)
-            if day_best is None or key < day_best[0]:
-                day_best = (key, found)
-            if found.disruptions == 0:
-                # times come in preference order, so nothing later today (or later) can beat it
-                return _series_slot(engine, req, found)
+        key = (found.over_share, found.disruptions, preference(day.weekday(), start), start)
+        if day_best is None or key < day_best[0]:
+            day_best = (key, found)
+        if found.disruptions == 0:
+            # times come in preference order, so nothing later today (or later) can beat it
+            return _series_slot(engine, req, found)
     if day_best is not None and not day_best[1].over_share:
         return _series_slot(engine, req, day_best[1])
     if fallback is None:
         fallback = day_best
     if fallback is not None:
         return _series_slot(engine, req, fallback[1])
-    return _explain_series(engine, req, earliest, latest)
+    counts: Counter[Constraint] = Counter(
+        r if isinstance(r, Constraint) else (board.explain(r) or Constraint.BUSY) for r in rejected
+    )
+    if not engine.times:
+        default = Constraint.WINDOW
+    elif not policy.days:
+        default = Constraint.DAYS
+    else:
+        default = Constraint.PROGRAMME_DATES
+    return describe(board, counts, policy, reference=earliest, default=default)
 
 
 def _series_slot(engine: _Engine, req: SeriesRequest, found: _Series) -> SeriesSlot:
@@ -292,24 +341,6 @@ def _series_slot(engine: _Engine, req: SeriesRequest, found: _Series) -> SeriesS
     return SeriesSlot(
         recurrence, time_of(found.start), req.mentee.zone_name, duration, sessions, tuple(found.skipped)
     )
-
-
-def _explain_series(engine: _Engine, req: SeriesRequest, earliest: int, latest: int) -> NoSlot:
-    counts: Counter[Constraint] = Counter()
-    for day, start in engine.candidates(earliest, latest):
-        instant = engine.series.unique_instant(wall_seconds_int(day, start))
-        if instant is not None and not (earliest <= instant < latest):
-            continue
-        found = engine.expand(day, start, explain=True)
-        if isinstance(found, Constraint):
-            counts[found] += 1
-    if not engine.times:
-        default = Constraint.WINDOW
-    elif not req.policy.days:
-        default = Constraint.DAYS
-    else:
-        default = Constraint.PROGRAMME_DATES
-    return describe(engine.board, counts, req.policy, reference=earliest, default=default)
 
 
 def reslot_session(req: ReslotRequest) -> Session | NoSlot:
@@ -336,8 +367,8 @@ def reslot_session(req: ReslotRequest) -> Session | NoSlot:
     neighbours = [
         engine.local_day(to_seconds(n)) for n in (req.previous_start, req.next_start) if n is not None
     ]
-    for *_, day, t in engine.week_options(regular, start, None, None):
-        instant = engine.series.unique_instant(wall_seconds_int(day, t))
+    for day, t in engine.week_options(regular, start, None, None):
+        instant = engine.series.local_instant(epoch_day(day), t)
         if instant is None:
             counts[Constraint.LOCAL_TIME] += 1
         elif instant - now < freeze:
