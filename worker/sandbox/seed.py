@@ -72,191 +72,92 @@ class Person:
     custom_zone: bool = False
 
 
-PEOPLE: tuple[Person, ...] = (
-    Person(
-        "mentoring",
-        "Reverse Mentoring Programme",
-        "Programme mailbox",
-        "People",
-        "Paris",
-        "Romance Standard Time",
-        ("08:00", "18:00"),
-    ),
-    Person(
-        "people.lead",
-        "Nathalie Roux",
-        "Head of Talent",
-        "People",
-        "Paris",
-        "Europe/Paris",
-        ("09:00", "17:30"),
-        "claire.petit",
-    ),
-    Person(
-        "jean.dubois",
-        "Jean Dubois",
-        "Chief Operating Officer",
-        "Operations",
-        "Paris",
-        "Romance Standard Time",
-        ("08:00", "19:00"),
-    ),
-    Person(
-        "claire.petit",
-        "Claire Petit",
-        "Chief Financial Officer",
-        "Finance",
-        "Paris",
-        "Europe/Paris",
-        ("08:30", "18:00"),
-    ),
-    Person(
-        "robert.lefevre",
-        "Robert Lefèvre",
-        "VP Sales Europe",
-        "Sales",
-        "Lyon",
-        "Europe/Paris",
-        ("08:00", "18:00"),
-        "jean.dubois",
-        days=("monday", "tuesday", "wednesday", "thursday"),
-    ),
-    Person(
-        "sophie.moreau",
-        "Sophie Moreau",
-        "General Counsel",
-        "Legal",
-        "Brussels",
-        "Europe/Brussels",
-        ("09:00", "17:00"),
-        "claire.petit",
-    ),
-    Person(
-        "lea.martin",
-        "Léa Martin",
-        "Data Analyst",
-        "Finance",
-        "Paris",
-        "Europe/Paris",
-        ("09:00", "17:30"),
-        "nadia.benali",
-    ),
-    Person(
-        "hugo.bernard",
-        "Hugo Bernard",
-        "Software Engineer",
-        "Sales",
-        "Lyon",
-        "Romance Standard Time",
-        ("10:00", "18:30"),
-        "robert.lefevre",
-    ),
-    Person(
-        "amina.diallo",
-        "Amina Diallo",
-        "Social Media Manager",
-        "Marketing",
-        "London",
-        "GMT Standard Time",
-        ("09:00", "17:30"),
-        "priya.sharma",
-    ),
-    Person(
-        "tom.nguyen",
-        "Tom Nguyen",
-        "Cloud Engineer",
-        "IT",
-        "Singapore",
-        "Singapore Standard Time",
-        ("09:00", "18:00"),
-        "li.wei",
-    ),
-    Person(
-        "nadia.benali",
-        "Nadia Benali",
-        "Finance Director UK",
-        "Finance",
-        "London",
-        "Europe/London",
-        ("08:30", "17:00"),
-        "claire.petit",
-    ),
-    Person(
-        "priya.sharma",
-        "Priya Sharma",
-        "Marketing Director APAC",
-        "Marketing",
-        "Kolkata",
-        "India Standard Time",
-        ("09:30", "18:30"),
-        "claire.petit",
-    ),
-    Person(
-        "li.wei", "Li Wei", "CIO Asia", "IT", "Singapore", "Asia/Singapore", ("08:30", "17:30"), "jean.dubois"
-    ),
-    Person(
-        "michael.brown",
-        "Michael Brown",
-        "VP Sales Americas",
-        "Sales",
-        "New York",
-        "Eastern Standard Time",
-        ("08:00", "16:30"),
-        "robert.lefevre",
-    ),
-    Person(
-        "emily.davis",
-        "Emily Davis",
-        "Product Manager",
-        "Product",
-        "New York",
-        "America/New_York",
-        ("09:00", "17:00"),
-        "michael.brown",
-    ),
-    Person(
-        "olivia.wilson",
-        "Olivia Wilson",
-        "Account Executive",
-        "Sales",
-        "Sydney",
-        "AUS Eastern Standard Time",
-        ("08:30", "17:00"),
-        "michael.brown",
-    ),
-    Person(
-        "sanjay.thapa",
-        "Sanjay Thapa",
-        "Support Engineer",
-        "IT",
-        "Kathmandu",
-        "Asia/Kathmandu",
-        ("10:00", "17:00"),
-        "li.wei",
-        days=("sunday", "monday", "tuesday", "wednesday", "thursday"),
-    ),
-    Person(
-        "carlos.garcia",
-        "Carlos Garcia",
-        "UX Designer",
-        "Product",
-        "San Francisco",
-        "Pacific Standard Time",
-        ("08:00", "17:00"),
-        "emily.davis",
-        custom_zone=True,
-    ),
-    Person(
-        "yuki.tanaka",
-        "Yuki Tanaka",
-        "Partner Manager Japan",
-        "Sales",
-        "Tokyo",
-        "Tokyo Standard Time",
-        ("09:00", "18:00"),
-        "li.wei",
-    ),
-)
+# Who is there. Working hours are in each person's own mailbox zone; "*" marks Outlook's "Customized
+# Time Zone" form of that zone in workingHours.
+_DIRECTORY = """
+handle         | name                        | title                   | department | office
+mentoring      | Reverse Mentoring Programme | Programme mailbox       | People     | Paris
+people.lead    | Nathalie Roux               | Head of Talent          | People     | Paris
+jean.dubois    | Jean Dubois                 | Chief Operating Officer | Operations | Paris
+claire.petit   | Claire Petit                | Chief Financial Officer | Finance    | Paris
+robert.lefevre | Robert Lefèvre              | VP Sales Europe         | Sales      | Lyon
+sophie.moreau  | Sophie Moreau               | General Counsel         | Legal      | Brussels
+lea.martin     | Léa Martin                  | Data Analyst            | Finance    | Paris
+hugo.bernard   | Hugo Bernard                | Software Engineer       | Sales      | Lyon
+amina.diallo   | Amina Diallo                | Social Media Manager    | Marketing  | London
+tom.nguyen     | Tom Nguyen                  | Cloud Engineer          | IT         | Singapore
+nadia.benali   | Nadia Benali                | Finance Director UK     | Finance    | London
+priya.sharma   | Priya Sharma                | Marketing Director APAC | Marketing  | Kolkata
+li.wei         | Li Wei                      | CIO Asia                | IT         | Singapore
+michael.brown  | Michael Brown               | VP Sales Americas       | Sales      | New York
+emily.davis    | Emily Davis                 | Product Manager         | Product    | New York
+olivia.wilson  | Olivia Wilson               | Account Executive       | Sales      | Sydney
+sanjay.thapa   | Sanjay Thapa                | Support Engineer        | IT         | Kathmandu
+carlos.garcia  | Carlos Garcia               | UX Designer             | Product    | San Francisco
+yuki.tanaka    | Yuki Tanaka                 | Partner Manager Japan   | Sales      | Tokyo
+"""
+_MAILBOXES = """
+handle         | mailbox zone              | hours       | manager        | days
+mentoring      | Romance Standard Time     | 08:00-18:00 | -              | mon-fri
+people.lead    | Europe/Paris              | 09:00-17:30 | claire.petit   | mon-fri
+jean.dubois    | Romance Standard Time     | 08:00-19:00 | -              | mon-fri
+claire.petit   | Europe/Paris              | 08:30-18:00 | -              | mon-fri
+robert.lefevre | Europe/Paris              | 08:00-18:00 | jean.dubois    | mon,tue,wed,thu
+sophie.moreau  | Europe/Brussels           | 09:00-17:00 | claire.petit   | mon-fri
+lea.martin     | Europe/Paris              | 09:00-17:30 | nadia.benali   | mon-fri
+hugo.bernard   | Romance Standard Time     | 10:00-18:30 | robert.lefevre | mon-fri
+amina.diallo   | GMT Standard Time         | 09:00-17:30 | priya.sharma   | mon-fri
+tom.nguyen     | Singapore Standard Time   | 09:00-18:00 | li.wei         | mon-fri
+nadia.benali   | Europe/London             | 08:30-17:00 | claire.petit   | mon-fri
+priya.sharma   | India Standard Time       | 09:30-18:30 | claire.petit   | mon-fri
+li.wei         | Asia/Singapore            | 08:30-17:30 | jean.dubois    | mon-fri
+michael.brown  | Eastern Standard Time     | 08:00-16:30 | robert.lefevre | mon-fri
+emily.davis    | America/New_York          | 09:00-17:00 | michael.brown  | mon-fri
+olivia.wilson  | AUS Eastern Standard Time | 08:30-17:00 | michael.brown  | mon-fri
+sanjay.thapa   | Asia/Kathmandu            | 10:00-17:00 | li.wei         | sun,mon,tue,wed,thu
+carlos.garcia  | Pacific Standard Time*    | 08:00-17:00 | emily.davis    | mon-fri
+yuki.tanaka    | Tokyo Standard Time       | 09:00-18:00 | li.wei         | mon-fri
+"""
+_DAYS = {
+    "mon": "monday",
+    "tue": "tuesday",
+    "wed": "wednesday",
+    "thu": "thursday",
+    "fri": "friday",
+    "sat": "saturday",
+    "sun": "sunday",
+}
+
+
+def _rows(table: str) -> dict[str, list[str]]:
+    lines = [line for line in table.strip().splitlines()[1:] if line.strip()]
+    return {cells[0]: cells[1:] for cells in ([c.strip() for c in line.split("|")] for line in lines)}
+
+
+def _people() -> tuple[Person, ...]:
+    mailboxes = _rows(_MAILBOXES)
+    out = []
+    for handle, (name, title, department, office) in _rows(_DIRECTORY).items():
+        zone, hours, manager, days = mailboxes[handle]
+        start, end = hours.split("-")
+        out.append(
+            Person(
+                handle,
+                name,
+                title,
+                department,
+                office,
+                zone.rstrip("*"),
+                (start, end),
+                None if manager == "-" else manager,
+                tuple(_DAYS[d] for d in ("mon,tue,wed,thu,fri" if days == "mon-fri" else days).split(",")),
+                custom_zone=zone.endswith("*"),
+            )
+        )
+    return tuple(out)
+
+
+PEOPLE: tuple[Person, ...] = _people()
 NO_MAILBOX = Person(
     "external.auditor", "External Auditor", "Auditor", "Finance", "Paris", "Europe/Paris", ("09:00", "17:00")
 )
