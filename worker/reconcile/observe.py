@@ -16,7 +16,7 @@ import structlog
 
 from worker.core.desired import Desired, Observed
 from worker.core.types import Interval, OccurrenceInfo, Schedule, SeriesInfo
-from worker.graph.errors import GraphError
+from worker.graph.errors import AuthError, GraphError
 from worker.reconcile.state import State
 
 log = structlog.get_logger(__name__)
@@ -51,6 +51,8 @@ async def observe(
     schedules: Mapping[str, Schedule] = {}
     try:
         schedules = await gw.free_busy(people, window)  # type: ignore[attr-defined]
+    except AuthError:
+        raise  # no identity: the run stops (exit 2), it is not a per-pair problem
     except GraphError as exc:
         log.error("observe.free_busy_failed", error=str(exc))
         errors.people.update({p: f"free/busy could not be read: {exc}" for p in people})
@@ -59,6 +61,8 @@ async def observe(
     for organizer in desired.organizers:
         try:
             series += await gw.list_series(organizer, programme=desired.key)  # type: ignore[attr-defined]
+        except AuthError:
+            raise  # no identity: the run stops (exit 2), it is not a per-pair problem
         except GraphError as exc:
             log.error("observe.series_failed", mailbox=organizer, error=str(exc))
             errors.mailboxes[organizer] = str(exc)
@@ -71,6 +75,8 @@ async def observe(
         try:
             found = await gw.occurrences(s.organizer, s.id, occurrence_window)  # type: ignore[attr-defined]
             return s.id, tuple(found)
+        except AuthError:
+            raise  # no identity: the run stops (exit 2), it is not a per-pair problem
         except GraphError as exc:
             log.error("observe.occurrences_failed", series=s.id, pair=s.key, error=str(exc))
             errors.mailboxes[f"series:{s.id}"] = str(exc)
@@ -88,6 +94,8 @@ async def observe(
                 return
             try:
                 chain = await gw.manager_chain(address)  # type: ignore[attr-defined]
+            except AuthError:
+                raise  # no identity: the run stops (exit 2), it is not a per-pair problem
             except GraphError as exc:
                 log.error("observe.manager_chain_failed", person=address, error=str(exc))
                 errors.people.setdefault(address, f"manager chain could not be read: {exc}")
