@@ -400,8 +400,16 @@ class Gateway:
         organizer = spec.organizer.lower()
         event = mapping.event_from_spec(spec)
 
+        programme = spec.properties.get("programme")
+
         async def existing() -> SeriesInfo | None:
-            found = await self.find_series(organizer, spec.key)
+            # Only a live series of this programme: the same pair may have an ended one, or one in
+            # another programme run from the same mailbox.
+            found = [
+                s
+                for s in await self.find_series(organizer, spec.key)
+                if "ended" not in s.properties and s.properties.get("programme", programme) == programme
+            ]
             return found[0] if found else None
 
         async def post() -> SeriesInfo:

@@ -31,7 +31,7 @@ from worker.core.actions import (
     SendFeedback,
     UpdateAgenda,
 )
-from worker.core.desired import PROP_AGENDA, PROP_MOVES
+from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME
 from worker.core.plan import PROP_ENDED, Plan
 from worker.core.recurrence import sessions_of
 from worker.core.types import Interval, MailSpec
@@ -192,7 +192,13 @@ async def _send(gw: Any, mail: MailSpec, state: State, out: Outcome) -> bool:
 
 async def _book(gw: Any, action: Book, state: State, out: Outcome, now: datetime) -> None:
     spec = action.spec
-    existing = [s for s in await gw.find_series(spec.organizer, spec.key) if PROP_ENDED not in s.properties]
+    # The same two people may be a pair in another programme run from the same mailbox: only ours counts.
+    programme = spec.properties.get(PROP_PROGRAMME)
+    existing = [
+        s
+        for s in await gw.find_series(spec.organizer, spec.key)
+        if PROP_ENDED not in s.properties and s.properties.get(PROP_PROGRAMME, programme) == programme
+    ]
     if existing:
         out.already_done += 1  # an earlier run created it and died before recording anything
         return
