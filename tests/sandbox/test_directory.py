@@ -107,3 +107,25 @@ def test_me_is_refused_for_app_only_tokens() -> None:
         assert (await graph.get("/nonsense")).status_code == 400
 
     with_graph(scenario)
+
+
+def test_upns_must_use_a_verified_domain_and_unknown_query_options_are_refused() -> None:
+    async def scenario(graph: Graph) -> None:
+        body = {
+            "accountEnabled": True,
+            "displayName": "x",
+            "mailNickname": "x",
+            "passwordProfile": {"password": "p@ss-W0rd!"},
+        }
+        for upn, status in (
+            ("x@fabrikam.com", 400),
+            ("x@contoso.onmicrosoft.com", 201),
+            ("y@Contoso.com", 201),
+        ):
+            response = await graph.post("/users", {**body, "userPrincipalName": upn})
+            assert response.status_code == status, upn
+        refused = await graph.get("/users", params={"$frobnicate": "1"})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "BadRequest"
+        assert (await graph.get("/users", params={"$top": "1", "$count": "true"})).status_code == 200
+
+    with_graph(scenario)

@@ -94,6 +94,13 @@ def create_user(tenant: Tenant, body: dict[str, Any]) -> User:
         canonical, "accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"
     )
     upn = canonical["userPrincipalName"]
+    if upn.rpartition("@")[2].lower() not in tenant.verified_domains:
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            "The domain portion of the userPrincipalName property is invalid. You must use one of the "
+            "verified domain names in your organization.",
+        )
     if tenant.find_user(upn) is not None:
         raise GraphError(
             400,

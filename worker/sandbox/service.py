@@ -59,6 +59,27 @@ class SandboxClock:
             self._offset += timedelta(seconds=seconds)
 
 
+QUERY_OPTIONS = {
+    "$select",
+    "$filter",
+    "$top",
+    "$skip",
+    "$orderby",
+    "$expand",
+    "$count",
+    "$search",
+    "$format",
+    "$skiptoken",
+}
+
+
+def check_query_options(query: dict[str, str]) -> None:
+    """Graph refuses system query options it does not know rather than ignoring them."""
+    for name in query:
+        if name.startswith("$") and name.lower() not in QUERY_OPTIONS:
+            raise GraphError(400, "BadRequest", f"Query option '{name}' is not allowed.")
+
+
 def build_router() -> Router:
     router = Router()
     directory.register(router)
@@ -141,6 +162,7 @@ class Sandbox:
     async def _serve(self, req: GraphRequest, now: datetime, key: list[str]) -> Reply:
         self.tokens.check(req.headers.get("authorization"), now=now)
         route, params = self.router.match(req.method, req.path)
+        check_query_options(req.query)
         ctx = Ctx(self, req, now)
         segment = params.get("user")
         if segment is None:

@@ -158,6 +158,11 @@ class Tenant:
     def new_digits(self, n: int) -> str:
         return "".join(str(self._rng.randrange(10)) for _ in range(n))
 
+    @property
+    def verified_domains(self) -> set[str]:
+        """The tenant's domain and its initial ``<name>.onmicrosoft.com`` one, as every tenant has."""
+        return {self.domain.lower(), f"{self.domain.split('.')[0].lower()}.onmicrosoft.com"}
+
     # users ---------------------------------------------------------------------------------------
     def add_user(self, user: User) -> User:
         self.users[user.id] = user
