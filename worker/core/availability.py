@@ -13,8 +13,8 @@ handful of zones and working hours, so most pairs reuse them.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, time, tzinfo
 from functools import lru_cache
 from math import ceil, floor
@@ -23,7 +23,6 @@ from worker.core.calendar_math import (
     DAY,
     WHOLE_DAY,
     Ranges,
-    ZoneClock,
     clock_for,
     complement,
     daily_range,
@@ -100,16 +99,43 @@ def allowed_starts(open_days: IntervalSet, one: IntervalSet, two: IntervalSet, d
     return IntervalSet((a, b - duration + 1) for a, b in allowed if b - duration >= a)
 
 
-@dataclass(frozen=True, slots=True)
 class PersonView:
-    """One person's rules and calendar as interval sets; ``layers`` serve the explanations."""
+    """One person's rules and calendar as interval sets; ``layers`` serve the explanations.
 
-    person: Person
-    clock: ZoneClock
-    rules: IntervalSet  # days ∩ working hours ∩ window − avoid
-    layers: dict[Constraint, IntervalSet]
-    oof: IntervalSet  # out of office
-    others: IntervalSet  # every other blocking status, and this run's committed sessions
+    Busy time arrives as raw (start, end) seconds; the merged sets are only built when a slow
+    path (a move, an explanation) asks for them, since the board's start set answers the rest.
+    """
+
+    __slots__ = ("_oof", "_others", "clock", "layers", "person", "raw_oof", "raw_others", "rules")
+
+    def __init__(
+        self,
+        person: Person,
+        rules: IntervalSet,
+        layers: dict[Constraint, IntervalSet],
+        raw_others: list[tuple[int, int]],
+        raw_oof: list[tuple[int, int]],
+    ) -> None:
+        self.person = person
+        self.clock = clock_for(person.zone)
+        self.rules = rules  # days ∩ working hours ∩ window − avoid
+        self.layers = layers
+        self.raw_others = raw_others  # every blocking status but out-of-office, and committed sessions
+        self.raw_oof = raw_oof
+        self._others: IntervalSet | None = None
+        self._oof: IntervalSet | None = None
+
+    @property
+    def others(self) -> IntervalSet:
+        if self._others is None:
+            self._others = IntervalSet(self.raw_others)
+        return self._others
+
+    @property
+    def oof(self) -> IntervalSet:
+        if self._oof is None:
+            self._oof = IntervalSet(self.raw_oof)
+        return self._oof
 
     @property
     def name(self) -> str:
@@ -160,7 +186,7 @@ def person_view(
         elif status is away:
             oof.append((floor(b.start.timestamp()), ceil(b.end.timestamp())))
     others += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
-    return PersonView(person, clock_for(person.zone), rules, layers, IntervalSet(oof), IntervalSet(others))
+    return PersonView(person, rules, layers, others, oof)
 
 
 class Board:
@@ -191,26 +217,27 @@ class Board:
             policy.program_zone, policy.program_start, policy.program_end, tuple(policy.blackouts), lo, hi
         )
         self._rules = tuple(p.rules for p in self.people)
-        self._busy = tuple(s for p in self.people for s in (p.others, p.oof))
-        self._oof = tuple(p.oof for p in self.people)
-        self._others = tuple(p.others for p in self.people)
+        # the programme's dates are one run of time: a session is inside iff its start is in here
+        runs = list(self.programme)
+        self.first_start = runs[0][0] if runs else 0
+        self.last_start = runs[-1][1] - self.duration + 1 if runs else 0
         self._layers = tuple(
             (c, tuple(p.layers[c] for p in self.people))
             for c in (Constraint.DAYS, Constraint.WORKING_HOURS, Constraint.WINDOW, Constraint.AVOID)
         )
         # Every start instant where a session is clean: one bisect answers the common case.
         reach = self.duration + self.buffer
-        forbidden = IntervalSet(
-            (start - reach + 1, min(end + self.buffer, horizon_end))
-            for busy in self._busy
-            for start, end in busy
-            if start - reach + 1 < horizon_end
-        )
+        blocked: list[tuple[int, int]] = []
+        buffer, last = self.buffer, horizon_end + reach - 1
+        for view in self.people:
+            for raw in (view.raw_others, view.raw_oof):
+                blocked += [(start - reach + 1, end + buffer) for start, end in raw if start < last]
+        forbidden = IntervalSet(blocked).difference(IntervalSet([(horizon_end, horizon_end + 10**12)]))
         self.allowed = allowed_starts(self.open_days, *self._rules, self.duration)
         self.starts = self.allowed.difference(forbidden)
 
     def in_programme(self, start: int) -> bool:
-        return self.programme.contains(start, start + self.duration)
+        return self.first_start <= start < self.last_start
 
     def outcome(self, start: int) -> Outcome:
         """Judge a session starting at ``start`` (inside the programme) at its regular place.
@@ -229,11 +256,11 @@ class Board:
                 return Outcome.FAILED
         if start < self.horizon_end:
             lo, hi = start - self.buffer, end + self.buffer
-            for others in self._others:
-                if others.overlaps(lo, hi):
+            for view in self.people:
+                if view.others.overlaps(lo, hi):
                     return Outcome.FAILED
-            for away in self._oof:
-                if away.overlaps(lo, hi):
+            for view in self.people:
+                if view.oof.overlaps(lo, hi):
                     return Outcome.DISRUPTED
         return Outcome.OK
 
@@ -257,9 +284,47 @@ class Board:
             return Constraint.BLACKOUT
         if start < self.horizon_end:
             lo, hi = start - self.buffer, end + self.buffer
-            if any(busy.overlaps(lo, hi) for busy in self._busy):
+            if any(v.others.overlaps(lo, hi) or v.oof.overlaps(lo, hi) for v in self.people):
                 return Constraint.BUSY
         return None
+
+
+    def explain_many(self, starts: Iterable[int]) -> Counter[Constraint]:
+        """``explain`` for many sessions at once, as the NoSlot tally needs it for every rejected
+        candidate: each stage walks the sorted starts along one sorted set instead of bisecting."""
+        counts: Counter[Constraint] = Counter()
+        # sessions every rule allows were rejected by busy time (the start set is the rest)
+        ruled_in, pending = _split(sorted(starts), self.allowed, 1)
+        busy = sum(not self.starts.has(start) for start in ruled_in)
+        if busy:
+            counts[Constraint.BUSY] = busy
+        stages: list[tuple[Constraint, IntervalSet]] = [(Constraint.PROGRAMME_DATES, self.programme)]
+        stages += [(c, layer) for c, sets in self._layers for layer in sets]
+        stages.append((Constraint.BLACKOUT, self.open_days))
+        for constraint, layer in stages:
+            pending, failed = _split(pending, layer, self.duration)
+            if failed:
+                counts[constraint] += len(failed)
+        return counts
+
+
+def _split(starts: list[int], runs: IntervalSet, duration: int) -> tuple[list[int], list[int]]:
+    """The sorted ``starts`` whose session lies inside ``runs``, and those whose session does not.
+
+    One linear walk along both sorted lists (with ``duration`` 1 it splits on the start alone).
+    """
+    run_starts, run_ends = runs._starts, runs._ends  # a friend of IntervalSet, for the walk
+    inside: list[int] = []
+    outside: list[int] = []
+    i, n = 0, len(run_starts)
+    for start in starts:
+        while i < n and run_ends[i] <= start:
+            i += 1
+        if i < n and run_starts[i] <= start and start + duration <= run_ends[i]:
+            inside.append(start)
+        else:
+            outside.append(start)
+    return inside, outside
 
 
 def complement_dates(blocked: IntervalSet, lo: int, hi: int) -> list[tuple[int, int]]:

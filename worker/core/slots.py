@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from worker.core.availability import Board, Outcome
 from worker.core.calendar_math import (
@@ -114,6 +115,28 @@ def candidate_times(policy: SlotPolicy) -> tuple[int, ...]:
     )
 
 
+@lru_cache(maxsize=64)
+def preference_orders(times: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """The candidate times of each weekday, best first (shared by every pair with the same grid)."""
+    return tuple(tuple(sorted(times, key=lambda t, wd=wd: (preference(wd, t), t))) for wd in range(7))
+
+
+@lru_cache(maxsize=4096)
+def week_order(
+    times: tuple[int, ...], days: frozenset[int], weekday: int, start: int
+) -> tuple[tuple[int, int], ...]:
+    """(weekday, time) of every other slot of a week, in the order a moved session tries them:
+    the same local time first, then ``preference``, then the nearest day, then the earliest."""
+    options = sorted(
+        (t != start, preference(other, t), abs(other - weekday), other, t)
+        for other in range(7)
+        if other in days
+        for t in times
+        if (other, t) != (weekday, start)
+    )
+    return tuple((other, t) for *_, other, t in options)
+
+
 def occurrence_date(first: date, policy: SlotPolicy, k: int, index: WeekIndex | None) -> date:
     """The k-th (0-based) date of the pattern that starts on ``first``."""
     if policy.cadence.kind is CadenceKind.WEEKLY:
@@ -148,11 +171,8 @@ class _Engine:
         self.policy = policy
         self.series = board.series
         self.times = candidate_times(policy)
-        self._week_orders: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        self.by_preference = tuple(
-            tuple(sorted(self.times, key=lambda t, wd=weekday: (preference(wd, t), t)))  # type: ignore[misc]
-            for weekday in range(7)
-        )
+        self.by_preference = preference_orders(self.times)
+        self._open_days: dict[date, bool] = {}
 
     def local_day(self, instant: int) -> date:
         return day_date(self.series.wall(instant) // DAY)
@@ -164,17 +184,7 @@ class _Engine:
 
         Best: the same local time on another day, then by ``preference``, nearest day, earliest.
         """
-        key = (regular.weekday(), start)
-        order = self._week_orders.get(key)
-        if order is None:
-            options = [
-                (t != start, preference(weekday, t), abs(weekday - regular.weekday()), weekday, t)
-                for weekday in range(7)
-                if weekday in self.policy.days
-                for t in self.times
-                if (weekday, t) != key
-            ]
-            order = self._week_orders[key] = [(weekday, t) for *_, weekday, t in sorted(options)]
+        order = week_order(self.times, self.policy.days, regular.weekday(), start)
         monday = monday_of(regular)
         for weekday, t in order:
             day = monday + timedelta(days=weekday)
@@ -184,8 +194,24 @@ class _Engine:
                 continue
             yield day, t
 
+    def day_has_room(self, day: date) -> bool:
+        """Whether any clean start falls on this local day at all (a blacked-out week is then skipped
+        in one look per day rather than one per time)."""
+        room = self._open_days.get(day)
+        if room is None:
+            number = epoch_day(day)
+            spans = self.series.wall_range(number * DAY, (number + 1) * DAY)
+            room = bool(spans) and self.board.starts.overlaps(spans[0][0], spans[-1][1])
+            self._open_days[day] = room
+        return room
+
     def move(self, regular: date, start: int, prev_day: date | None, next_day: date | None) -> int | None:
+        monday = monday_of(regular)
+        if not any(self.day_has_room(monday + timedelta(days=d)) for d in self.policy.days):
+            return None  # e.g. a week inside a blackout: nothing to try
         for day, t in self.week_options(regular, start, prev_day, next_day):
+            if not self.day_has_room(day):
+                continue
             instant = self.series.local_instant(epoch_day(day), t)
             if instant is not None and self.board.clean(instant):
                 return instant
@@ -205,7 +231,7 @@ class _Engine:
                 instant = clock.local_instant(number, start)
             if instant is None:
                 return Constraint.LOCAL_TIME
-            if not board.in_programme(instant):
+            if not (board.first_start <= instant < board.last_start):
                 if k == 0:
                     return Constraint.PROGRAMME_DATES
                 break
@@ -288,7 +314,11 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
             if day_best is not None and fallback is None:
                 fallback = day_best
             current_day, day_best = day, None
-        instant = engine.series.local_instant(epoch_day(day), start)
+        _, number, offset = pattern.occurrence(0)
+        if offset is not None:
+            instant: int | None = number * DAY + start - offset
+        else:
+            instant = engine.series.local_instant(number, start)
         if instant is not None:
             if not (earliest <= instant < latest):
                 continue
@@ -311,9 +341,8 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
         fallback = day_best
     if fallback is not None:
         return _series_slot(engine, req, fallback[1])
-    counts: Counter[Constraint] = Counter(
-        r if isinstance(r, Constraint) else (board.explain(r) or Constraint.BUSY) for r in rejected
-    )
+    counts = board.explain_many(r for r in rejected if not isinstance(r, Constraint))
+    counts.update(r for r in rejected if isinstance(r, Constraint))
     if not engine.times:
         default = Constraint.WINDOW
     elif not policy.days:
