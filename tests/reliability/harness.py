@@ -310,12 +310,13 @@ class TenantView(Protocol):
     async def working_hours(self, address: str) -> dict[str, Any] | None: ...
 
 
-async def audit(view: TenantView, *, programme_pairs: set[str] | None = None) -> Audit:
+async def audit(view: TenantView, *, programme: str | None = None, by_subject: bool = True) -> Audit:
     """One series per pair, one email per participant per session, no session outside both people's
-    working hours. ``programme_pairs`` limits the series audited to one programme's pair keys; emails
-    are audited across the whole sending mailbox."""
+    working hours. ``programme`` limits the series audited to one programme's (its key); emails
+    are audited across the whole sending mailbox: by Message-ID, and with ``by_subject`` (one programme
+    only) also one feedback email per recipient and subject."""
     found = Audit()
-    series = [s for s in await view.series() if programme_pairs is None or s.key in programme_pairs]
+    series = [s for s in await view.series() if programme in (None, s.properties.get("programme"))]
     found.series = len(series)
     per_key = Counter(s.key for s in series)
     found.duplicate_series = {k: n for k, n in per_key.items() if n > 1}
@@ -338,7 +339,7 @@ async def audit(view: TenantView, *, programme_pairs: set[str] | None = None) ->
     per_recipient: dict[tuple[str, str], int] = defaultdict(int)
     for mail in mails:
         per_message[mail.get("internetMessageId", "")] += 1
-        if "feedback" not in mail.get("subject", "").lower():
+        if not by_subject or "feedback" not in mail.get("subject", "").lower():
             continue  # the lead's escalations repeat once a week by design; their Message-IDs differ
         for to in mail.get("toRecipients", []):
             per_recipient[(to["emailAddress"]["address"].lower(), mail.get("subject", ""))] += 1
