@@ -25,7 +25,16 @@ def test_serve_prints_its_connection_line_and_answers_graph() -> None:
     port = _free_port()
     crossgen = Path(sys.executable).with_name("crossgen")
     proc = subprocess.Popen(
-        [str(crossgen), "sandbox", "serve", "--port", str(port), "--empty"],
+        [
+            str(crossgen),
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--empty",
+            "--faults",
+            '{"mailbox_concurrency": 2}',
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -57,6 +66,8 @@ def test_serve_prints_its_connection_line_and_answers_graph() -> None:
             )
             assert users.status_code == 200 and users.json()["value"] == []
             assert http.get(f"{info['graph_url']}/users").status_code == 401
+            faults = http.get(info["graph_url"].replace("/v1.0", "/_sandbox/faults")).json()
+            assert faults["mailbox_concurrency"] == 2
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -26,13 +26,31 @@ def sandbox() -> None:
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the demo tenant and of faults.")
 @click.option("--empty", is_flag=True, help="Start with no users: build the tenant with Graph calls.")
-def serve(host: str, port: int, seed: int, empty: bool) -> None:
+@click.option(
+    "--faults",
+    "faults_json",
+    default=None,
+    metavar="JSON",
+    help="Limits and faults to start with, e.g. '{\"latency_seconds\": [0.01, 0.05]}' "
+    "(the knobs of /_sandbox/faults).",
+)
+def serve(host: str, port: int, seed: int, empty: bool, faults_json: str | None) -> None:
     """Serve the sandbox until stopped; the first stdout line is the connection info as JSON."""
     import uvicorn
 
     from worker.sandbox.app import create_app
+    from worker.sandbox.faults import FaultConfig, FaultConfigError
 
-    app = create_app(seed=seed, empty=empty)
+    faults = FaultConfig()
+    if faults_json:
+        try:
+            changes = json.loads(faults_json)
+            if not isinstance(changes, dict):
+                raise FaultConfigError("a JSON object is expected")
+            faults.update(changes)
+        except (ValueError, TypeError, FaultConfigError) as err:
+            raise click.BadParameter(str(err), param_hint="--faults") from err
+    app = create_app(seed=seed, empty=empty, faults=faults)
     base_url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
     info = app.info(base_url)
 
