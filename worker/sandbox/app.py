@@ -5,12 +5,19 @@ serve`` hands to uvicorn. Three surfaces share one ``Sandbox``:
 
 - ``/{tenant}/v2.0/.well-known/openid-configuration`` and ``/{tenant}/oauth2/v2.0/token``: see ``auth.py``;
 - ``/v1.0/...``: Graph, every call through ``Sandbox.dispatch``;
-- ``/_sandbox/...``: clearly *not* Graph, for tests and the demo: the clock, counters, faults,
-  certificates, mailbox removal, and answering a meeting as an attendee. Its JSON is ours.
+- ``/_sandbox/...``: clearly *not* Graph, for tests and the demo. Its JSON is ours:
+
+  ``GET info`` (the ``serve`` connection line) · ``GET counters`` · ``POST counters/reset`` ·
+  ``GET|POST faults`` (``FaultConfig`` knobs as JSON) · ``GET|POST clock`` (``{"now": iso, "frozen":
+  bool}`` or ``{"advance_seconds": n}``) · ``POST certificates`` (a PEM body) ·
+  ``DELETE users/{upn}/mailbox`` · ``POST respond`` (``{"attendee", "event": organizer's event or
+  occurrence id, "response": accept|decline|tentativelyAccept, "comment", "sendResponse"}``) ·
+  ``GET events/{organizer event id}/copies``.
 
 The app object also carries Python accessors (``app.sandbox``, ``app.tenant``, ``app.counters``,
-``app.faults``, ``app.clock``, ``app.credentials``, ``app.copy_id``, ``app.respond_as``) so
-in-process tests can set up and inspect state without HTTP.
+``app.faults``, ``app.clock``, ``app.credentials``, ``app.requests_to``, ``app.max_in_flight_for``,
+``app.copy_id``, ``app.respond_as``, ``app.info``) so in-process tests can set up and inspect state
+without HTTP.
 """
 
 from __future__ import annotations
