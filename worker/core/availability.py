@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, time, tzinfo
 from functools import lru_cache
 from math import ceil, floor
@@ -32,15 +32,11 @@ from worker.core.calendar_math import (
 )
 from worker.core.intervals import IntervalSet, to_seconds, to_seconds_ceil
 from worker.core.slot_model import Constraint, Person, SlotPolicy
-from worker.core.types import BusyStatus, Interval, WorkingHours
+from worker.core.types import Busy, BusyStatus, Interval, WorkingHours
 
 _SPAN_ROUNDING = 28 * DAY  # spans are rounded so nearby requests share memoised rule sets
 
 Weekly = tuple[Ranges, ...]  # seven entries, Monday first
-# the statuses that block, as person_view tests them by identity (enum hashing is slow in the hot loop)
-assert {s for s in BusyStatus if s.blocks} == {
-    BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN, BusyStatus.OOF
-}, "BusyStatus.blocks changed: update person_view"
 
 
 class Outcome(enum.Enum):
@@ -59,8 +55,16 @@ def weekly_set(zone: tzinfo, weekly: Weekly, lo: int, hi: int) -> IntervalSet:
     first_day = (lo - DAY) // DAY
     last_day = (hi + DAY) // DAY
     for day in range(first_day, last_day + 1):
-        for r_lo, r_hi in weekly[(day + 3) % 7]:
-            out.extend(clock.wall_range(day * DAY + r_lo, day * DAY + r_hi))
+        ranges = weekly[(day + 3) % 7]
+        if not ranges:
+            continue
+        offset = clock.day_offset(day)
+        if offset is not None:  # an ordinary day: shift the wall ranges by its one offset
+            base = day * DAY - offset
+            out.extend((base + r_lo, base + r_hi) for r_lo, r_hi in ranges)
+        else:
+            for r_lo, r_hi in ranges:
+                out.extend(clock.wall_range(day * DAY + r_lo, day * DAY + r_hi))
     return IntervalSet(out)
 
 
@@ -176,17 +180,35 @@ def person_view(
     person: Person, policy: SlotPolicy, committed: Iterable[Interval], lo: int, hi: int
 ) -> PersonView:
     rules, layers = rule_sets(person.zone, person.hours, policy.days, policy.window, policy.avoid, lo, hi)
+    others, oof = busy_seconds(person.busy)
+    others += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
+    return PersonView(person, rules, layers, others, oof)
+
+
+def busy_seconds(busy: Sequence[Busy]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(other blocking, out-of-office) busy time as UTC seconds.
+
+    The one pass over every event of the run, so it stays a plain loop of C-level calls (measured
+    faster than chains of ``map``); statuses are compared by identity because hashing an enum
+    member runs Python code.
+    """
     others: list[tuple[int, int]] = []
     oof: list[tuple[int, int]] = []
-    busy, tentative, unknown, away = BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN, BusyStatus.OOF
-    for b in person.busy:  # the hot loop over every busy event of the run: C-level calls only
+    busy_, tentative, unknown = BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN
+    away = BusyStatus.OOF
+    for b in busy:
         status = b.status
-        if status is busy or status is tentative or status is unknown:
+        if status is busy_ or status is tentative or status is unknown:
             others.append((floor(b.start.timestamp()), ceil(b.end.timestamp())))
         elif status is away:
             oof.append((floor(b.start.timestamp()), ceil(b.end.timestamp())))
-    others += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
-    return PersonView(person, rules, layers, others, oof)
+    return others, oof
+
+
+# busy_seconds spells out the blocking statuses: keep it in step with BusyStatus.blocks
+_BLOCKING = {BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN, BusyStatus.OOF}
+if {s for s in BusyStatus if s.blocks} != _BLOCKING:  # pragma: no cover - a guard for future edits
+    raise RuntimeError("BusyStatus.blocks changed: update busy_seconds")
 
 
 class Board:

@@ -61,9 +61,9 @@ def summarise_week(common: IntervalSet, week_start: int) -> str:
 
 def _overlap(board: Board, layer: Constraint | None, week_start: int) -> str:
     """What two people's sets (one layer, or all their rules) leave in common over a week."""
-    sets = [p.rules if layer is None else p.layers[layer] for p in board.people]
-    window = IntervalSet([(week_start, week_start + 7 * DAY)])
-    common = sets[0].intersection(sets[1]).intersection(window)
+    week_end = week_start + 7 * DAY
+    sets = [(p.rules if layer is None else p.layers[layer]).clip(week_start, week_end) for p in board.people]
+    common = sets[0].intersection(sets[1])
     return summarise_week(common, week_start)
 
 

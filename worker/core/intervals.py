@@ -9,7 +9,7 @@ conversion from aware datetimes happens once, at the edge of the engine.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -84,6 +84,19 @@ class IntervalSet:
         i = bisect_right(self._starts, point) - 1
         return i >= 0 and point < self._ends[i]
 
+    def members(self, points: list[int] | tuple[int, ...], shift: int) -> set[int]:
+        """The sorted ``points`` p whose ``p + shift`` is in the set: one bisect per run, not per point."""
+        out: set[int] = set()
+        if not points:
+            return out
+        i = bisect_right(self._ends, points[0] + shift)
+        last = points[-1] + shift
+        while i < len(self._starts) and self._starts[i] <= last:
+            lo = bisect_left(points, self._starts[i] - shift)
+            out.update(points[lo : bisect_left(points, self._ends[i] - shift)])
+            i += 1
+        return out
+
     def contains(self, start: int, end: int) -> bool:
         """Whether [start, end) lies entirely inside one merged run."""
         i = bisect_right(self._starts, start) - 1
@@ -126,16 +139,33 @@ class IntervalSet:
         return IntervalSet([*self, *other])
 
     def intersection(self, other: IntervalSet) -> IntervalSet:
-        out: list[tuple[int, int]] = []
-        a, b = list(self), list(other)
+        a_starts, a_ends, b_starts, b_ends = self._starts, self._ends, other._starts, other._ends
+        starts: list[int] = []
+        ends: list[int] = []
         i = j = 0
-        while i < len(a) and j < len(b):
-            lo = max(a[i][0], b[j][0])
-            hi = min(a[i][1], b[j][1])
+        n, m = len(a_starts), len(b_starts)
+        while i < n and j < m:
+            a_end, b_end = a_ends[i], b_ends[j]
+            lo = a_starts[i] if a_starts[i] > b_starts[j] else b_starts[j]
+            hi = a_end if a_end < b_end else b_end
             if lo < hi:
-                out.append((lo, hi))
-            if a[i][1] < b[j][1]:
+                starts.append(lo)
+                ends.append(hi)
+            if a_end < b_end:
                 i += 1
             else:
                 j += 1
-        return IntervalSet(out)
+        # no two pieces touch: a piece ends where one set's run ends, and that set's next run
+        # starts strictly later (runs are merged), so the result is already canonical
+        return IntervalSet._merged(starts, ends)
+
+    def clip(self, lo: int, hi: int) -> IntervalSet:
+        """The part of the set inside [lo, hi)."""
+        first = bisect_right(self._ends, lo)
+        last = bisect_left(self._starts, hi)
+        starts, ends = self._starts[first:last], self._ends[first:last]
+        if starts:
+            starts[0] = max(starts[0], lo)
+            ends[-1] = min(ends[-1], hi)
+        return IntervalSet._merged(starts, ends)
+

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import lru_cache
 
 from worker.core.availability import Board, Outcome
@@ -105,9 +105,14 @@ def preference(weekday: int, start: int) -> int:
 
 def candidate_times(policy: SlotPolicy) -> tuple[int, ...]:
     """Start times (seconds of the day, series zone) on the step grid whose session fits the window."""
-    step = max(int(policy.step.total_seconds()), 60)
-    duration = int(policy.duration.total_seconds())
-    window = daily_range(*policy.window)
+    return _grid(policy.step, policy.duration, policy.window)
+
+
+@lru_cache(maxsize=256)
+def _grid(step_: timedelta, duration_: timedelta, window_: tuple[time, time]) -> tuple[int, ...]:
+    step = max(int(step_.total_seconds()), 60)
+    duration = int(duration_.total_seconds())
+    window = daily_range(*window_)
     return tuple(
         t
         for t in range(0, DAY, step)
@@ -252,15 +257,13 @@ class _Engine:
             series.occurrences = k
         return series
 
-    def candidates(self, earliest: int, latest: int) -> Iterator[tuple[_Pattern, int]]:
-        """(pattern from a first date, start) in ranking order: date, then preference, then time."""
+    def candidates(self, earliest: int, latest: int) -> Iterator[tuple[_Pattern, tuple[int, ...]]]:
+        """Each candidate first date (a pattern) in order, with its times in preference order."""
         day = self.local_day(earliest)
         last = self.local_day(latest)
         while day <= last:
             if day.weekday() in self.policy.days:
-                pattern = _Pattern(day, self.policy, self.series)
-                for t in self.by_preference[day.weekday()]:
-                    yield pattern, t
+                yield _Pattern(day, self.policy, self.series), self.by_preference[day.weekday()]
             day += timedelta(days=1)
 
 
@@ -304,37 +307,39 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
     rejected: list[Constraint | int] = []
     # best key overall: (over share, first date, disruptions, preference, start); dates come in order
     fallback: tuple[tuple[object, ...], _Series] | None = None
-    current_day: date | None = None
     day_best: tuple[tuple[object, ...], _Series] | None = None
-    for pattern, start in engine.candidates(earliest, latest):
+    for pattern, order in engine.candidates(earliest, latest):
         day = pattern.first
-        if day != current_day:
-            if day_best is not None and not day_best[1].over_share:
-                return _series_slot(engine, req, day_best[1])
-            if day_best is not None and fallback is None:
-                fallback = day_best
-            current_day, day_best = day, None
+        if day_best is not None and not day_best[1].over_share:
+            return _series_slot(engine, req, day_best[1])
+        if day_best is not None and fallback is None:
+            fallback = day_best
+        day_best = None
         _, number, offset = pattern.occurrence(0)
-        if offset is not None:
-            instant: int | None = number * DAY + start - offset
+        if offset is not None:  # an ordinary day: every first session at once, by the day's offset
+            base = number * DAY - offset
+            clean = board.starts.members(engine.times, base)
+            firsts: list[tuple[int, int | None]] = [(t, base + t) for t in order]
         else:
-            instant = engine.series.local_instant(number, start)
-        if instant is not None:
-            if not (earliest <= instant < latest):
+            firsts = [(t, engine.series.local_instant(number, t)) for t in order]
+            clean = {t for t, instant in firsts if instant is not None and board.clean(instant)}
+        for start, instant in firsts:
+            if instant is not None:
+                if not (earliest <= instant < latest):
+                    continue
+                if start not in clean:  # the first session must hold where it is
+                    rejected.append(instant)
+                    continue
+            found = engine.expand(pattern, start)
+            if not isinstance(found, _Series):
+                rejected.append(found)
                 continue
-            if not board.clean(instant):  # the first session must hold where it is
-                rejected.append(instant)
-                continue
-        found = engine.expand(pattern, start)
-        if not isinstance(found, _Series):
-            rejected.append(found)
-            continue
-        key = (found.over_share, found.disruptions, preference(day.weekday(), start), start)
-        if day_best is None or key < day_best[0]:
-            day_best = (key, found)
-        if found.disruptions == 0:
-            # times come in preference order, so nothing later today (or later) can beat it
-            return _series_slot(engine, req, found)
+            key = (found.over_share, found.disruptions, preference(day.weekday(), start), start)
+            if day_best is None or key < day_best[0]:
+                day_best = (key, found)
+            if found.disruptions == 0:
+                # times come in preference order, so nothing later today (or later) can beat it
+                return _series_slot(engine, req, found)
     if day_best is not None and not day_best[1].over_share:
         return _series_slot(engine, req, day_best[1])
     if fallback is None:
