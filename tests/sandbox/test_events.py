@@ -318,6 +318,9 @@ def test_cancel_is_for_organizers_and_tells_attendees() -> None:
             )
         ).json()
         assert master["cancelledOccurrences"] == [f"OID.{created['id']}.2027-02-23"]
+        unselected = (await graph.get(f"/users/{ORG}/events/{created['id']}")).json()
+        listed = (await graph.get(f"/users/{ORG}/events")).json()["value"]
+        assert "cancelledOccurrences" not in unselected and "cancelledOccurrences" not in listed[0]
         assert (await graph.get(f"/users/{ORG}/events/{instances[3]['id']}")).status_code == 404
         assert (
             len((await graph.get("/users/lea@contoso.com/calendarView", params=WINDOW)).json()["value"]) == 5

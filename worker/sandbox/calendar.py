@@ -82,7 +82,11 @@ async def post_event(ctx: Ctx, **_: str) -> Reply:
 
 async def get_event(ctx: Ctx, event: str, **_: str) -> Reply:
     rec, orig = find(ctx.mailbox, event)
-    return _respond_view(ctx, rec, orig, status=200, context=_context(ctx, "events/$entity"))
+    reply = _respond_view(ctx, rec, orig, status=200, context=_context(ctx, "events/$entity"))
+    selected = {f.lower() for f in odata.select_fields(ctx.req.query.get("$select")) or []}
+    if orig is None and "cancelledoccurrences" in selected:
+        reply.body["cancelledOccurrences"] = render.cancelled_occurrences(rec)
+    return reply
 
 
 Entry = tuple[EventRecord, datetime | None]  # a series master, single event, or (master, original start)

@@ -216,11 +216,13 @@ def event_json(
     )
     if original_start is not None:
         out["originalStart"] = timeutil.stamp_seconds(original_start)
-    if rec.is_series and original_start is None and rec.cancelled:
-        out["cancelledOccurrences"] = [
-            f"OID.{rec.id}.{o.strftime('%Y-%m-%d')}" for o in sorted(rec.cancelled)
-        ]
     return out
+
+
+def cancelled_occurrences(rec: EventRecord) -> list[str]:
+    """``cancelledOccurrences``: "Requires $select ... Only returned in a Get operation that specifies the
+    ID (seriesMasterId ...)", so the GET-by-id handler adds it only when selected."""
+    return [f"OID.{rec.id}.{o.strftime('%Y-%m-%d')}" for o in sorted(rec.cancelled)] if rec.is_series else []
 
 
 def extended_json(
