@@ -161,6 +161,8 @@ class IntervalSet:
 
     def clip(self, lo: int, hi: int) -> IntervalSet:
         """The part of the set inside [lo, hi)."""
+        if hi <= lo:
+            return IntervalSet()
         first = bisect_right(self._ends, lo)
         last = bisect_left(self._starts, hi)
         starts, ends = self._starts[first:last], self._ends[first:last]
