@@ -25,14 +25,19 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.event import Event
+from msgraph.generated.models.free_busy_status import FreeBusyStatus
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
 from msgraph.generated.models.recurrence_pattern import RecurrencePattern
 from msgraph.generated.models.recurrence_range import RecurrenceRange
 from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
+from msgraph.generated.models.sensitivity import Sensitivity
 from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
     GetSchedulePostRequestBody,
+)
+from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import (
+    CalendarViewRequestBuilder,
 )
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
@@ -73,6 +78,7 @@ T = TypeVar("T")
 MAX_SCHEDULES = 20  # getSchedule: "up to 20 entities at once" (NOTES §1)
 MAX_WINDOW = timedelta(days=41)  # "less than 42 days" (2021 docs; 62 today): stay under the stricter one
 MAX_MANAGER_DEPTH = 25
+CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
 # Our property names (worker.core.desired/plan use them); only these are read back ($expand needs names).
 DEFAULT_PROPERTY_NAMES = ("key", "owner", "programme", "fingerprint", "first", "moves", "agenda", "ended")
 _EVENT_FIELDS = [
@@ -379,6 +385,70 @@ class Gateway:
                 return found
             page = await self._json("GET", path, events.with_url(link).to_get_request_information)
 
+    # --- run leases ---------------------------------------------------------------------------------
+
+    async def take_lease(self, organizer: str, *, name: str, holder: str, until: datetime) -> str:
+        """Put this run's lease marker in the organiser's calendar; returns its event id.
+
+        A lease is a short, free, private event tagged ``lease=name``, ``holder=holder``. Graph gives no
+        compare-and-swap on calendars, but it orders creates: each run creates its marker, then lists
+        the markers, and the earliest created live one holds the lease (see ``leases``). ``holder``
+        doubles as the transactionId, so a retried create is the same marker.
+        """
+        now = self._now()
+        event = Event(
+            subject="crossgen: a scheduled run is working on this mailbox (removed when it ends)",
+            start=mapping.local_time(now, "UTC"),
+            end=mapping.local_time(max(until, now + timedelta(minutes=1)), "UTC"),
+            show_as=FreeBusyStatus.Free,
+            sensitivity=Sensitivity.Private,
+            is_reminder_on=False,
+            response_requested=False,
+            transaction_id=holder,
+        )
+        event.single_value_extended_properties = mapping.graph_properties({"lease": name, "holder": holder})
+        path = f"/users/{organizer}/events"
+        request = partial(self._user(organizer).events.to_post_request_information, event)
+
+        async def post() -> str:
+            created = wire.loads(await self._raw(request()))
+            return str(created.get("id", "")) if created else ""
+
+        # Retried on any transient failure: the transactionId makes a repeated create the same marker.
+        return await self._call("POST", path, post)
+
+    async def leases(self, organizer: str, *, name: str) -> list[tuple[str, datetime, str, datetime]]:
+        """Live lease markers for ``name``: (event id, created, holder, until), earliest created first."""
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=mapping.property_filter("lease", name),
+            expand=self._expand(["lease", "holder"]),
+            select=["id", "createdDateTime", "end"],
+            top=50,
+        )
+        config = RequestConfiguration(query_parameters=query)
+        path = f"/users/{organizer}/events"
+        events = self._user(organizer).events
+        page = await self._json("GET", path, lambda: events.to_get_request_information(config))
+        found = []
+        for event in page.get("value") or []:
+            props = wire.properties_from_json(event)
+            try:
+                created = wire.instant(event.get("createdDateTime"))
+                until = wire.graph_datetime(event.get("end"))
+            except ValueError:
+                continue  # not a marker we can read: ignore it rather than stall every run
+            found.append((str(event["id"]), created, props.get("holder", ""), until))
+        now = self._now()
+        return sorted((f for f in found if f[3] > now), key=lambda f: (f[1], f[0]))
+
+    async def delete_event(self, organizer: str, event_id: str) -> None:
+        """Delete an event of ours (a lease marker); gone already is fine."""
+        item = self._user(organizer).events.by_event_id(event_id)
+        try:
+            await self._call("DELETE", f"/users/{organizer}/events/{event_id}", item.delete)
+        except NotFound:
+            return
+
     async def find_series(self, organizer: str, key: str) -> list[SeriesInfo]:
         """Our series for ``key`` in the organiser's calendar (normally one; more means a duplicate)."""
         flt = mapping.property_filter(mapping.KEY_PROPERTY, key)
@@ -461,6 +531,33 @@ class Gateway:
             if not link:
                 return sorted(found, key=lambda o: o.start)
             page = await self._json("GET", path, instances.with_url(link).to_get_request_information)
+
+    async def calendar_view(self, organizer: str, window: Interval) -> dict[str, list[OccurrenceInfo]]:
+        """Every occurrence and exception of every series in the organiser's calendar over ``window``, by
+        series id, from one paged calendarView listing (1,000 a page): the read of all our series'
+        sessions at once, instead of one ``instances`` call per series."""
+        query = CalendarViewRequestBuilder.CalendarViewRequestBuilderGetQueryParameters(
+            start_date_time=_utc_text(window.start) + "Z",
+            end_date_time=_utc_text(window.end) + "Z",
+            expand=self._expand(),
+            select=_EVENT_FIELDS,
+            top=CALENDAR_VIEW_PAGE,
+        )
+        config = RequestConfiguration(query_parameters=query)
+        view = self._user(organizer).calendar_view
+        path = f"/users/{organizer}/calendarView"
+        page = await self._json("GET", path, lambda: view.to_get_request_information(config))
+        found: dict[str, list[OccurrenceInfo]] = {}
+        while True:
+            for event in page.get("value") or []:
+                if not event.get("seriesMasterId"):
+                    continue  # a single meeting: never one of our sessions
+                occurrence = _mapped(lambda e=event: wire.occurrence_from_json(e), path, event)
+                found.setdefault(occurrence.series_id, []).append(occurrence)
+            link = page.get("@odata.nextLink")
+            if not link:
+                return {k: sorted(v, key=lambda o: o.start) for k, v in found.items()}
+            page = await self._json("GET", path, lambda u=link: view.with_url(u).to_get_request_information())
 
     async def _patch(self, organizer: str, event_id: str, event: Event) -> None:
         """PATCH an event; the answer's body is not read (we know what we wrote, see ``wire``)."""

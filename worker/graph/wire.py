@@ -63,6 +63,12 @@ def _parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(_FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1))
 
 
+def instant(value: Any) -> datetime:
+    """An Edm.DateTimeOffset such as createdDateTime, as an aware UTC datetime."""
+    parsed = _parse_instant(_text(value) or "")
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def graph_datetime(value: Any) -> datetime:
     """A dateTimeTimeZone object as an aware UTC datetime (raises ValueError when malformed)."""
     if not isinstance(value, dict) or not _text(value.get("dateTime")):

@@ -54,6 +54,7 @@ class Outcome:
     deferred: int = 0  # emails left for the next run (sending budget)
     already_done: int = 0  # writes found done by an earlier (crashed or raced) run
     writes: int = 0
+    skipped: bool = False  # another run held the programme's lease: this one wrote nothing
     stopped: int = 0  # pairs left for the next run because the run was asked to stop (SIGTERM)
     errors: dict[str, str] = field(default_factory=dict)  # pair -> message
 

@@ -19,6 +19,7 @@ import structlog
 from worker.core.actions import Action
 from worker.core.desired import Desired, Observed
 from worker.core.plan import PairState, Plan, plan
+from worker.reconcile import lease
 from worker.reconcile.apply import Outcome, apply
 from worker.reconcile.desired import Shard, desired_from
 from worker.reconcile.observe import BACKFILL, DEFAULT_HORIZON, observe
@@ -64,6 +65,7 @@ class RunResult:
             "escalations_sent": out.escalations_sent,
             "deferred": out.deferred,
             "writes": out.writes,
+            "skipped": int(out.skipped),
             "stopped": out.stopped,
             "actions": len(self.plan.actions),
         }
@@ -106,10 +108,27 @@ async def reconcile(
         )
         decided = plan(desired, observed, now)
         outcome = None
-        if not dry_run:
-            if on_plan is not None:
-                on_plan(decided)
-            outcome = await apply(gateway, decided, state, now=now, on_write=on_write, stopping=stopping)
+        if not dry_run and decided.actions:
+            # Shards serve disjoint pairs, so each shard has its own lease even on a shared mailbox.
+            index, count = desired.shard
+            name = desired.key if count == 1 else f"{desired.key}/shard-{index}-of-{count}"
+            held = await lease.acquire(gateway, name=name, mailboxes=desired.organizers, now=now)
+            if not held.held:
+                # Another run is writing to this programme right now: it will do what we would have.
+                result = RunResult(
+                    desired, state, observed, Plan((), decided.statuses), Outcome(skipped=True)
+                )
+                log.info("run.finished", dry_run=dry_run, **result.summary())
+                return result
+            try:
+                if on_plan is not None:
+                    on_plan(decided)
+                outcome = await apply(gateway, decided, state, now=now, on_write=on_write, stopping=stopping)
+                state.save(now=now)
+            finally:
+                await lease.release(gateway, held)
+        elif not dry_run:
+            outcome = Outcome()
             state.save(now=now)
         result = RunResult(
             desired, state, observed, decided, outcome, {**read_errors.people, **read_errors.mailboxes}

@@ -139,7 +139,7 @@ def create_event(ctx: Ctx, user: User, box: Mailbox, body: dict[str, Any]) -> tu
     rec = EventRecord(
         id=tenant.new_item_id(),
         owner_id=user.id,
-        created=ctx.now,
+        created=tenant.created_stamp(ctx.now),
         modified=ctx.now,
         props=props,
         ical_uid="040000008200E00074C5B7101A82E008" + tenant.new_hex(32),

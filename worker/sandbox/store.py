@@ -15,7 +15,7 @@ import base64
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -138,8 +138,17 @@ class Tenant:
         self.users: dict[str, User] = {}
         self._by_name: dict[str, str] = {}  # lower UPN and lower mail -> id
         self.mailboxes: dict[str, Mailbox] = {}
+        self._last_created: datetime | None = None
 
     # ids -----------------------------------------------------------------------------------------
+    def created_stamp(self, now: datetime) -> datetime:
+        """A creation time after every earlier one: Exchange stamps items to 100 ns, so two creates
+        never share a createdDateTime even when the sandbox's clock is frozen."""
+        last = self._last_created
+        stamp = now if last is None or now > last else last + timedelta(microseconds=1)
+        self._last_created = stamp
+        return stamp
+
     def new_guid(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 

@@ -1,0 +1,78 @@
+"""One writer per programme mailbox at a time, with nothing but Graph to coordinate through.
+
+The CronJob never overlaps itself (``concurrencyPolicy: Forbid``), but two workers can still meet: a
+manual run during a scheduled one, a second deployment by mistake. Series are safe anyway (looked up by
+key, created with a deterministic transactionId); emails are not, because "look in Sent Items, then
+send" is two steps. So a run that writes first takes a lease on each of its organiser mailboxes:
+
+1. it creates a lease marker (a short, free, private event tagged with the programme and the run);
+2. it lists the live markers; the earliest created one holds the lease.
+
+Exchange orders the creates, and each run lists only after its own create has landed, so every run
+that sees a rival agrees on who came first: the later run gives its marker back and ends quietly,
+the holder removes its marker when it is done. A marker left by a killed run expires after ``ttl``
+(keep it at least the CronJob's ``activeDeadlineSeconds``), and the next holder clears it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from worker.graph.errors import GraphError
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_TTL = timedelta(minutes=int(os.environ.get("CROSSGEN_LEASE_MINUTES", "10")))
+
+
+@dataclass
+class Lease:
+    holder: str = field(default_factory=lambda: str(uuid.uuid4()))
+    markers: list[tuple[str, str]] = field(default_factory=list)  # (mailbox, event id) we created
+    rival: str | None = None  # the mailbox where another run holds the lease
+
+    @property
+    def held(self) -> bool:
+        return self.rival is None
+
+
+async def acquire(
+    gateway: Any, *, name: str, mailboxes: tuple[str, ...], now: datetime, ttl: timedelta = DEFAULT_TTL
+) -> Lease:
+    """Take the lease on every mailbox, in a fixed order (so two runs cannot each hold half)."""
+    lease = Lease()
+    for mailbox in sorted(mailboxes):
+        try:
+            marker = await gateway.take_lease(mailbox, name=name, holder=lease.holder, until=now + ttl)
+            lease.markers.append((mailbox, marker))
+            live = await gateway.leases(mailbox, name=name)
+        except GraphError as exc:
+            # A mailbox we cannot write to (an RBAC scope, a missing mailbox) fails every write of the
+            # run the same way, pair by pair, with a clear error: no rival can write there either.
+            log.warning("run.lease_unavailable", mailbox=mailbox, error=str(exc))
+            continue
+        first = live[0] if live else None
+        if first is not None and first[2] != lease.holder:
+            lease.rival = mailbox
+            log.warning("run.lease_held_elsewhere", mailbox=mailbox, since=first[1].isoformat())
+            await release(gateway, lease)
+            return lease
+    return lease
+
+
+async def release(gateway: Any, lease: Lease) -> None:
+    """Give back every marker we created (best effort: an expired marker is ignored anyway)."""
+    for mailbox, marker in lease.markers:
+        if not marker:
+            continue
+        try:
+            await gateway.delete_event(mailbox, marker)
+        except Exception as exc:
+            log.warning("run.lease_release_failed", mailbox=mailbox, error=str(exc))
+    lease.markers.clear()
