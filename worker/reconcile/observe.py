@@ -1,7 +1,8 @@
 """Read what the planner needs from Graph: free/busy, our series and their occurrences, manager chains.
 
 Reads are grouped to stay cheap: free/busy for everyone in one chunked sweep (20 people, < 42 days a
-call), our series by one filtered listing per organiser mailbox, occurrences per series. A person or
+call), our series by one filtered listing per organiser mailbox, and their occurrences by one paged
+calendarView per organiser mailbox. A person or
 mailbox that fails to read becomes an error on the pairs it touches, never the end of the run.
 """
 
@@ -71,18 +72,26 @@ async def observe(
     since = max(start_of_programme, now - backfill)
     occurrence_window = Interval(min(since, now), max(window.end, since))
 
-    async def occurrences_of(s: SeriesInfo) -> tuple[str, tuple[OccurrenceInfo, ...]]:
+    # One calendarView listing per organiser mailbox holding our series, not one instances call per series:
+    # the steady-state run's main cost (a few requests per mailbox instead of one per pair).
+    async def occurrences_in(organizer: str, ours: list[SeriesInfo]) -> dict[str, tuple[OccurrenceInfo, ...]]:
         try:
-            found = await gw.occurrences(s.organizer, s.id, occurrence_window)  # type: ignore[attr-defined]
-            return s.id, tuple(found)
+            found = await gw.calendar_view(organizer, occurrence_window)  # type: ignore[attr-defined]
         except AuthError:
             raise  # no identity: the run stops (exit 2), it is not a per-pair problem
         except GraphError as exc:
-            log.error("observe.occurrences_failed", series=s.id, pair=s.key, error=str(exc))
-            errors.mailboxes[f"series:{s.id}"] = str(exc)
-            return s.id, ()
+            log.error("observe.occurrences_failed", mailbox=organizer, error=str(exc))
+            for s in ours:
+                errors.mailboxes[f"series:{s.id}"] = str(exc)
+            return {s.id: () for s in ours}
+        return {s.id: tuple(found.get(s.id, ())) for s in ours}
 
-    occurrences = dict(await asyncio.gather(*(occurrences_of(s) for s in series)))
+    by_organizer: dict[str, list[SeriesInfo]] = {}
+    for s in series:
+        by_organizer.setdefault(s.organizer, []).append(s)
+    occurrences: dict[str, tuple[OccurrenceInfo, ...]] = {}
+    for part in await asyncio.gather(*(occurrences_in(o, ours) for o, ours in by_organizer.items())):
+        occurrences.update(part)
 
     chains: dict[str, tuple[str, ...]] = {}
     if desired.reject_reporting_lines:
