@@ -151,6 +151,7 @@ def kill_when(served: Served, process: subprocess.Popen[str], *, after_seconds: 
             break
         time.sleep(0.02)
     if process.poll() is not None:
+        process.communicate()
         return False
     os.kill(process.pid, sig)
     if sig == signal.SIGKILL:

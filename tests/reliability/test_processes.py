@@ -50,15 +50,19 @@ def summary_of(out: str) -> dict[str, int]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def check(served: Served, configs: list[Path]) -> None:
+def check(served: Served, configs: list[Path], clean: dict[str, dict[str, int]] | None = None) -> None:
     async def go() -> None:
         view = HttpView(served)
         try:
             for config in configs:
                 # Several programmes send from this mailbox with the same subjects: judged by Message-ID.
                 found = await audit(view, programme=programme_key(config), by_subject=False)
-                assert found.clean, (config.name, found)
-                assert found.series == 6, (config.name, found)
+                last = (clean or {}).get(config.name)
+                assert found.clean, (config.name, found, last)
+                # Each programme books every pair it can; a pair the other programme's sessions leave no
+                # room for (same two people, narrow common hours) is unscheduled, and says so.
+                expected = 6 if last is None else last["pairs"] - last["refused"] - last["unscheduled"]
+                assert found.series == expected >= 5, (config.name, found, last)
         finally:
             await view.aclose()
 
@@ -71,6 +75,7 @@ def test_sigkill_at_random_instants_then_one_clean_run_keeps_every_promise(
     per_lane_phase = max(1, KILLS // (LANES * len(PHASES)))
     configs = [programme(tmp_path, f"kill-{i}", swap_roles=bool(i % 2)) for i in range(LANES)]
     killed: list[str] = []
+    clean: dict[str, dict[str, int]] = {}
 
     def lane(index: int) -> None:
         rng = random.Random(f"sigkill-{index}")
@@ -90,6 +95,7 @@ def test_sigkill_at_random_instants_then_one_clean_run_keeps_every_promise(
         code, out, err = finish(start_run(served, config, state, served_phase[0]))
         assert code in (0, 1), err[-2000:]
         assert summary_of(out)["errors"] == 0, out
+        clean[config.name] = summary_of(out)
 
     served_phase = [PHASES[0]]
     with ThreadPoolExecutor(LANES) as pool:
@@ -97,7 +103,7 @@ def test_sigkill_at_random_instants_then_one_clean_run_keeps_every_promise(
             served_phase[0] = phase
             served.set_clock(phase)
             list(pool.map(lane, range(LANES)))
-    check(served, configs)
+    check(served, configs, clean)
     # A run that finishes before its instant is not counted: with less left to do, later runs end sooner.
     assert len(killed) >= per_lane_phase * LANES * len(PHASES) // 2, killed
 
