@@ -35,6 +35,8 @@ EXPECTED_CALLS = {
     ("GET", "/users/{organizer}/events/{id}/instances"),
     ("PATCH", "/users/{organizer}/events/{id}"),
     ("POST", "/users/{organizer}/events/{id}/cancel"),
+    ("DELETE", "/users/{organizer}/events/{id}"),
+    ("GET", "/users/{organizer}/calendarView?startDateTime=...&endDateTime=..."),
     ("POST", "/users/{organizer}/sendMail"),
     ("GET", "/users/{organizer}/mailFolders/sentitems/messages?$filter=internetMessageId eq '...'"),
 }
