@@ -190,3 +190,13 @@ def test_requests_sooner_than_retry_after_are_reported() -> None:
         assert (await graph.http.get("/_sandbox/counters")).json()["retry_after_violations"] == violations
 
     with_graph(scenario)
+
+
+def test_requests_sent_together_overlap_even_without_added_latency() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("mentoring")
+        responses = await asyncio.gather(*[graph.get(f"/users/{ORG}/events") for _ in range(6)])
+        assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 429, 429]
+        assert graph.app.max_in_flight_for(ORG) == 4
+
+    with_graph(scenario)
