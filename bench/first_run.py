@@ -1,0 +1,197 @@
+"""First run and steady-state run of the real worker against a generated tenant on a loopback sandbox.
+
+    .venv/bin/python bench/first_run.py --pairs 500 [--latency 0.1] [--seed 0]
+
+A child process builds the tenant (``bench/tenant_gen.py``: N pairs, 2N people in three zones, each
+with four weekly meetings of their own, one programme mailbox per 500 pairs) and serves it with
+uvicorn on a free loopback port, answering every Graph request after ``--latency`` seconds, with
+Microsoft's own per-mailbox limits (4 concurrent, 10,000 requests per 10 minutes): the run spreads
+over many mailboxes, so it takes minutes without scaling them. This process runs the real worker
+(``reconcile``: MSAL, msgraph-sdk, pacing, retries, planner, apply) over HTTP, as ``crossgen run``
+would, and prints:
+
+- wall time of the first run, and the throttle-bound minimum for this configuration:
+  per mailbox m with n_m requests, max(n_m / (4 / latency), (n_m - 10,000) / (10,000 / 600 s)),
+  the largest over mailboxes; and their ratio;
+- requests (HTTP requests the sandbox served), per pair and per new pair, by kind; 429s;
+- the same for a steady-state run right after (nothing left to do);
+- peak memory (max RSS) of the worker's process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import tenant_gen
+
+START = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
+CONCURRENCY = 4
+BUDGET, BUDGET_PERIOD = 10_000, 600.0
+
+
+def _serve(pairs: int, seed: int, latency: float, port: int) -> None:
+    """The child: the generated tenant on uvicorn."""
+    import uvicorn
+
+    from worker.sandbox.app import create_app
+    from worker.sandbox.faults import FaultConfig
+
+    built = tenant_gen.tenant(pairs, seed=seed, start=START)
+    app = create_app(tenant=built, seed=seed, faults=FaultConfig(latency_seconds=(latency, latency)))
+    app.sandbox.clock.set(START)  # running from the programme's Monday
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _kind(method: str, path: str) -> str:
+    path = re.sub(r"/users/[^/]+", "/users/{u}", path.split("?")[0])
+    path = re.sub(r"/events/[^/]+", "/events/{id}", path)
+    path = re.sub(r"/v1\.0", "", path)
+    return f"{method} {path}"
+
+
+def _minimum(per_mailbox: dict[str, int], latency: float) -> float:
+    rate = BUDGET / BUDGET_PERIOD
+    bounds = [max(n * latency / CONCURRENCY, (n - BUDGET) / rate) for n in per_mailbox.values()]
+    return max(bounds, default=0.0)
+
+
+async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pairs: int,
+                   latency: float, label: str) -> dict[str, Any]:
+    from worker.graph.ops import Gateway
+    from worker.reconcile.run import reconcile
+
+    kinds: Counter[str] = Counter()
+
+    async def count(request: httpx.Request) -> None:
+        kinds[_kind(request.method, request.url.path)] += 1
+
+    client = httpx.AsyncClient(timeout=httpx.Timeout(100.0, connect=30.0), event_hooks={"request": [count]})
+    control = httpx.Client(base_url=base, timeout=60.0)
+    control.post("/_sandbox/counters/reset")
+    gateway = Gateway.from_env(env, http_client=client)
+    marks: dict[str, float] = {}
+    before = dict(kinds)
+
+    def planned(_plan: Any) -> None:  # reads and planning done; apply starts
+        marks["planned"] = time.perf_counter()
+        before.update(kinds)
+
+    started = time.perf_counter()
+    cpu = time.process_time()
+    try:
+        result = await reconcile(config, gateway=gateway, now=START, state_path=state, on_plan=planned)
+    finally:
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        await gateway.aclose()
+    counters = control.get("/_sandbox/counters").json()
+    control.close()
+    served = sum(counters["status_counts"].values())
+    summary = result.summary()
+    minimum = _minimum(counters["requests"], latency)
+    figures = {
+        "run": label,
+        "pairs": pairs,
+        "wall_s": round(wall, 1),
+        "throttle_bound_minimum_s": round(minimum, 1),
+        "ratio": round(wall / minimum, 2) if minimum else None,
+        "requests": served,
+        "requests_per_pair": round(served / pairs, 3),
+        "requests_per_new_pair": round(served / summary["booked"], 3) if summary["booked"] else None,
+        "status_429": counters["status_counts"].get("429", 0),
+        "share_429": round(counters["status_counts"].get("429", 0) / served, 4) if served else 0.0,
+        "busiest_mailbox_requests": max(counters["requests"].values(), default=0),
+        "mailboxes": len(counters["requests"]),
+        "max_in_flight": max(counters["max_in_flight"].values(), default=0),
+        "read_and_plan_s": round(marks.get("planned", started + wall) - started, 1),
+        "apply_s": round(started + wall - marks.get("planned", started + wall), 1),
+        "apply_requests": sum(kinds.values()) - sum(before.values()),
+        "worker_cpu_s": round(cpu, 1),
+        "summary": summary,
+        "by_kind": dict(kinds.most_common()),
+    }
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=int, default=500)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds the sandbox takes per request")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args()
+
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    port = _free_port()
+    server = multiprocessing.get_context("fork").Process(
+        target=_serve, args=(args.pairs, args.seed, args.latency, port), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                info = httpx.get(f"{base}/_sandbox/info", timeout=2.0).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise SystemExit("the sandbox did not start")
+        with tempfile.TemporaryDirectory(prefix="crossgen-bench-") as tmp:
+            config = tenant_gen.programme(args.pairs, Path(tmp) / "config")
+            state = Path(tmp) / "state"
+            first, steady = (
+                asyncio.run(_one_run(config, state, info["env"], base, args.pairs, args.latency, label))
+                for label in ("first", "steady")
+            )
+    finally:
+        server.terminate()
+        server.join(10)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report = {"latency_s": args.latency, "seed": args.seed, "peak_rss_mb": round(peak_mb, 1),
+              "first": first, "steady": steady}
+    if args.json:
+        print(json.dumps(report, sort_keys=True))
+        return
+    for run in (first, steady):
+        print(f"== {run['run']} run, {run['pairs']} pairs, latency {args.latency}s")
+        for key in ("wall_s", "throttle_bound_minimum_s", "ratio", "read_and_plan_s", "apply_s",
+                    "apply_requests", "worker_cpu_s", "requests", "requests_per_pair",
+                    "requests_per_new_pair", "status_429", "share_429", "busiest_mailbox_requests",
+                    "mailboxes", "max_in_flight"):
+            print(f"  {key:26} {run[key]}")
+        print(f"  {'summary':26} {json.dumps(run['summary'], sort_keys=True)}")
+        for kind, n in run["by_kind"].items():
+            print(f"    {n:7}  {n / run['pairs']:.3f}/pair  {kind}")
+    print(f"peak memory (max RSS of the worker process): {peak_mb:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
