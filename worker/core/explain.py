@@ -82,17 +82,21 @@ def describe(
     week_start = reference // DAY * DAY
     reason = max(counts, key=lambda c: (counts[c], -_ORDER.index(c))) if counts else default
     minutes = int(policy.duration.total_seconds() // 60)
+    window = f"{policy.window[0]:%H:%M}–{policy.window[1]:%H:%M}"
     if reason is Constraint.WORKING_HOURS:
         common = _overlap(board, Constraint.WORKING_HOURS, week_start)
-        detail = (
-            f"{a}'s and {b}'s working hours overlap only {common}"
-            if common
-            else f"{a}'s and {b}'s working hours do not overlap at all ({zones})"
-        )
-        detail += f", too little for a {minutes}-minute session inside the policy window"
+        if not common:
+            detail = f"{a}'s and {b}'s working hours do not overlap at all ({zones})"
+        else:
+            usable = _overlap(board, None, week_start)
+            rules = f"the policy's days, its {window} window and avoid times"
+            detail = f"{a}'s and {b}'s working hours overlap only {common}; " + (
+                f"within {rules} that leaves {usable}, too little for a {minutes}-minute session"
+                if usable
+                else f"none of it is within {rules}"
+            )
     elif reason is Constraint.WINDOW:
         common = _overlap(board, None, week_start)
-        window = f"{policy.window[0]:%H:%M}–{policy.window[1]:%H:%M}"
         detail = f"the policy window {window}, read in each person's own time ({zones}), leaves " + (
             f"only {common}" if common else "no common time"
         )

@@ -10,7 +10,7 @@ conversion from aware datetimes happens once, at the edge of the engine.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,7 +73,7 @@ class IntervalSet:
     def __len__(self) -> int:
         return len(self._starts)
 
-    def __iter__(self) -> Iterable[tuple[int, int]]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[tuple[int, int]]:
         return iter(zip(self._starts, self._ends, strict=True))
 
     def __repr__(self) -> str:

@@ -13,13 +13,17 @@ How a series is chosen:
   then judged in UTC against both people's rules in their own zones, so a week where two zones'
   daylight-saving rules differ is caught. A wall time in a DST gap or fold is never used.
 - Rules (programme dates, days, working hours, window, avoid, blackouts) are checked for every
-  session; busy time (plus buffer) only for sessions starting inside the free/busy horizon.
-- The first session must hold where it is. A later session that a blackout or an out-of-office
-  hits is moved to the best clean slot in its own week (at least two days from its neighbours),
-  or, if the week has none, cancelled (``SeriesSlot.skipped``) with the series extended by one
+  session; busy time (plus buffer; this run's committed sessions count as busy) only for sessions
+  that start before the free/busy horizon ends.
+- The first session must hold where it is. A later session that a blackout hits, or that an
+  out-of-office hits when nothing else rejects it (so adding busy time never adds a slot), is moved
+  to the best clean slot in its own week (at least two calendar days from its neighbours), or, if
+  the week has none, cancelled (``SeriesSlot.skipped``) with the series extended by one
   occurrence. Any other failure rejects the candidate.
 - Ranking, best first: at most ``allowed_disruptions`` moves/skips; earliest first date; fewest
   moves/skips; ``preference`` of the local start time; earliest start time.
+- Symmetry: the two people are read identically except that the mentee's zone is the series'
+  zone (so swapping two people who share a zone changes nothing).
 """
 
 from __future__ import annotations
@@ -123,7 +127,10 @@ def _grid(step_: timedelta, duration_: timedelta, window_: tuple[time, time]) ->
 @lru_cache(maxsize=64)
 def preference_orders(times: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     """The candidate times of each weekday, best first (shared by every pair with the same grid)."""
-    return tuple(tuple(sorted(times, key=lambda t, wd=wd: (preference(wd, t), t))) for wd in range(7))
+    def order(weekday: int) -> tuple[int, ...]:
+        return tuple(sorted(times, key=lambda t: (preference(weekday, t), t)))
+
+    return tuple(order(weekday) for weekday in range(7))
 
 
 @lru_cache(maxsize=4096)
