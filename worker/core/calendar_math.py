@@ -14,6 +14,7 @@ epoch, so day = wall // 86400 and time of day = wall % 86400.
 from __future__ import annotations
 
 import calendar
+import threading
 from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -71,6 +72,12 @@ class ZoneClock:
         hi_year = day_date((hi + _REACH) // DAY).year
         if self._first_year <= lo_year and hi_year <= self._last_year:
             return
+        with _EXTENDING:  # clocks are shared memos: one thread extends, readers see whole states
+            self._extend(lo_year, hi_year)
+
+    def _extend(self, lo_year: int, hi_year: int) -> None:
+        if self._first_year <= lo_year and hi_year <= self._last_year:
+            return
         if self._last_year >= self._first_year:
             lo_year = min(lo_year, self._first_year)
             hi_year = max(hi_year, self._last_year)
@@ -93,9 +100,9 @@ class ZoneClock:
                 starts.append(high)
                 offsets.append(offset)
             sample += _SAMPLE
+        # widen the pieces before the years, so a reader that sees the new years sees the new pieces
+        self._starts, self._offsets, self._stop = starts, offsets, stop
         self._first_year, self._last_year = lo_year, hi_year
-        self._starts, self._offsets = starts, offsets
-        self._stop = stop
 
     def _piece_end(self, i: int) -> int:
         return self._starts[i + 1] if i + 1 < len(self._starts) else self._stop
@@ -181,6 +188,7 @@ class ZoneClock:
 
 
 _CLOCKS: dict[tzinfo, ZoneClock] = {}
+_EXTENDING = threading.Lock()
 
 
 def clock_for(zone: tzinfo) -> ZoneClock:
