@@ -113,7 +113,7 @@ def test_a_crash_between_sending_and_recording_never_sends_twice(
 def test_forty_owed_emails_go_out_over_two_runs_within_the_sending_budget(tmp_path: Path) -> None:
     async def scenario(w: World) -> None:
         await w.run()
-        w.advance(weeks=9)
+        w.advance(weeks=11)
         w.app.sandbox.limits.reset_counters()
         first = await w.run()
         summary = first.summary()

@@ -210,3 +210,23 @@ def test_deleting_the_state_file_changes_nothing_in_the_calendars(tmp_path: Path
         assert len(await w.sent()) == sent
 
     play(tmp_path, scenario)
+
+
+def test_a_blacked_out_week_has_no_session_and_the_numbering_runs_on(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        result = await w.run()
+        lea = pair_id(w, "lea.martin")
+        (book,) = [b for b in result.plan.of_kind(Book) if b.pair == lea]
+        paris = ZoneInfo("Europe/Paris")
+        blackout = {d for d in book.skipped if d.isoformat().startswith("2027-02-2")}
+        assert blackout, "the fortnightly series meets the winter holidays (22-26 Feb)"
+        (series,) = await w.series(lea)
+        live = [o for o in await w.occurrences(series) if not o.is_cancelled]
+        assert not [o for o in live if o.start.astimezone(paris).date() in book.skipped]
+        assert len(live) == len(book.sessions) == 10, "the series is extended so every session is held"
+        w.at(max(o.end for o in live if o.start.astimezone(paris).month == 3) + timedelta(hours=1))
+        later = await w.run()
+        numbers = sorted({a.session for a in later.plan.actions if a.kind.value == "feedback" and a.pair == lea})
+        assert numbers == list(range(1, len(numbers) + 1)), "no gap where the blacked-out week was"
+
+    play(tmp_path, scenario)

@@ -29,6 +29,7 @@ class MoveReason(enum.Enum):
     DECLINED = "declined"  # a participant declined this session
     CONFLICT = "conflict"  # it now collides with busy time
     OUT_OF_OFFICE = "out_of_office"
+    BLACKOUT = "blackout"  # it falls in a programme blackout (added after booking)
 
 
 class CancelReason(enum.Enum):
@@ -36,6 +37,7 @@ class CancelReason(enum.Enum):
     PROGRAMME_ENDED = "programme_ended"
     POLICY_CHANGED = "policy_changed"  # the old series ends; a new Book follows
     DUPLICATE = "duplicate"  # a second series for one pair (e.g. two workers raced): keep the oldest
+    BLACKOUT = "blackout"  # a session in a programme blackout with no other time that week
 
 
 class EscalationReason(enum.Enum):
@@ -61,6 +63,8 @@ class Book:
     pair: str
     spec: SeriesSpec
     sessions: tuple[Session, ...]
+    skipped: tuple[date, ...] = ()  # pattern dates (series zone) cancelled at once: blacked-out weeks
+    skip_note: str = ""  # the cancellation comment for those dates
     kind: Kind = field(default=Kind.BOOK, init=False)
 
     @property

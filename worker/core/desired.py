@@ -28,6 +28,7 @@ PROP_FINGERPRINT = "fingerprint"  # what shaped the series (cadence, duration, d
 PROP_FIRST = "first"  # number of the series' first session (a re-cut series continues the count)
 PROP_MOVES = "moves"  # on an occurrence: how often we moved it
 PROP_AGENDA = "agenda"  # on an occurrence: the session number whose agenda it carries
+PROP_SKIPPED = "skipped"  # on a series: pattern dates (ISO, comma-separated) with no session
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from worker.core.desired import (
     PROP_KEY,
     PROP_MOVES,
     PROP_PROGRAMME,
+    PROP_SKIPPED,
     AgendaEntry,
     Desired,
     Observed,
@@ -53,7 +54,7 @@ from worker.core.desired import (
     Participant,
     shard_owns,
 )
-from worker.core.recurrence import sessions_of
+from worker.core.recurrence import held_sessions, parse_skipped
 from worker.core.types import (
     Attendee,
     BusyStatus,
@@ -215,12 +216,13 @@ def _expected(series: SeriesInfo) -> list[Session]:
         return [Session(int(series.properties.get(PROP_FIRST, 1)), series.start, series.end)]
     zone = ZoneInfo(series.recurrence.zone_name)
     local = series.start.astimezone(zone)
-    sessions = sessions_of(
+    sessions = held_sessions(
         series.recurrence,
         at=local.time().replace(tzinfo=None),
         duration=series.end - series.start,
         zone=zone,
         first_number=int(series.properties.get(PROP_FIRST, 1)),
+        skipped=parse_skipped(series.properties.get(PROP_SKIPPED)),
     )
     if PROP_ENDED in series.properties:
         last = date.fromisoformat(series.properties[PROP_ENDED])
@@ -445,7 +447,9 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
     for s in sessions:
         for who in (pair.mentor.address, pair.mentee.address):
             run.committed[who].append(Interval(s.start, s.end))
-    run.actions.append(Book(pair.id, _series_spec(run, pair, found, first_number), sessions))
+    note = render.cancellation_comment(CancelReason.BLACKOUT, desired.name) if found.skipped else ""
+    spec = _series_spec(run, pair, found, first_number)
+    run.actions.append(Book(pair.id, spec, sessions, found.skipped, note))
     return PairStatus(pair.id, PairState.BOOKED, f"from {sessions[0].start.isoformat()}")
 
 
@@ -492,6 +496,7 @@ def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_num
             desired.key, pair.id, pair.fingerprint, first_number, slot.recurrence.start
         ),
         properties={
+            **({PROP_SKIPPED: ",".join(d.isoformat() for d in slot.skipped)} if slot.skipped else {}),
             PROP_KEY: pair.id,
             PROP_PROGRAMME: desired.key,
             PROP_FINGERPRINT: pair.fingerprint,
@@ -567,6 +572,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
             for who in (pair.mentor.address, pair.mentee.address):
                 run.committed[who].append(Interval(occ.start, occ.end))
     horizon_end = run.observed.horizon.end
+    _cancel_skipped(run, pair, series)
     upcoming = [(s, o) for s, o in numbered if o.start >= now and not o.is_cancelled]
     for index, (session, occ) in enumerate(upcoming):
         if occ.start < now + rules.freeze or occ.end > horizon_end:
@@ -576,11 +582,12 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
             continue
         moves = int(occ.properties.get(PROP_MOVES, "0") or 0)
         period = f"session-{session.number}-{occ.start.date().isoformat()}"
-        if rules.on_conflict == "keep":
+        blackout = reason is MoveReason.BLACKOUT  # the programme's own rule: applies whatever the policy
+        if rules.on_conflict == "keep" and not blackout:
             detail = f"session {session.number} on {occ.start.date().isoformat()}: {reason.value} (kept)"
             _escalate(run, pair, EscalationReason.CONFLICT_KEPT, detail, period=period)
             continue
-        if moves >= rules.max_moves:
+        if moves >= rules.max_moves and not blackout:
             detail = f"session {session.number} was moved {moves} times already; {reason.value} again"
             _escalate(run, pair, EscalationReason.CANNOT_MOVE, detail, period=period)
             continue
@@ -601,6 +608,14 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
             committed=_committed_without(run, exclude),
         )
         found = slots.reslot_session(request)
+        if isinstance(found, slots.NoSlot) and blackout:
+            comment = render.cancellation_comment(CancelReason.BLACKOUT, run.desired.name)
+            run.actions.append(
+                Cancel(
+                    pair.id, series.organizer, occ.id, CancelScope.OCCURRENCE, CancelReason.BLACKOUT, comment
+                )
+            )
+            continue
         if isinstance(found, slots.NoSlot):
             when = occ.start.date().isoformat()
             detail = f"session {session.number} on {when} ({reason.value}): {found.message}"
@@ -628,6 +643,24 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
     return PairStatus(pair.id, PairState.BOOKED)
 
 
+def _cancel_skipped(run: _Run, pair: PairDesired, series: SeriesInfo) -> None:
+    """Occurrences on the dates the slot engine skipped (blacked-out weeks) are cancelled: at booking
+    by apply, and here again if a crash came between the create and those cancels."""
+    skipped = parse_skipped(series.properties.get(PROP_SKIPPED))
+    if not skipped or series.recurrence is None:
+        return
+    zone = ZoneInfo(series.recurrence.zone_name)
+    for occ in run.observed.occurrences.get(series.id, ()):
+        anchor = (occ.original_start or occ.start).astimezone(zone).date()
+        if anchor in skipped and not occ.is_cancelled and occ.start >= run.now:
+            comment = render.cancellation_comment(CancelReason.BLACKOUT, run.desired.name)
+            run.actions.append(
+                Cancel(
+                    pair.id, series.organizer, occ.id, CancelScope.OCCURRENCE, CancelReason.BLACKOUT, comment
+                )
+            )
+
+
 def _previous_start(numbered: list[tuple[Session, OccurrenceInfo]], occ: OccurrenceInfo) -> datetime | None:
     before = [o.start for _, o in numbered if o.start < occ.start and not o.is_cancelled]
     return before[-1] if before else None
@@ -639,6 +672,9 @@ def _committed_without(run: _Run, exclude: list[Interval]) -> dict[str, tuple[In
 
 def _trouble(run: _Run, pair: PairDesired, occ: OccurrenceInfo, own: list[Interval]) -> MoveReason | None:
     """Why a future session needs repair: declined, out of office, or double-booked."""
+    day = occ.start.astimezone(run.desired.zone).date()
+    if any(first <= day <= last for first, last in run.desired.blackouts):
+        return MoveReason.BLACKOUT
     if _declined_by(occ) & {pair.mentor.address, pair.mentee.address}:
         return MoveReason.DECLINED
     span = Interval(occ.start, occ.end)

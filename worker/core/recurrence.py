@@ -71,3 +71,24 @@ def sessions_of(
         start = localize(day, at, zone).astimezone(_UTC)
         out.append(Session(number=first_number + i, start=start, end=start + duration))
     return out
+
+
+def held_sessions(
+    rec: Recurrence,
+    *,
+    at: time,
+    duration: timedelta,
+    zone: tzinfo,
+    first_number: int = 1,
+    skipped: frozenset[date] = frozenset(),
+) -> list[Session]:
+    """The sessions a series holds: its pattern less the ``skipped`` dates (blacked-out weeks that
+    were cancelled at booking), numbered in order from ``first_number``."""
+    pattern = sessions_of(rec, at=at, duration=duration, zone=zone)
+    held = [s for s in pattern if s.start.astimezone(zone).date() not in skipped]
+    return [Session(first_number + i, s.start, s.end) for i, s in enumerate(held)]
+
+
+def parse_skipped(value: str | None) -> frozenset[date]:
+    """The ``skipped`` property of a series: ISO dates, comma-separated."""
+    return frozenset(date.fromisoformat(d) for d in (value or "").split(",") if d)

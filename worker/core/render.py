@@ -456,6 +456,8 @@ _CANCEL_COMMENTS: dict[CancelReason, str] = {
                                  "cancelled and a new invitation with the new times follows. Thank you!",
     CancelReason.DUPLICATE: "This was a duplicate invitation for your sessions in {programme}; your sessions "
                             "continue in the other one. Sorry for the noise.",
+    CancelReason.BLACKOUT: "No session this week: {programme} takes a break on these days. Your sessions "
+                           "continue as planned afterwards.",
 }
 
 

@@ -80,7 +80,17 @@ MAX_WINDOW = timedelta(days=41)  # "less than 42 days" (2021 docs; 62 today): st
 MAX_MANAGER_DEPTH = 25
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
 # Our property names (worker.core.desired/plan use them); only these are read back ($expand needs names).
-DEFAULT_PROPERTY_NAMES = ("key", "owner", "programme", "fingerprint", "first", "moves", "agenda", "ended")
+DEFAULT_PROPERTY_NAMES = (
+    "key",
+    "owner",
+    "programme",
+    "fingerprint",
+    "first",
+    "moves",
+    "agenda",
+    "ended",
+    "skipped",
+)
 _EVENT_FIELDS = [
     "id",
     "subject",
@@ -387,7 +397,9 @@ class Gateway:
 
     # --- run leases ---------------------------------------------------------------------------------
 
-    async def take_lease(self, organizer: str, *, name: str, holder: str, until: datetime) -> str:
+    async def take_lease(
+        self, organizer: str, *, name: str, holder: str, until: datetime, now: datetime | None = None
+    ) -> str:
         """Put this run's lease marker in the organiser's calendar; returns its event id.
 
         A lease is a short, free, private event tagged ``lease=name``, ``holder=holder``. Graph gives no
@@ -395,7 +407,7 @@ class Gateway:
         the markers, and the earliest created live one holds the lease (see ``leases``). ``holder``
         doubles as the transactionId, so a retried create is the same marker.
         """
-        now = self._now()
+        now = now or self._now()
         event = Event(
             subject="crossgen: a scheduled run is working on this mailbox (removed when it ends)",
             start=mapping.local_time(now, "UTC"),
@@ -417,8 +429,11 @@ class Gateway:
         # Retried on any transient failure: the transactionId makes a repeated create the same marker.
         return await self._call("POST", path, post)
 
-    async def leases(self, organizer: str, *, name: str) -> list[tuple[str, datetime, str, datetime]]:
-        """Live lease markers for ``name``: (event id, created, holder, until), earliest created first."""
+    async def leases(
+        self, organizer: str, *, name: str, now: datetime | None = None
+    ) -> list[tuple[str, datetime, str, datetime]]:
+        """Lease markers for ``name`` still live at ``now`` (the run's own time, which also set their
+        ``until``): (event id, created, holder, until), earliest created first."""
         query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
             filter=mapping.property_filter("lease", name),
             expand=self._expand(["lease", "holder"]),
@@ -438,8 +453,8 @@ class Gateway:
             except ValueError:
                 continue  # not a marker we can read: ignore it rather than stall every run
             found.append((str(event["id"]), created, props.get("holder", ""), until))
-        now = self._now()
-        return sorted((f for f in found if f[3] > now), key=lambda f: (f[1], f[0]))
+        at = now or self._now()
+        return sorted((f for f in found if f[3] > at), key=lambda f: (f[1], f[0]))
 
     async def delete_event(self, organizer: str, event_id: str) -> None:
         """Delete an event of ours (a lease marker); gone already is fine."""

@@ -33,7 +33,7 @@ from worker.core.actions import (
 )
 from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME
 from worker.core.plan import PROP_ENDED, Plan
-from worker.core.recurrence import sessions_of
+from worker.core.recurrence import held_sessions, sessions_of
 from worker.core.types import Interval, MailSpec
 from worker.graph.errors import GraphError, SendBudgetExhausted
 from worker.reconcile.state import State
@@ -223,38 +223,45 @@ async def _book(gw: Any, action: Book, state: State, out: Outcome, now: datetime
             "first": action.sessions[0].start,
         }
     )
-    moved = [s for s in action.sessions if s.moved]
-    if not moved:
+    if not action.skipped and not any(s.moved for s in action.sessions):
         return
-    # Sessions the slot engine moved off the pattern (a blackout, an out-of-office day) become exceptions.
-    pattern = sessions_of(
+    # The slot engine kept the series on its pattern except where a blackout or an out-of-office day
+    # hit it: those sessions become exceptions (moved within their week) or are cancelled (no room).
+    zone = _zone(spec.zone_name)
+    at, duration = spec.start_local.time(), spec.end_local - spec.start_local
+    pattern = sessions_of(spec.recurrence, at=at, duration=duration, zone=zone)
+    held = held_sessions(
         spec.recurrence,
-        at=spec.start_local.time(),
-        duration=spec.end_local - spec.start_local,
-        zone=_zone(spec.zone_name),
+        at=at,
+        duration=duration,
+        zone=zone,
         first_number=action.sessions[0].number,
+        skipped=frozenset(action.skipped),
     )
-    by_number = {s.number: s for s in pattern}
-    span = Interval(
-        min(s.start for s in pattern) - timedelta(days=1), max(s.end for s in pattern) + timedelta(days=1)
-    )
+    by_number = {s.number: s for s in held}
+    span = Interval(pattern[0].start - timedelta(days=1), pattern[-1].end + timedelta(days=1))
     occurrences = await gw.occurrences(spec.organizer, series.id, span)
-    for session in moved:
+
+    def at_start(start: Any) -> Any:
+        return next((o for o in occurrences if (o.original_start or o.start) == start), None)
+
+    for session in action.sessions:
         original = by_number.get(session.number)
-        occ = next(
-            (o for o in occurrences if original and (o.original_start or o.start) == original.start), None
-        )
-        if occ is None:
-            continue
-        await gw.move_occurrence(
-            spec.organizer,
-            occ.id,
-            start=session.start,
-            end=session.end,
-            zone_name=spec.zone_name,
-            properties={PROP_MOVES: "0"},
-        )
-        out.writes += 1
+        occ = at_start(original.start) if session.moved and original else None
+        if occ is not None:
+            await gw.move_occurrence(
+                spec.organizer,
+                occ.id,
+                start=session.start,
+                end=session.end,
+                zone_name=spec.zone_name,
+                properties={PROP_MOVES: "0"},
+            )
+            out.writes += 1
+    for s in pattern:
+        if s.start.astimezone(zone).date() in action.skipped and (occ := at_start(s.start)) is not None:
+            await gw.cancel(spec.organizer, occ.id, action.skip_note)
+            out.writes += 1
 
 
 def _zone(name: str) -> Any:

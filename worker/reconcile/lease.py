@@ -12,6 +12,7 @@ Exchange orders the creates, and each run lists only after its own create has la
 that sees a rival agrees on who came first: the later run gives its marker back and ends quietly,
 the holder removes its marker when it is done. A marker left by a killed run expires after ``ttl``
 (keep it at least the CronJob's ``activeDeadlineSeconds``), and the next holder clears it.
+``CROSSGEN_LEASE_MINUTES=0`` turns leasing off, for a deployment that guarantees a single runner.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ async def acquire(
 ) -> Lease:
     """Take the lease on every mailbox, in a fixed order (so two runs cannot each hold half)."""
     lease = Lease()
+    if ttl <= timedelta(0):
+        return lease  # leasing off: the deployment guarantees one runner
     for mailbox in sorted(mailboxes):
         try:
-            marker = await gateway.take_lease(mailbox, name=name, holder=lease.holder, until=now + ttl)
+            marker = await gateway.take_lease(
+                mailbox, name=name, holder=lease.holder, until=now + ttl, now=now
+            )
             lease.markers.append((mailbox, marker))
-            live = await gateway.leases(mailbox, name=name)
+            live = await gateway.leases(mailbox, name=name, now=now)
         except GraphError as exc:
             # A mailbox we cannot write to (an RBAC scope, a missing mailbox) fails every write of the
             # run the same way, pair by pair, with a clear error: no rival can write there either.
