@@ -226,7 +226,9 @@ def test_a_blacked_out_week_has_no_session_and_the_numbering_runs_on(tmp_path: P
         assert len(live) == len(book.sessions) == 10, "the series is extended so every session is held"
         w.at(max(o.end for o in live if o.start.astimezone(paris).month == 3) + timedelta(hours=1))
         later = await w.run()
-        numbers = sorted({a.session for a in later.plan.actions if a.kind.value == "feedback" and a.pair == lea})
+        numbers = sorted(
+            {a.session for a in later.plan.actions if a.kind.value == "feedback" and a.pair == lea}
+        )
         assert numbers == list(range(1, len(numbers) + 1)), "no gap where the blacked-out week was"
 
     play(tmp_path, scenario)
