@@ -39,9 +39,32 @@ def _shard(value: str | None) -> Any:
     return None
 
 
+# A failpoint for the crash tests: SIGKILL this process right after its N-th write, to prove that a run
+# killed at any write leaves nothing a rerun would duplicate. Never set in production.
+KILL_AFTER_WRITES = "CROSSGEN_FAULT_SIGKILL_AFTER_WRITES"
+
+
+def _failpoint() -> Any:
+    limit = int(os.environ.get(KILL_AFTER_WRITES) or 0)
+    if limit <= 0:
+        return None
+    done = [0]
+
+    def on_write(_pair: str, _action: Any) -> None:
+        done[0] += 1
+        if done[0] >= limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return on_write
+
+
 @contextlib.contextmanager
 def _progress() -> Iterator[tuple[Any, Any]]:
     """A progress bar on a terminal (stderr) while the plan is applied; nothing when logs go to a pipe."""
+    failpoint = _failpoint()
+    if failpoint is not None:
+        yield None, failpoint
+        return
     if not sys.stderr.isatty():
         yield None, None
         return
