@@ -18,6 +18,7 @@ import structlog
 from worker.core.desired import Desired, Observed
 from worker.core.types import Interval, OccurrenceInfo, Schedule, SeriesInfo
 from worker.graph.errors import AuthError, GraphError
+from worker.graph.ops import fan_out
 from worker.reconcile.state import State
 
 log = structlog.get_logger(__name__)
@@ -112,7 +113,7 @@ async def observe(
             chains[address] = tuple(chain)
             state.chains[address] = list(chain)
 
-        await asyncio.gather(*(chain_of(p) for p in people))
+        await fan_out([chain_of(p) for p in people])  # bounded: thousands of people, one pool of connections
 
     observed = Observed(
         horizon=window,
