@@ -331,9 +331,12 @@ class Gateway:
 
     @staticmethod
     def _merge(people: list[str], window: Interval, parts: list[Schedule]) -> dict[str, Schedule]:
+        by_address: dict[str, list[Schedule]] = {}
+        for part in parts:  # grouped once: a scan of all parts per person is quadratic in the programme
+            by_address.setdefault(part.address, []).append(part)
         merged: dict[str, Schedule] = {}
         for address in people:
-            mine = [s for s in parts if s.address == address]
+            mine = by_address.get(address, [])
             error = next((s.error for s in mine if s.error), None)
             if error or not mine:
                 merged[address] = Schedule(address, window, error=error or "no schedule returned")
