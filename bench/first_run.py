@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import re
 import resource
 import sys
@@ -79,8 +80,14 @@ def _minimum(per_mailbox: dict[str, int], latency: float) -> float:
     return max(bounds, default=0.0)
 
 
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pairs: int,
-                   latency: float, label: str) -> dict[str, Any]:
+                   latency: float, label: str, server_pid: int) -> dict[str, Any]:
     from worker.graph.ops import Gateway
     from worker.reconcile.run import reconcile
 
@@ -102,11 +109,13 @@ async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pa
 
     started = time.perf_counter()
     cpu = time.process_time()
+    server_cpu = _cpu_of(server_pid)
     try:
         result = await reconcile(config, gateway=gateway, now=START, state_path=state, on_plan=planned)
     finally:
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        server_cpu = _cpu_of(server_pid) - server_cpu
         await gateway.aclose()
     counters = control.get("/_sandbox/counters").json()
     control.close()
@@ -131,6 +140,7 @@ async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pa
         "apply_s": round(started + wall - marks.get("planned", started + wall), 1),
         "apply_requests": sum(kinds.values()) - sum(before.values()),
         "worker_cpu_s": round(cpu, 1),
+        "sandbox_cpu_s": round(server_cpu, 1),
         "summary": summary,
         "by_kind": dict(kinds.most_common()),
     }
@@ -168,7 +178,8 @@ def main() -> None:
             config = tenant_gen.programme(args.pairs, Path(tmp) / "config")
             state = Path(tmp) / "state"
             first, steady = (
-                asyncio.run(_one_run(config, state, info["env"], base, args.pairs, args.latency, label))
+                asyncio.run(_one_run(config, state, info["env"], base, args.pairs, args.latency, label,
+                                     server.pid or 0))
                 for label in ("first", "steady")
             )
     finally:
@@ -183,7 +194,7 @@ def main() -> None:
     for run in (first, steady):
         print(f"== {run['run']} run, {run['pairs']} pairs, latency {args.latency}s")
         for key in ("wall_s", "throttle_bound_minimum_s", "ratio", "read_and_plan_s", "apply_s",
-                    "apply_requests", "worker_cpu_s", "requests", "requests_per_pair",
+                    "apply_requests", "worker_cpu_s", "sandbox_cpu_s", "requests", "requests_per_pair",
                     "requests_per_new_pair", "status_429", "share_429", "busiest_mailbox_requests",
                     "mailboxes", "max_in_flight"):
             print(f"  {key:26} {run[key]}")
