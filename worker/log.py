@@ -40,7 +40,7 @@ def register_secret(value: str | None) -> None:
 
 def scrub(text: str) -> str:
     """Mask every known or secret-looking value in ``text``."""
-    for secret in _known_secrets:
+    for secret in tuple(_known_secrets):  # MSAL registers tokens from its own thread
         if secret in text:
             text = text.replace(secret, REDACTED)
     for pattern in _SECRET_VALUES:

@@ -105,6 +105,7 @@ class Desired:
     organizers: tuple[str, ...]
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker serves one shard of the programme
     all_organizers: tuple[str, ...] = ()  # every programme mailbox, across shards
+    all_pairs: frozenset[str] = frozenset()  # every pair of the programme, across shards
     purpose: str = (
         "Reverse mentoring pairs a digital-native colleague with a senior leader, so that both learn from "
         "each other."
@@ -122,6 +123,7 @@ class Observed:
     chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()
     since: datetime | None = None
+    unreadable: frozenset[str] = frozenset()  # organiser mailboxes whose series could not be listed
 
 
 def _hash(text: str) -> int:

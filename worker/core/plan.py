@@ -17,11 +17,13 @@ Every write carries a deterministic key, so applying the same plan twice changes
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from worker.core import render, slots
@@ -89,6 +91,9 @@ class PairStatus:
     detail: str = ""
 
 
+_A = TypeVar("_A")  # one kind of action, picked out of a plan
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     actions: tuple[Action, ...]
@@ -97,7 +102,7 @@ class Plan:
     def __bool__(self) -> bool:
         return bool(self.actions)
 
-    def of_kind(self, kind: type) -> list:
+    def of_kind(self, kind: type[_A]) -> list[_A]:
         return [a for a in self.actions if isinstance(a, kind)]
 
 
@@ -122,9 +127,10 @@ def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
     for series in ours:
         by_pair[series.key].append(series)
     statuses = [
-        _plan_pair(run, pair, sorted(by_pair.get(pair.id, []), key=_series_order)) for pair in desired.pairs
+        _isolated(run, pair, sorted(by_pair.get(pair.id, []), key=_series_order)) for pair in desired.pairs
     ]
-    wanted = {p.id for p in desired.pairs}
+    # Only a pair gone from the whole programme is retired: another shard's pair is not ours to cancel.
+    wanted = {p.id for p in desired.pairs} | desired.all_pairs
     for key in sorted(set(by_pair) - wanted):
         if not shard_owns(
             desired.shard,
@@ -138,6 +144,17 @@ def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
     return Plan(tuple(run.actions), tuple(statuses))
 
 
+def _isolated(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairStatus:
+    """Plan one pair; a value this pair's series carry that we cannot read (a zone Graph reports
+    as "Customized Time Zone", a mangled property) fails that pair alone, with nothing half-decided."""
+    before = len(run.actions)
+    try:
+        return _plan_pair(run, pair, series)
+    except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        del run.actions[before:]
+        return PairStatus(pair.id, PairState.ERROR, f"cannot read this pair's series: {exc!r}")
+
+
 def _series_order(series: SeriesInfo) -> tuple[datetime, str]:
     return (series.start, series.id)
 
@@ -147,6 +164,8 @@ def _series_order(series: SeriesInfo) -> tuple[datetime, str]:
 
 def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairStatus:
     desired, observed = run.desired, run.observed
+    if observed.unreadable:  # its series may be in a mailbox we could not list: never book blind
+        return PairStatus(pair.id, PairState.ERROR, f"could not list series in {sorted(observed.unreadable)}")
     if desired.reject_reporting_lines and not all(
         a in observed.chains for a in (pair.mentor.address, pair.mentee.address)
     ):
@@ -181,9 +200,10 @@ def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairSt
 
     for address in (pair.mentor.address, pair.mentee.address):
         sched = observed.schedules.get(address)
-        if sched is None or sched.error:
-            why = sched.error if sched and sched.error else "no free/busy could be read"
-            detail = f"{address}: {why}"
+        if sched is None:  # the read failed (a transient error): an error of this run, not news for the lead
+            return PairStatus(pair.id, PairState.ERROR, f"{address}: no free/busy could be read")
+        if sched.error:  # Graph could not resolve the person: the lead should look at the pairs file
+            detail = f"{address}: {sched.error}"
             _escalate(run, pair, EscalationReason.UNKNOWN_PERSON, detail, period="week")
             return PairStatus(pair.id, PairState.ERROR, detail)
 
@@ -342,28 +362,38 @@ def _feedback_mail(
 
 
 def _check_disengagement(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> None:
-    past: list[tuple[Session, OccurrenceInfo]] = []
+    """Tell the lead, once per episode, when a pair has stalled: its last two sessions did not take place
+    (declined or cancelled), or none has for 30 days while sessions were due. Judged against the
+    series' own pattern, so a monthly pair is not "silent" between sessions and a finished one never is."""
+    expected: list[Session] = []
+    held: dict[int, datetime] = {}
+    seen: dict[int, OccurrenceInfo] = {}
     for s in series:
-        past += [(x, o) for x, o in _numbered(s, pair, run) if o.end <= run.now]
-    if not past:
-        return
-    past.sort(key=lambda item: item[1].start)
+        expected += _expected(s)
+        for session, occ in _numbered(s, pair, run):
+            seen[session.number] = occ
+            if _held(occ, pair, run.now):
+                held[session.number] = occ.end
     both = {pair.mentor.address, pair.mentee.address}
 
-    def missed(occ: OccurrenceInfo) -> bool:
-        return occ.is_cancelled or bool(_declined_by(occ) & both)
+    def missed(session: Session) -> bool:  # cancelled (gone from the calendar), or declined by either
+        occ = seen.get(session.number)
+        return occ is None or occ.is_cancelled or bool(_declined_by(occ) & both)
 
-    held = [o for _, o in past if _held(o, pair, run.now)]
-    last_held = held[-1].end if held else None
+    due = sorted((x for x in expected if x.end <= run.now), key=lambda x: x.end)
+    if not due:
+        return
+    anchor = max(held.values(), default=datetime.combine(pair.start, time(0), tzinfo=run.desired.zone))
+    missed_since = [x for x in due if x.end > anchor and x.number not in held]
+    gaps = [b.start - a.start for a, b in itertools.pairwise(expected) if b.start > a.start]
+    silence_limit = max([DISENGAGED_AFTER, *gaps])
     reason = ""
-    if len(past) >= 2 and missed(past[-1][1]) and missed(past[-2][1]):
+    if len(due) >= 2 and missed(due[-1]) and missed(due[-2]):
         reason = "the last two sessions were declined or cancelled"
-    elif (
-        last_held or datetime.combine(pair.start, time(0), tzinfo=run.desired.zone)
-    ) < run.now - DISENGAGED_AFTER:
-        reason = f"no session has taken place for {DISENGAGED_AFTER.days} days"
+    elif missed_since and run.now - anchor > silence_limit:
+        reason = f"no session has taken place for {(run.now - anchor).days} days"
     if reason:
-        episode = last_held.date().isoformat() if last_held else "never"
+        episode = anchor.date().isoformat() if held else "never"
         _escalate(run, pair, EscalationReason.DISENGAGED, reason, period=f"since-{episode}")
 
 
@@ -384,13 +414,18 @@ def _busy_without(run: _Run, address: str, exclude: Iterable[Interval]) -> Sched
     return Schedule(address, sched.horizon, tuple(kept), sched.working_hours, sched.error)
 
 
+def _iana_name(zone: tzinfo) -> str | None:
+    """The IANA key of a ``ZoneInfo``; None for a zone Graph gave only by its rules (no key)."""
+    return zone.key if isinstance(zone, ZoneInfo) else None
+
+
 def _person(run: _Run, who: Participant, exclude: Iterable[Interval]) -> slots.Person:
     sched = _busy_without(run, who.address, exclude)
     hours = sched.working_hours
     zone = hours.zone if hours else run.desired.zone
     # The series is expressed in an IANA zone (Graph's name for it may be a Windows one); Outlook's
     # "Customized Time Zone" has no IANA name, so such a person's series is kept in the programme's zone.
-    zone_name = getattr(zone, "key", None) or getattr(run.desired.zone, "key", "UTC")
+    zone_name = _iana_name(zone) or _iana_name(run.desired.zone) or "UTC"
     return slots.Person(
         address=who.address, zone=zone, zone_name=zone_name, working_hours=hours, busy=sched.busy
     )

@@ -17,7 +17,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -34,9 +35,12 @@ from worker.core.actions import (
 from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME
 from worker.core.plan import PROP_ENDED, Plan
 from worker.core.recurrence import held_sessions, sessions_of
-from worker.core.types import Interval, MailSpec
+from worker.core.types import Interval, MailSpec, OccurrenceInfo
 from worker.graph.errors import GraphError, SendBudgetExhausted
 from worker.reconcile.state import State
+
+if TYPE_CHECKING:
+    from worker.graph.gateway import Gateway
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +64,7 @@ class Outcome:
 
 
 async def apply(
-    gateway: Any,
+    gateway: Gateway,
     plan: Plan,
     state: State,
     *,
@@ -96,7 +100,9 @@ async def apply(
                     outcome.errors[pair] = f"{action.kind.value}: {exc}"
                     log.error("apply.pair_failed", pair=pair, kind=action.kind.value, error=str(exc))
                     state.audit({"at": now, "pair": pair, "action": action.kind.value, "error": str(exc)})
-                    return  # the pair's later actions depend on this one; the next run picks up
+                    if isinstance(action, Book | Cancel):
+                        return  # the pair's later actions depend on its series; the next run picks up
+                    continue  # an email, an agenda or one move failing must not block the pair's repairs
                 if on_write is not None:
                     on_write(pair, action)
 
@@ -104,7 +110,7 @@ async def apply(
     return outcome
 
 
-async def _apply_one(gw: Any, action: Action, state: State, out: Outcome, now: datetime) -> None:
+async def _apply_one(gw: Gateway, action: Action, state: State, out: Outcome, now: datetime) -> None:
     bound = log.bind(pair=action.pair, kind=action.kind.value)
     if isinstance(action, Book):
         await _book(gw, action, state, out, now)
@@ -180,7 +186,7 @@ async def _apply_one(gw: Any, action: Action, state: State, out: Outcome, now: d
             out.escalations_sent += 1
 
 
-async def _send(gw: Any, mail: MailSpec, state: State, out: Outcome) -> bool:
+async def _send(gw: Gateway, mail: MailSpec, state: State, out: Outcome) -> bool:
     """Send once; True if it went out now. The key is recorded either way (it is in Sent Items)."""
     sent_now = await gw.send_mail_once(mail)
     state.mark_sent([mail.key])
@@ -191,7 +197,7 @@ async def _send(gw: Any, mail: MailSpec, state: State, out: Outcome) -> bool:
     return bool(sent_now)
 
 
-async def _book(gw: Any, action: Book, state: State, out: Outcome, now: datetime) -> None:
+async def _book(gw: Gateway, action: Book, state: State, out: Outcome, now: datetime) -> None:
     spec = action.spec
     # The same two people may be a pair in another programme run from the same mailbox: only ours counts.
     programme = spec.properties.get(PROP_PROGRAMME)
@@ -242,7 +248,7 @@ async def _book(gw: Any, action: Book, state: State, out: Outcome, now: datetime
     span = Interval(pattern[0].start - timedelta(days=1), pattern[-1].end + timedelta(days=1))
     occurrences = await gw.occurrences(spec.organizer, series.id, span)
 
-    def at_start(start: Any) -> Any:
+    def at_start(start: datetime) -> OccurrenceInfo | None:
         return next((o for o in occurrences if (o.original_start or o.start) == start), None)
 
     for session in action.sessions:
@@ -264,7 +270,5 @@ async def _book(gw: Any, action: Book, state: State, out: Outcome, now: datetime
             out.writes += 1
 
 
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
+def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

@@ -10,7 +10,7 @@ pairs are split by their own hash instead. No coordination is needed beyond Grap
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from worker.core.desired import (
@@ -114,15 +114,17 @@ def desired_from(
         organizers=organizers,
         shard=slot,
         all_organizers=info.organizers,
+        all_pairs=frozenset(p.id for p in programme.pairs),
     )
 
 
-def _pair(programme: Programme, pair: Pair, organizer: str, rules: Rules, person: object) -> PairDesired:
-    make = person  # type: ignore[assignment]
+def _pair(
+    programme: Programme, pair: Pair, organizer: str, rules: Rules, person: Callable[[str], Participant]
+) -> PairDesired:
     return PairDesired(
         id=pair.id,
-        mentor=make(pair.mentor),
-        mentee=make(pair.mentee),  # type: ignore[operator]
+        mentor=person(pair.mentor),
+        mentee=person(pair.mentee),
         organizer=organizer,
         rules=rules,
         fingerprint=programme.fingerprint(pair),

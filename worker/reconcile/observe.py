@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -20,6 +21,9 @@ from worker.core.types import Interval, OccurrenceInfo, Schedule, SeriesInfo
 from worker.graph.errors import AuthError, GraphError
 from worker.graph.ops import fan_out
 from worker.reconcile.state import State
+
+if TYPE_CHECKING:
+    from worker.graph.gateway import Gateway
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +40,7 @@ class ReadErrors:
 
 
 async def observe(
-    gateway: object,
+    gateway: Gateway,
     desired: Desired,
     now: datetime,
     state: State,
@@ -45,24 +49,28 @@ async def observe(
     backfill: timedelta = BACKFILL,
 ) -> tuple[Observed, ReadErrors]:
     """One read pass over the programme's calendars."""
-    gw: object = gateway
+    gw = gateway
     errors = ReadErrors()
     window = Interval(now, now + horizon)
     people = sorted({a for p in desired.pairs for a in (p.mentor.address, p.mentee.address)})
 
     schedules: Mapping[str, Schedule] = {}
     try:
-        schedules = await gw.free_busy(people, window)  # type: ignore[attr-defined]
+        schedules = await gw.free_busy(people, window)
     except AuthError:
         raise  # no identity: the run stops (exit 2), it is not a per-pair problem
     except GraphError as exc:
         log.error("observe.free_busy_failed", error=str(exc))
         errors.people.update({p: f"free/busy could not be read: {exc}" for p in people})
 
+    # Every programme mailbox is listed (one paged read each): a pair whose series sits in another
+    # mailbox than the one it would get today (a mailbox was added) keeps it, instead of a second one.
+    mine = {p.id for p in desired.pairs}
     series: list[SeriesInfo] = []
-    for organizer in desired.organizers:
+    for organizer in desired.all_organizers or desired.organizers:
         try:
-            series += await gw.list_series(organizer, programme=desired.key)  # type: ignore[attr-defined]
+            listed = await gw.list_series(organizer, programme=desired.key)
+            series += [s for s in listed if s.key in mine or s.key not in desired.all_pairs]
         except AuthError:
             raise  # no identity: the run stops (exit 2), it is not a per-pair problem
         except GraphError as exc:
@@ -77,7 +85,7 @@ async def observe(
     # the steady-state run's main cost (a few requests per mailbox instead of one per pair).
     async def occurrences_in(organizer: str, ours: list[SeriesInfo]) -> dict[str, tuple[OccurrenceInfo, ...]]:
         try:
-            found = await gw.calendar_view(organizer, occurrence_window)  # type: ignore[attr-defined]
+            found = await gw.calendar_view(organizer, occurrence_window)
         except AuthError:
             raise  # no identity: the run stops (exit 2), it is not a per-pair problem
         except GraphError as exc:
@@ -103,7 +111,7 @@ async def observe(
                 chains[address] = tuple(cached)
                 return
             try:
-                chain = await gw.manager_chain(address)  # type: ignore[attr-defined]
+                chain = await gw.manager_chain(address)
             except AuthError:
                 raise  # no identity: the run stops (exit 2), it is not a per-pair problem
             except GraphError as exc:
@@ -116,6 +124,7 @@ async def observe(
         await fan_out([chain_of(p) for p in people])  # bounded: thousands of people, one pool of connections
 
     observed = Observed(
+        unreadable=frozenset(errors.mailboxes.keys() & set(desired.all_organizers or desired.organizers)),
         horizon=window,
         schedules=schedules,
         series=tuple(series),
