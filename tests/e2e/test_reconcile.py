@@ -232,3 +232,17 @@ def test_a_blacked_out_week_has_no_session_and_the_numbering_runs_on(tmp_path: P
         assert numbers == list(range(1, len(numbers) + 1)), "no gap where the blacked-out week was"
 
     play(tmp_path, scenario)
+
+
+def test_renaming_the_programme_keeps_its_series(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        before = {s.id for s in await w.series()}
+        w.edit(
+            "program.yaml", "name: Contoso Reverse Mentoring 2027", "name: Contoso Reverse Mentoring (pilot)"
+        )
+        again = await w.run()
+        assert again.summary()["booked"] == 0
+        assert {s.id for s in await w.series()} == before
+
+    play(tmp_path, scenario)

@@ -102,6 +102,7 @@ def _check_program(out: _Collector, model: ProgramFile, policies: frozenset[str]
         )
     return ProgramInfo(
         name=p.name,
+        key=p.key,
         organizers=p.organizer,
         lead=p.lead,
         zone=ZoneInfo(p.timezone),

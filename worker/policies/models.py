@@ -86,6 +86,13 @@ class _Strict(BaseModel):
 
 class ProgramSection(_Strict):
     name: Text = Field(description="The programme's name, shown in emails and reports.")
+    key: Name | None = Field(
+        None,
+        description=(
+            "A stable identifier that tags every series and email of the programme; default: derived from "
+            "the name. Set it before the first run if the name may change: a new key is a new programme."
+        ),
+    )
     organizer: Organizers = Field(
         description="The programme mailbox that organises every series and sends every email; "
         "a list of mailboxes spreads the pairs across them."

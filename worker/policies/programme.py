@@ -163,6 +163,7 @@ class ProgramInfo:
     mailbox_domains: tuple[str, ...]
     default_policy: str
     reject_reporting_lines: bool
+    key: str | None = None  # stable programme identifier; None: derived from the name
 
     @property
     def organizer(self) -> str:

@@ -39,7 +39,13 @@ class Shard:
 
 
 def programme_key(programme: Programme) -> str:
-    """A stable key for the programme, tagging everything we write: a slug of its name."""
+    """The key tagging everything the programme writes: ``program.key``, else a slug of its name.
+
+    Series and emails are found by it, so changing it starts a new programme; the example config sets
+    one, so that the name can be edited freely.
+    """
+    if programme.program.key:
+        return programme.program.key.lower()
     slug = re.sub(r"[^a-z0-9]+", "-", programme.program.name.lower()).strip("-")
     return slug[:60] or "programme"
 
