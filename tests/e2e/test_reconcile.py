@@ -246,3 +246,35 @@ def test_renaming_the_programme_keeps_its_series(tmp_path: Path) -> None:
         assert {s.id for s in await w.series()} == before
 
     play(tmp_path, scenario)
+
+
+def test_a_blackout_added_later_drops_that_weeks_session_and_keeps_the_numbering(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        (series,) = await w.series(lea)
+        third = [o for o in await w.occurrences(series) if not o.is_cancelled][2]
+        day = third.start.astimezone(ZoneInfo("Europe/Paris")).date()
+        monday = day - timedelta(days=day.weekday())
+        w.edit(
+            "policies.yaml",
+            "blackouts:                                # no session is booked or moved into these days (inclusive)\n",
+            f"blackouts:\n  - from: {monday.isoformat()}\n    to: {(monday + timedelta(days=6)).isoformat()}\n"
+            "    reason: Company offsite\n",
+        )
+        w.advance(days=1)
+        result = await w.run()
+        (cancel,) = [c for c in result.plan.of_kind(Cancel) if c.pair == lea]
+        assert cancel.event_id == third.id
+        assert day.isoformat() in cancel.skipped
+        (after,) = await w.series(lea)
+        assert day.isoformat() in after.properties["skipped"]
+        w.at(third.end + timedelta(weeks=5))  # past the winter holidays' skipped week too
+        later = await w.run()
+        numbers = sorted(
+            {a.session for a in later.plan.actions if a.kind.value == "feedback" and a.pair == lea}
+        )
+        assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 3
+        assert (await w.run()).summary()["writes"] == 0
+
+    play(tmp_path, scenario)

@@ -103,6 +103,8 @@ class Cancel:
     reason: CancelReason
     comment: str
     last_date: date | None = None  # END_AFTER only
+    series_id: str = ""  # OCCURRENCE in a blackout: the series whose ``skipped`` dates it joins
+    skipped: str = ""  # ... its new value (marked before the cancel, so a crash in between heals)
     kind: Kind = field(default=Kind.CANCEL, init=False)
 
 

@@ -644,10 +644,23 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         )
         found = slots.reslot_session(request)
         if isinstance(found, slots.NoSlot) and blackout:
+            # No other time that week: the session is dropped and its date joins the series' skipped
+            # dates, so the sessions after it keep their numbers (agenda, feedback) without a gap.
             comment = render.cancellation_comment(CancelReason.BLACKOUT, run.desired.name)
+            zone = ZoneInfo(series.zone_name)
+            skipped = parse_skipped(series.properties.get(PROP_SKIPPED))
+            skipped |= {(occ.original_start or occ.start).astimezone(zone).date()}
+            marked = ",".join(sorted(d.isoformat() for d in skipped))
             run.actions.append(
                 Cancel(
-                    pair.id, series.organizer, occ.id, CancelScope.OCCURRENCE, CancelReason.BLACKOUT, comment
+                    pair.id,
+                    series.organizer,
+                    occ.id,
+                    CancelScope.OCCURRENCE,
+                    CancelReason.BLACKOUT,
+                    comment,
+                    series_id=series.id,
+                    skipped=marked,
                 )
             )
             continue

@@ -32,7 +32,7 @@ from worker.core.actions import (
     SendFeedback,
     UpdateAgenda,
 )
-from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME
+from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME, PROP_SKIPPED
 from worker.core.plan import PROP_ENDED, Plan
 from worker.core.recurrence import held_sessions, sessions_of
 from worker.core.types import Interval, MailSpec, OccurrenceInfo
@@ -153,6 +153,11 @@ async def _apply_one(gw: Gateway, action: Action, state: State, out: Outcome, no
                 properties={PROP_ENDED: action.last_date.isoformat()},
             )
         else:
+            if action.series_id and action.skipped:  # mark first: a crash before the cancel heals on rerun
+                await gw.update_occurrence(
+                    action.organizer, action.series_id, properties={PROP_SKIPPED: action.skipped}
+                )
+                out.writes += 1
             await gw.cancel(action.organizer, action.event_id, action.comment)
         out.cancelled += 1
         out.writes += 1
