@@ -256,12 +256,10 @@ def test_a_blackout_added_later_drops_that_weeks_session_and_keeps_the_numbering
         third = [o for o in await w.occurrences(series) if not o.is_cancelled][2]
         day = third.start.astimezone(ZoneInfo("Europe/Paris")).date()
         monday = day - timedelta(days=day.weekday())
-        w.edit(
-            "policies.yaml",
-            "blackouts:                                # no session is booked or moved into these days (inclusive)\n",
-            f"blackouts:\n  - from: {monday.isoformat()}\n    to: {(monday + timedelta(days=6)).isoformat()}\n"
-            "    reason: Company offsite\n",
-        )
+        sunday = monday + timedelta(days=6)
+        header = "blackouts:                                # no session is booked or moved into these days"
+        offsite = f"  - from: {monday.isoformat()}\n    to: {sunday.isoformat()}\n    reason: Company offsite\n"
+        w.edit("policies.yaml", header + " (inclusive)\n", "blackouts:\n" + offsite)
         w.advance(days=1)
         result = await w.run()
         (cancel,) = [c for c in result.plan.of_kind(Cancel) if c.pair == lea]
