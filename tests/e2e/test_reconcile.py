@@ -258,7 +258,7 @@ def test_a_blackout_added_later_drops_that_weeks_session_and_keeps_the_numbering
         monday = day - timedelta(days=day.weekday())
         sunday = monday + timedelta(days=6)
         header = "blackouts:                                # no session is booked or moved into these days"
-        offsite = f"  - from: {monday.isoformat()}\n    to: {sunday.isoformat()}\n    reason: Company offsite\n"
+        offsite = f"  - from: {monday}\n    to: {sunday}\n    reason: Company offsite\n"
         w.edit("policies.yaml", header + " (inclusive)\n", "blackouts:\n" + offsite)
         w.advance(days=1)
         result = await w.run()
