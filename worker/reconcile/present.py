@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from worker.core.actions import Action, Book, Cancel, Escalate, Move, SendFeedback, UpdateAgenda
 from worker.core.types import Recurrence
 from worker.reconcile.run import RunResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _iso(at: datetime, zone: str | None = None) -> str:
@@ -74,7 +77,7 @@ def plan_json(result: RunResult) -> dict[str, Any]:
     }
 
 
-def plan_table(result: RunResult, console: Any = None) -> None:
+def plan_table(result: RunResult, console: Console | None = None) -> None:
     """A readable table of what `run` would do, grouped by pair."""
     from rich.console import Console
     from rich.table import Table
