@@ -123,7 +123,9 @@ class Observed:
     chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()
     since: datetime | None = None
-    unreadable: frozenset[str] = frozenset()  # organiser mailboxes whose series could not be listed
+    unreadable: Mapping[str, str] = field(
+        default_factory=dict
+    )  # mailbox -> why its series could not be listed
 
 
 def _hash(text: str) -> int:

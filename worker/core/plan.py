@@ -165,7 +165,8 @@ def _series_order(series: SeriesInfo) -> tuple[datetime, str]:
 def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairStatus:
     desired, observed = run.desired, run.observed
     if observed.unreadable:  # its series may be in a mailbox we could not list: never book blind
-        return PairStatus(pair.id, PairState.ERROR, f"could not list series in {sorted(observed.unreadable)}")
+        why = "; ".join(f"{box}: {error}" for box, error in sorted(observed.unreadable.items()))
+        return PairStatus(pair.id, PairState.ERROR, f"could not list the series: {why}")
     if desired.reject_reporting_lines and not all(
         a in observed.chains for a in (pair.mentor.address, pair.mentee.address)
     ):

@@ -450,8 +450,7 @@ class Gateway:
     async def leases(
         self, organizer: str, *, name: str, now: datetime | None = None
     ) -> list[tuple[str, datetime, str, datetime]]:
-        """Lease markers for ``name`` still live at ``now`` (the run's own time, which also set their
-        ``until``): (event id, created, holder, until), earliest created first."""
+        """Every lease marker for ``name``: (event id, created, holder, until), earliest created first."""
         query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
             filter=mapping.property_filter("lease", name),
             expand=self._expand(["lease", "holder"]),
@@ -471,8 +470,8 @@ class Gateway:
             except ValueError:
                 continue  # not a marker we can read: ignore it rather than stall every run
             found.append((str(event["id"]), created, props.get("holder", ""), until))
-        at = now or self._now()
-        return sorted((f for f in found if f[3] > at), key=lambda f: (f[1], f[0]))
+        del now  # every marker, live or expired: the lease decides (and clears the expired ones)
+        return sorted(found, key=lambda f: (f[1], f[0]))
 
     async def delete_event(self, organizer: str, event_id: str) -> None:
         """Delete an event of ours (a lease marker); gone already is fine."""

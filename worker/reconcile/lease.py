@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from worker.graph.errors import GraphError
+
+if TYPE_CHECKING:
+    from worker.graph.gateway import Gateway
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +48,7 @@ class Lease:
 
 
 async def acquire(
-    gateway: Any, *, name: str, mailboxes: tuple[str, ...], now: datetime, ttl: timedelta = DEFAULT_TTL
+    gateway: Gateway, *, name: str, mailboxes: tuple[str, ...], now: datetime, ttl: timedelta = DEFAULT_TTL
 ) -> Lease:
     """Take the lease on every mailbox, in a fixed order (so two runs cannot each hold half)."""
     lease = Lease()
@@ -56,13 +60,18 @@ async def acquire(
                 mailbox, name=name, holder=lease.holder, until=now + ttl, now=now
             )
             lease.markers.append((mailbox, marker))
-            live = await gateway.leases(mailbox, name=name, now=now)
+            markers = await gateway.leases(mailbox, name=name, now=now)
         except GraphError as exc:
             # A mailbox we cannot write to (an RBAC scope, a missing mailbox) fails every write of the
             # run the same way, pair by pair, with a clear error: no rival can write there either.
             log.warning("run.lease_unavailable", mailbox=mailbox, error=str(exc))
             continue
+        live = [m for m in markers if m[3] > now]
         first = live[0] if live else None
+        if first is None or first[2] == lease.holder:
+            for marker_id, _created, _holder, until in markers:
+                if until <= now:  # left by a run that was killed: the holder clears it
+                    await _quietly(gateway.delete_event(mailbox, marker_id), mailbox)
         if first is not None and first[2] != lease.holder:
             lease.rival = mailbox
             log.warning("run.lease_held_elsewhere", mailbox=mailbox, since=first[1].isoformat())
@@ -71,7 +80,14 @@ async def acquire(
     return lease
 
 
-async def release(gateway: Any, lease: Lease) -> None:
+async def _quietly(deletion: Awaitable[None], mailbox: str) -> None:
+    try:
+        await deletion
+    except GraphError as exc:
+        log.warning("run.lease_cleanup_failed", mailbox=mailbox, error=str(exc))
+
+
+async def release(gateway: Gateway, lease: Lease) -> None:
     """Give back every marker we created (best effort: an expired marker is ignored anyway)."""
     for mailbox, marker in lease.markers:
         if not marker:

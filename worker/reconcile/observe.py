@@ -124,7 +124,11 @@ async def observe(
         await fan_out([chain_of(p) for p in people])  # bounded: thousands of people, one pool of connections
 
     observed = Observed(
-        unreadable=frozenset(errors.mailboxes.keys() & set(desired.all_organizers or desired.organizers)),
+        unreadable={
+            box: why
+            for box, why in errors.mailboxes.items()
+            if box in (desired.all_organizers or desired.organizers)
+        },
         horizon=window,
         schedules=schedules,
         series=tuple(series),

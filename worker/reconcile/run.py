@@ -12,18 +12,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from worker.core.actions import Action
 from worker.core.desired import Desired, Observed
 from worker.core.plan import PairState, Plan, plan
+from worker.core.types import Interval
 from worker.reconcile import lease
 from worker.reconcile.apply import Outcome, apply
 from worker.reconcile.desired import Shard, desired_from
 from worker.reconcile.observe import BACKFILL, DEFAULT_HORIZON, observe
 from worker.reconcile.state import State, state_dir
+
+if TYPE_CHECKING:
+    from worker.graph.gateway import Gateway
+    from worker.report.model import ProgrammeReport
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +85,7 @@ class RunResult:
 async def reconcile(
     config_dir: Path,
     *,
-    gateway: Any,
+    gateway: Gateway,
     now: datetime,
     dry_run: bool = False,
     shard: Shard | None = None,
@@ -101,34 +106,30 @@ async def reconcile(
     desired = desired_from(programme, shard=shard)
     run_id = uuid.uuid4().hex[:12]
     structlog.contextvars.bind_contextvars(run_id=run_id, programme=desired.key)
+    held: lease.Lease | None = None
     try:
         state = State.load(state_path or state_dir(), desired.key)
-        observed, read_errors = await observe(
-            gateway, desired, now, state, horizon=horizon, backfill=backfill
-        )
-        decided = plan(desired, observed, now)
-        outcome = None
-        if not dry_run and decided.actions:
+        if not dry_run:
+            # Take the lease before reading, so what we plan is what we saw while no other run wrote.
             # Shards serve disjoint pairs, so each shard has its own lease even on a shared mailbox.
             index, count = desired.shard
             name = desired.key if count == 1 else f"{desired.key}/shard-{index}-of-{count}"
             held = await lease.acquire(gateway, name=name, mailboxes=desired.organizers, now=now)
             if not held.held:
                 # Another run is writing to this programme right now: it will do what we would have.
-                result = RunResult(
-                    desired, state, observed, Plan((), decided.statuses), Outcome(skipped=True)
-                )
+                idle = Observed(horizon=Interval(now, now))
+                result = RunResult(desired, state, idle, Plan(()), Outcome(skipped=True))
                 log.info("run.finished", dry_run=dry_run, **result.summary())
                 return result
-            try:
-                if on_plan is not None:
-                    on_plan(decided)
-                outcome = await apply(gateway, decided, state, now=now, on_write=on_write, stopping=stopping)
-                state.save(now=now)
-            finally:
-                await lease.release(gateway, held)
-        elif not dry_run:
-            outcome = Outcome()
+        observed, read_errors = await observe(
+            gateway, desired, now, state, horizon=horizon, backfill=backfill
+        )
+        decided = plan(desired, observed, now)
+        outcome = None
+        if not dry_run:
+            if on_plan is not None:
+                on_plan(decided)
+            outcome = await apply(gateway, decided, state, now=now, on_write=on_write, stopping=stopping)
             state.save(now=now)
         result = RunResult(
             desired, state, observed, decided, outcome, {**read_errors.people, **read_errors.mailboxes}
@@ -136,12 +137,14 @@ async def reconcile(
         log.info("run.finished", dry_run=dry_run, **result.summary())
         return result
     finally:
+        if held is not None:
+            await lease.release(gateway, held)
         structlog.contextvars.unbind_contextvars("run_id", "programme")
 
 
 async def programme_report(
-    config_dir: Path, *, gateway: Any, now: datetime, state_path: Path | None = None
-) -> Any:
+    config_dir: Path, *, gateway: Gateway, now: datetime, state_path: Path | None = None
+) -> ProgrammeReport:
     """The lead's report: a read-only pass over the whole programme, then the report model."""
     from worker.report.observed import report_from_state
 
