@@ -583,12 +583,16 @@ def _retire(run: _Run, key: str, series: SeriesInfo, reason: CancelReason) -> No
         return
     occurrences = run.observed.occurrences.get(series.id, ())
     future = [o for o in occurrences if o.start >= run.now and not o.is_cancelled]
-    past = [o for o in occurrences if o.start < run.now]
-    if not future and all(s.start < run.now for s in _expected(series)):
+    # The past is judged on the series' pattern, not on what the read window holds: an old series whose
+    # sessions fall before the window still has a history to keep.
+    expected = _expected(series)
+    past = [s for s in expected if s.start < run.now]
+    if not future and len(past) == len(expected):
         return  # nothing left to cancel
     comment = render.cancellation_comment(reason, run.desired.name)
     if past:
-        last = max(o.start for o in past).astimezone(ZoneInfo(series.zone_name)).date()
+        # The pattern date of the last past session, so one moved earlier is not cut from history.
+        last = past[-1].start.astimezone(ZoneInfo(series.zone_name)).date()
         run.actions.append(
             Cancel(key, series.organizer, series.id, CancelScope.END_AFTER, reason, comment, last_date=last)
         )

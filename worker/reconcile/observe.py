@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_HORIZON = timedelta(days=56)  # free/busy known this far ahead: two getSchedule windows
 BACKFILL = timedelta(days=120)  # how far back feedback owed is looked for
+CHAINS_TTL = timedelta(days=7)  # cached manager chains are read again after this
 
 
 @dataclass
@@ -104,6 +105,12 @@ async def observe(
 
     chains: dict[str, tuple[str, ...]] = {}
     if desired.reject_reporting_lines:
+        # Manager chains are cached between runs (a deep directory costs several reads per person), but
+        # only for a week, so a reorganisation is noticed.
+        read_at = datetime.fromisoformat(state.chains_read) if state.chains_read else None
+        if read_at is None or now - read_at > CHAINS_TTL:
+            state.chains.clear()
+            state.chains_read = now.isoformat()
 
         async def chain_of(address: str) -> None:
             cached = state.chains.get(address)

@@ -39,6 +39,7 @@ class State:
         self.sent: set[str] = set()
         self.names: dict[str, str] = {}
         self.chains: dict[str, list[str]] = {}
+        self.chains_read: str | None = None  # when the cached manager chains were first read
         self.last_run: str | None = None
 
     @classmethod
@@ -56,6 +57,7 @@ class State:
         state.names = dict(data.get("names", {}))
         state.chains = {k: list(v) for k, v in data.get("chains", {}).items()}
         state.last_run = data.get("last_run")
+        state.chains_read = data.get("chains_read")
         return state
 
     def mark_sent(self, keys: Iterable[str]) -> None:
@@ -78,6 +80,7 @@ class State:
             "names": dict(sorted(self.names.items())),
             "chains": dict(sorted(self.chains.items())),
             "last_run": self.last_run,
+            "chains_read": self.chains_read,
         }
         raw["version"] = VERSION
         _atomic_write(path, json.dumps(raw, indent=1, sort_keys=True))
