@@ -13,6 +13,7 @@ handful of zones and working hours, so most pairs reuse them.
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, time, tzinfo
@@ -106,40 +107,41 @@ def allowed_starts(open_days: IntervalSet, one: IntervalSet, two: IntervalSet, d
 class PersonView:
     """One person's rules and calendar as interval sets; ``layers`` serve the explanations.
 
-    Busy time arrives as raw (start, end) seconds; the merged sets are only built when a slow
-    path (a move, an explanation) asks for them, since the board's start set answers the rest.
+    The board reads the busy time itself (once, already shifted by duration and buffer); the
+    person's own merged busy sets are only built when ``Board.explain`` asks for them.
     """
 
-    __slots__ = ("_oof", "_others", "clock", "layers", "person", "raw_oof", "raw_others", "rules")
+    __slots__ = ("_oof", "_others", "clock", "committed", "layers", "person", "rules")
 
     def __init__(
         self,
         person: Person,
         rules: IntervalSet,
         layers: dict[Constraint, IntervalSet],
-        raw_others: list[tuple[int, int]],
-        raw_oof: list[tuple[int, int]],
+        committed: list[tuple[int, int]],
     ) -> None:
         self.person = person
         self.clock = clock_for(person.zone)
         self.rules = rules  # days ∩ working hours ∩ window − avoid
         self.layers = layers
-        self.raw_others = raw_others  # every blocking status but out-of-office, and committed sessions
-        self.raw_oof = raw_oof
+        self.committed = committed  # this run's sessions for the person, as UTC seconds
         self._others: IntervalSet | None = None
         self._oof: IntervalSet | None = None
 
+    def _read(self) -> tuple[IntervalSet, IntervalSet]:
+        if self._others is None or self._oof is None:
+            others, oof = busy_seconds(self.person.busy)
+            self._others, self._oof = IntervalSet(others + self.committed), IntervalSet(oof)
+        return self._others, self._oof
+
     @property
     def others(self) -> IntervalSet:
-        if self._others is None:
-            self._others = IntervalSet(self.raw_others)
-        return self._others
+        """Every blocking status but out-of-office, and committed sessions."""
+        return self._read()[0]
 
     @property
     def oof(self) -> IntervalSet:
-        if self._oof is None:
-            self._oof = IntervalSet(self.raw_oof)
-        return self._oof
+        return self._read()[1]
 
     @property
     def name(self) -> str:
@@ -180,35 +182,54 @@ def person_view(
     person: Person, policy: SlotPolicy, committed: Iterable[Interval], lo: int, hi: int
 ) -> PersonView:
     rules, layers = rule_sets(person.zone, person.hours, policy.days, policy.window, policy.avoid, lo, hi)
-    others, oof = busy_seconds(person.busy)
-    others += [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
-    return PersonView(person, rules, layers, others, oof)
+    own = [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in committed]
+    return PersonView(person, rules, layers, own)
 
 
 def busy_seconds(busy: Sequence[Busy]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(other blocking, out-of-office) busy time as UTC seconds.
-
-    The one pass over every event of the run, so it stays a plain loop of C-level calls (measured
-    faster than chains of ``map``); statuses are compared by identity because hashing an enum
-    member runs Python code.
-    """
+    """(other blocking, out-of-office) busy time as UTC seconds."""
     others: list[tuple[int, int]] = []
     oof: list[tuple[int, int]] = []
-    busy_, tentative, unknown = BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN
-    away = BusyStatus.OOF
-    for b in busy:
-        status = b.status
-        if status is busy_ or status is tentative or status is unknown:
-            others.append((floor(b.start.timestamp()), ceil(b.end.timestamp())))
-        elif status is away:
-            oof.append((floor(b.start.timestamp()), ceil(b.end.timestamp())))
+    read_busy(busy, others, oof)
     return others, oof
 
 
-# busy_seconds spells out the blocking statuses: keep it in step with BusyStatus.blocks
+def read_busy(
+    busy: Sequence[Busy],
+    others: list[tuple[int, int]],
+    oof: list[tuple[int, int]],
+    *,
+    before: int | None = None,
+    lead: int = 0,
+    trail: int = 0,
+) -> None:
+    """Append each blocking event as (floor(start) - lead, ceil(end) + trail) UTC seconds to
+    ``others`` (every blocking status but out-of-office) or ``oof``, skipping events that start at
+    or after ``before``.
+
+    The one pass over every event of the run: a plain loop of C-level calls (measured faster than
+    chains of ``map``; two ``timestamp`` calls are most of it), statuses compared by identity
+    because hashing an enum member runs Python code, and an event's end only read when it counts.
+    """
+    busy_, tentative, unknown = BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN
+    away = BusyStatus.OOF
+    cutoff = before
+    for b in busy:
+        status = b.status
+        if status is busy_ or status is tentative or status is unknown:
+            start = floor(b.start.timestamp())
+            if cutoff is None or start < cutoff:
+                others.append((start - lead, ceil(b.end.timestamp()) + trail))
+        elif status is away:
+            start = floor(b.start.timestamp())
+            if cutoff is None or start < cutoff:
+                oof.append((start - lead, ceil(b.end.timestamp()) + trail))
+
+
+# read_busy spells out the blocking statuses: keep it in step with BusyStatus.blocks
 _BLOCKING = {BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN, BusyStatus.OOF}
 if {s for s in BusyStatus if s.blocks} != _BLOCKING:  # pragma: no cover - a guard for future edits
-    raise RuntimeError("BusyStatus.blocks changed: update busy_seconds")
+    raise RuntimeError("BusyStatus.blocks changed: update read_busy")
 
 
 class Board:
@@ -248,15 +269,49 @@ class Board:
             for c in (Constraint.DAYS, Constraint.WORKING_HOURS, Constraint.WINDOW, Constraint.AVOID)
         )
         # Every start instant where a session is clean: one bisect answers the common case.
-        reach = self.duration + self.buffer
-        blocked: list[tuple[int, int]] = []
-        buffer, last = self.buffer, horizon_end + reach - 1
-        for view in self.people:
-            for raw in (view.raw_others, view.raw_oof):
-                blocked += [(start - reach + 1, end + buffer) for start, end in raw if start < last]
-        forbidden = IntervalSet(blocked).difference(IntervalSet([(horizon_end, horizon_end + 10**12)]))
         self.allowed = allowed_starts(self.open_days, *self._rules, self.duration)
-        self.starts = self.allowed.difference(forbidden)
+        self._blocking: tuple[list[tuple[int, int]], list[tuple[int, int]]] | None = None
+        self._hits: tuple[IntervalSet, IntervalSet] | None = None
+        self._forbidden: tuple[IntervalSet, IntervalSet] | None = None
+        if self.allowed:
+            # kept apart per kind, so the slow path of ``outcome`` can reuse them
+            after = IntervalSet([(horizon_end, horizon_end + 10**12)])
+            others, oof = (IntervalSet(kind).difference(after) for kind in self._blocked_starts())
+            self._forbidden = others, oof
+            self.starts = self.allowed.difference(others).difference(oof)
+        else:  # no rule leaves any room (e.g. working hours that never overlap): busy time is moot
+            self.starts = self.allowed
+
+    def _blocked_starts(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Per kind (out-of-office or not), the start instants each busy stretch (or committed
+        session) forbids: [start - duration - buffer + 1, end + buffer), for stretches that start
+        before ``horizon_end + duration + buffer - 1`` (no session judged on busy time reaches them).
+        Read straight from the events, so each event is converted and shifted in one step."""
+        if self._blocking is None:
+            lead, trail = self.duration + self.buffer - 1, self.buffer
+            last = self.horizon_end + lead
+            others: list[tuple[int, int]] = []
+            oof: list[tuple[int, int]] = []
+            for view in self.people:
+                read_busy(view.person.busy, others, oof, before=last, lead=lead, trail=trail)
+                others += [(start - lead, end + trail) for start, end in view.committed if start < last]
+            self._blocking = others, oof
+        return self._blocking
+
+    def _busy_hits(self) -> tuple[IntervalSet, IntervalSet]:
+        """The start instants (before ``horizon_end``) whose session plus buffer overlaps someone's
+        non-empty busy time (or committed session), and those whose overlaps an out-of-office."""
+        if self._hits is None:
+            width = self.duration + 2 * self.buffer - 1  # a shifted empty stretch is this long
+            others, oof = self._blocked_starts()
+            if self._forbidden is not None and all(e - s > width for s, e in others + oof):
+                self._hits = self._forbidden  # nothing empty to leave out (the usual case)
+            else:
+                self._hits = (
+                    IntervalSet(s for s in others if s[1] - s[0] > width),
+                    IntervalSet(s for s in oof if s[1] - s[0] > width),
+                )
+        return self._hits
 
     def in_programme(self, start: int) -> bool:
         return self.first_start <= start < self.last_start
@@ -277,13 +332,11 @@ class Board:
             if not rules.contains(start, end):
                 return Outcome.FAILED
         if start < self.horizon_end:
-            lo, hi = start - self.buffer, end + self.buffer
-            for view in self.people:
-                if view.others.overlaps(lo, hi):
-                    return Outcome.FAILED
-            for view in self.people:
-                if view.oof.overlaps(lo, hi):
-                    return Outcome.DISRUPTED
+            others, oof = self._busy_hits()
+            if others.has(start):
+                return Outcome.FAILED
+            if oof.has(start):
+                return Outcome.DISRUPTED
         return Outcome.OK
 
     def clean(self, start: int) -> bool:
@@ -313,11 +366,11 @@ class Board:
 
     def explain_many(self, starts: Iterable[int]) -> Counter[Constraint]:
         """``explain`` for many sessions at once, as the NoSlot tally needs it for every rejected
-        candidate: each stage walks the sorted starts along one sorted set instead of bisecting."""
+        candidate: each stage splits the sorted starts along one sorted set of allowed starts."""
         counts: Counter[Constraint] = Counter()
         # sessions every rule allows were rejected by busy time (the start set is the rest)
         ruled_in, pending = _split(sorted(starts), self.allowed, 1)
-        busy = sum(not self.starts.has(start) for start in ruled_in)
+        busy = len(ruled_in) - len(_split(ruled_in, self.starts, 1)[0])
         if busy:
             counts[Constraint.BUSY] = busy
         stages: list[tuple[Constraint, IntervalSet]] = [(Constraint.PROGRAMME_DATES, self.programme)]
@@ -331,21 +384,28 @@ class Board:
 
 
 def _split(starts: list[int], runs: IntervalSet, duration: int) -> tuple[list[int], list[int]]:
-    """The sorted ``starts`` whose session lies inside ``runs``, and those whose session does not.
+    """The sorted ``starts`` whose session lies inside ``runs``, and those whose session does not,
+    both sorted (with ``duration`` 1 it splits on the start alone).
 
-    One linear walk along both sorted lists (with ``duration`` 1 it splits on the start alone).
+    A session fits run [a, b) iff its start is in [a, b - duration + 1): per run that holds any
+    start, three bisects and two slices (C code) rather than a step per start; runs between the
+    starts are jumped over.
     """
     run_starts, run_ends = runs._starts, runs._ends  # a friend of IntervalSet, for the walk
     inside: list[int] = []
     outside: list[int] = []
-    i, n = 0, len(run_starts)
-    for start in starts:
-        while i < n and run_ends[i] <= start:
-            i += 1
-        if i < n and run_starts[i] <= start and start + duration <= run_ends[i]:
-            inside.append(start)
-        else:
-            outside.append(start)
+    count, n = len(starts), len(run_starts)
+    cursor = 0  # starts before it are placed
+    i = bisect_right(run_ends, starts[0]) if starts else n  # the first run that can hold a start
+    while cursor < count and i < n:
+        lo = bisect_left(starts, run_starts[i], cursor)
+        hi = bisect_left(starts, run_ends[i] - duration + 1, lo)  # == lo if the run is too short
+        outside += starts[cursor:lo]
+        inside += starts[lo:hi]
+        cursor = hi
+        if cursor < count:
+            i = bisect_right(run_ends, starts[cursor], i + 1)
+    outside += starts[cursor:]
     return inside, outside
 
 

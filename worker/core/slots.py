@@ -311,7 +311,8 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
         span=(earliest - 8 * DAY, max(end_of_programme, latest) + 9 * DAY),
     )
     engine = _Engine(board, policy)
-    rejected: list[Constraint | int] = []
+    rejected: list[int] = []  # instants of rejected sessions, explained only if no series is found
+    reasons: Counter[Constraint] = Counter()  # candidates rejected for a reason known at once
     # best key overall: (over share, first date, disruptions, preference, start); dates come in order
     fallback: tuple[tuple[object, ...], _Series] | None = None
     day_best: tuple[tuple[object, ...], _Series] | None = None
@@ -338,8 +339,11 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
                     rejected.append(instant)
                     continue
             found = engine.expand(pattern, start)
-            if not isinstance(found, _Series):
+            if isinstance(found, int):
                 rejected.append(found)
+                continue
+            if isinstance(found, Constraint):
+                reasons[found] += 1
                 continue
             key = (found.over_share, found.disruptions, preference(day.weekday(), start), start)
             if day_best is None or key < day_best[0]:
@@ -353,8 +357,8 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
         fallback = day_best
     if fallback is not None:
         return _series_slot(engine, req, fallback[1])
-    counts = board.explain_many(r for r in rejected if not isinstance(r, Constraint))
-    counts.update(r for r in rejected if isinstance(r, Constraint))
+    counts = board.explain_many(rejected)
+    counts.update(reasons)
     if not engine.times:
         default = Constraint.WINDOW
     elif not policy.days:
