@@ -6,15 +6,17 @@ Inputs are seeded and realistic: ten business zones (most pairs share a zone or 
 working hours, a weekly/fortnightly/monthly policy like the example programme's (window
 09:30-16:30, lunch avoided, 15-minute buffer, 3-week lookahead, two blackouts), eight weeks of
 free/busy with 21 recurring meetings and 4 one-offs per week, now and then a day out of
-office. Prints CPU seconds (time.process_time) for the engine over all pairs, peak traced memory
-(tracemalloc, on a second pass), and the ratio against the minute-by-minute oracle, which is far too
-slow to run on all pairs: it is timed on a sample and extrapolated (the printout says so). The
-oracle's answers on the sample are also compared with the engine's.
+office. Prints the machine's load average at the start and the end (CPU seconds stretch when
+other processes share the cores), CPU seconds (time.process_time) for the engine over all pairs,
+peak traced memory (tracemalloc, on a second pass), and the ratio against the minute-by-minute
+oracle, which is far too slow to run on all pairs: it is timed on a sample and extrapolated (the
+printout says so). The oracle's answers on the sample are also compared with the engine's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sys
@@ -146,6 +148,8 @@ def main() -> None:
     parser.add_argument("--oracle-sample", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    print("load average at start (1/5/15 min, {} cores): {:.2f} {:.2f} {:.2f}".format(
+        os.cpu_count(), *os.getloadavg()))
 
     requests = make_requests(args.pairs, args.seed)
     events = sum(len(r.mentor.busy) + len(r.mentee.busy) for r in requests)
@@ -191,6 +195,7 @@ def main() -> None:
               f"extrapolated to {args.pairs} pairs: {per_pair * args.pairs:,.0f} s")
         print(f"engine vs oracle (extrapolated): {ratio:,.0f}x faster; "
               f"answers agree on {agree}/{len(sample)}")
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
