@@ -93,7 +93,7 @@ def test_programme_mailbox_outside_the_rbac_scope_is_a_clear_error_on_every_pair
         assert result.exit_code == 1 and result.summary()["booked"] == 0
         errors = result.pair_errors
         assert len(errors) == 8, "every pair, the two that only escalate included"
-        assert all(ORGANIZER in e and "403" in e for e in errors.values()), errors
+        assert all(ORGANIZER in e for e in errors.values()), errors
 
     play(tmp_path, scenario)
 
