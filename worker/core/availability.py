@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, time, tzinfo
 from functools import lru_cache
 from math import ceil, floor
+from operator import itemgetter, sub
 
 from worker.core.calendar_math import (
     DAY,
@@ -190,8 +191,11 @@ def busy_seconds(busy: Sequence[Busy]) -> tuple[list[tuple[int, int]], list[tupl
     """(other blocking, out-of-office) busy time as UTC seconds."""
     others: list[tuple[int, int]] = []
     oof: list[tuple[int, int]] = []
-    read_busy(busy, others, oof)
+    read_busy(busy, others, oof, before=_NEVER)
     return others, oof
+
+
+_NEVER = 2**63  # later than any instant
 
 
 def read_busy(
@@ -199,7 +203,7 @@ def read_busy(
     others: list[tuple[int, int]],
     oof: list[tuple[int, int]],
     *,
-    before: int | None = None,
+    before: int,
     lead: int = 0,
     trail: int = 0,
 ) -> None:
@@ -213,16 +217,15 @@ def read_busy(
     """
     busy_, tentative, unknown = BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN
     away = BusyStatus.OOF
-    cutoff = before
     for b in busy:
         status = b.status
         if status is busy_ or status is tentative or status is unknown:
             start = floor(b.start.timestamp())
-            if cutoff is None or start < cutoff:
+            if start < before:
                 others.append((start - lead, ceil(b.end.timestamp()) + trail))
         elif status is away:
             start = floor(b.start.timestamp())
-            if cutoff is None or start < cutoff:
+            if start < before:
                 oof.append((start - lead, ceil(b.end.timestamp()) + trail))
 
 
@@ -304,7 +307,9 @@ class Board:
         if self._hits is None:
             width = self.duration + 2 * self.buffer - 1  # a shifted empty stretch is this long
             others, oof = self._blocked_starts()
-            if self._forbidden is not None and all(e - s > width for s, e in others + oof):
+            stretches = others + oof
+            lengths = map(sub, map(itemgetter(1), stretches), map(itemgetter(0), stretches))  # C loops
+            if self._forbidden is not None and min(lengths, default=width + 1) > width:
                 self._hits = self._forbidden  # nothing empty to leave out (the usual case)
             else:
                 self._hits = (
@@ -362,7 +367,6 @@ class Board:
             if any(v.others.overlaps(lo, hi) or v.oof.overlaps(lo, hi) for v in self.people):
                 return Constraint.BUSY
         return None
-
 
     def explain_many(self, starts: Iterable[int]) -> Counter[Constraint]:
         """``explain`` for many sessions at once, as the NoSlot tally needs it for every rejected
