@@ -46,6 +46,11 @@ def programme_key(config: Path) -> str:
     return str(desired_from(load_programme(config)).key)
 
 
+def failures(err: str) -> list[str]:
+    """The error events of a run's JSON log, for assertion messages."""
+    return [line for line in err.splitlines() if '"level": "error"' in line or "terminating" in line][:10]
+
+
 def summary_of(out: str) -> dict[str, int]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -99,7 +104,7 @@ def test_sigkill_at_random_instants_then_one_clean_run_keeps_every_promise(
                 killed.append(f"{config.name} {served_phase[0].date()} {what}")
         code, out, err = finish(start_run(served, config, state, served_phase[0], extra_env=NO_LEASE))
         assert code in (0, 1), err[-2000:]
-        assert summary_of(out)["errors"] == 0, out
+        assert summary_of(out)["errors"] == 0, (out, failures(err))
         clean[config.name] = summary_of(out)
 
     served_phase = [PHASES[0]]
@@ -134,7 +139,7 @@ def test_sigterm_mid_run_exits_cleanly_and_the_next_run_finishes_the_work(
     assert code == 128 + signal.SIGTERM, err[-2000:]
     assert "run.terminating" in err and "Traceback" not in err
     stopped = summary_of(out)
-    assert stopped["stopped"] >= 1, stopped  # pairs left for the next run (bookings or emails)
+    assert stopped["stopped"] >= 1, (out, failures(err))  # pairs left for the next run (bookings or emails)
     code, out, err = finish(start_run(served, config, state, feedback_due))
     rest = summary_of(out)
     assert code == 1 and rest["errors"] == 0, err[-2000:]  # 1: one pair has no common hours
