@@ -54,9 +54,16 @@ def test_schedule_error_item_for_one_person_fails_only_their_pair(tmp_path: Path
             for item in data.get("value", []):
                 if item.get("scheduleId", "").startswith("priya.sharma"):
                     item.clear()
-                    item.update({"scheduleId": "priya.sharma@contoso.com", "availabilityView": "",
-                                 "error": {"message": "Temporary failure reading the calendar",
-                                           "responseCode": "ErrorMailboxStoreUnavailable"}})
+                    item.update(
+                        {
+                            "scheduleId": "priya.sharma@contoso.com",
+                            "availabilityView": "",
+                            "error": {
+                                "message": "Temporary failure reading the calendar",
+                                "responseCode": "ErrorMailboxStoreUnavailable",
+                            },
+                        }
+                    )
         return data
 
     async def scenario(w: World) -> None:
@@ -72,12 +79,20 @@ def test_schedule_error_item_for_one_person_fails_only_their_pair(tmp_path: Path
     play(tmp_path, scenario)
 
 
+def desired_pairs(w: World) -> list[tuple[str, str]]:
+    from worker.policies.load import load_programme
+
+    return [(p.mentor, p.mentee) for p in load_programme(w.config).pairs]
+
+
 def test_person_outside_the_rbac_scope_is_read_through_another_mailbox(tmp_path: Path) -> None:
     """RBAC for Applications scopes the mailboxes the app may open; getSchedule may be called as any
     mailbox in scope, so a person outside it is still seen (free/busy), never opened."""
 
     async def scenario(w: World) -> None:
-        w.app.faults.denied_mailboxes = frozenset({"emily.davis@contoso.com", "claire.petit@contoso.com"})
+        # Every participant outside the scope: only the programme mailbox can call getSchedule for them.
+        people = {a for p in desired_pairs(w) for a in p}
+        w.app.faults.denied_mailboxes = frozenset(people)
         result = await w.run()
         assert any(s.status == 403 for s in w.sent), "the worker did meet the 403s"
         assert not result.pair_errors

@@ -278,9 +278,16 @@ class Gateway:
 
     # --- free/busy ---------------------------------------------------------------------------------
 
-    async def free_busy(self, addresses: Iterable[str], window: Interval) -> dict[str, Schedule]:
+    async def free_busy(
+        self, addresses: Iterable[str], window: Interval, *, fallback: Iterable[str] = ()
+    ) -> dict[str, Schedule]:
         """Everyone's busy time over ``window`` (UTC), merged from getSchedule calls of at most 20 people
-        and under 42 days each; working hours from mailboxSettings when getSchedule omits them."""
+        and under 42 days each; working hours from mailboxSettings when getSchedule omits them.
+
+        Each call is made as the least-loaded person of its chunk; when Graph refuses that mailbox (out
+        of the app's RBAC scope, no mailbox) the next ones are tried, then the ``fallback`` mailboxes
+        (the programme's own, which the app must be able to open anyway)."""
+        last_resort = [m.lower() for m in fallback]
         people = list(dict.fromkeys(a.lower() for a in addresses))
         if not people:
             return {}
@@ -291,6 +298,7 @@ class Gateway:
             for part in split_window(window):
                 callers = sorted(chunk, key=lambda m: self.pacer.load(m) + planned[m])
                 planned[callers[0]] += 1
+                callers = [*callers[:3], *(m for m in last_resort if m not in callers[:3])]
                 jobs.append(self._schedule_chunk(chunk, part, callers))
         results = await fan_out(jobs)
         merged = self._merge(people, window, [s for result in results for s in result])
@@ -311,7 +319,7 @@ class Gateway:
         config: RequestConfiguration[Any] = RequestConfiguration()
         config.headers.add("Prefer", 'outlook.timezone="UTC"')
         last: GraphError | None = None
-        for caller in callers[:3]:  # a caller Graph cannot resolve cannot read for others: try the next
+        for caller in callers:  # a caller Graph cannot resolve or we may not open cannot read: try the next
             try:
                 response = await self._json(
                     "POST",

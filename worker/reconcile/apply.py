@@ -72,8 +72,10 @@ async def apply(
     on_write: Callable[[str, Action], None] | None = None,
     concurrency: int = 16,
     stopping: Callable[[], bool] | None = None,
+    exclusive: bool = False,
 ) -> Outcome:
     """Carry out ``plan``. ``on_write`` is told of each write as it completes (progress, tests).
+    ``exclusive``: this run holds the programme's lease on every mailbox it writes to.
 
     Once ``stopping()`` is true (SIGTERM), no pair starts another action; writes already sent finish,
     so the run ends between writes and the next run picks up where this one stopped.
@@ -91,7 +93,7 @@ async def apply(
                     outcome.stopped += 1
                     return
                 try:
-                    await _apply_one(gateway, action, state, outcome, now)
+                    await _apply_one(gateway, action, state, outcome, now, exclusive)
                 except SendBudgetExhausted:
                     outcome.deferred += 1
                     log.info("apply.mail_deferred", pair=pair, kind=action.kind.value)
@@ -110,10 +112,12 @@ async def apply(
     return outcome
 
 
-async def _apply_one(gw: Gateway, action: Action, state: State, out: Outcome, now: datetime) -> None:
+async def _apply_one(
+    gw: Gateway, action: Action, state: State, out: Outcome, now: datetime, exclusive: bool = False
+) -> None:
     bound = log.bind(pair=action.pair, kind=action.kind.value)
     if isinstance(action, Book):
-        await _book(gw, action, state, out, now)
+        await _book(gw, action, state, out, now, exclusive=exclusive)
     elif isinstance(action, Move):
         await gw.move_occurrence(
             action.organizer,
@@ -202,18 +206,24 @@ async def _send(gw: Gateway, mail: MailSpec, state: State, out: Outcome) -> bool
     return bool(sent_now)
 
 
-async def _book(gw: Gateway, action: Book, state: State, out: Outcome, now: datetime) -> None:
+async def _book(
+    gw: Gateway, action: Book, state: State, out: Outcome, now: datetime, *, exclusive: bool
+) -> None:
     spec = action.spec
-    # The same two people may be a pair in another programme run from the same mailbox: only ours counts.
-    programme = spec.properties.get(PROP_PROGRAMME)
-    existing = [
-        s
-        for s in await gw.find_series(spec.organizer, spec.key)
-        if PROP_ENDED not in s.properties and s.properties.get(PROP_PROGRAMME, programme) == programme
-    ]
-    if existing:
-        out.already_done += 1  # an earlier run created it and died before recording anything
-        return
+    if not exclusive:
+        # Without the run lease (leasing off, or a mailbox we could not lease) another run may have booked
+        # the pair since we read: look again. With it, what observe listed is current, and a create
+        # retried after an ambiguous failure is de-duplicated by its transactionId and looked up anyway.
+        # The same two people may be a pair in another programme run from this mailbox: only ours counts.
+        programme = spec.properties.get(PROP_PROGRAMME)
+        existing = [
+            s
+            for s in await gw.find_series(spec.organizer, spec.key)
+            if PROP_ENDED not in s.properties and s.properties.get(PROP_PROGRAMME, programme) == programme
+        ]
+        if existing:
+            out.already_done += 1  # an earlier run created it and died before recording anything
+            return
     series = await gw.create_series(spec)
     out.booked += 1
     out.writes += 1

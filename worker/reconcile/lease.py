@@ -46,6 +46,11 @@ class Lease:
     def held(self) -> bool:
         return self.rival is None
 
+    def exclusive(self, mailboxes: tuple[str, ...]) -> bool:
+        """Whether this run really holds the lease on every one of ``mailboxes`` (leasing can be off,
+        or a mailbox unleasable): only then may it skip re-checking before a create."""
+        return self.held and {m for m, marker in self.markers if marker} >= set(mailboxes)
+
 
 async def acquire(
     gateway: Gateway, *, name: str, mailboxes: tuple[str, ...], now: datetime, ttl: timedelta = DEFAULT_TTL

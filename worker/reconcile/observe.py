@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_HORIZON = timedelta(days=56)  # free/busy known this far ahead: two getSchedule windows
+# Free/busy is read this far ahead: one getSchedule window (kept within 42 days) per 20 people. Sessions
+# further out are placed on the series' pattern and checked as the horizon moves forward.
+DEFAULT_HORIZON = timedelta(days=41)
 BACKFILL = timedelta(days=120)  # how far back feedback owed is looked for
 CHAINS_TTL = timedelta(days=7)  # cached manager chains are read again after this
 
@@ -57,7 +59,7 @@ async def observe(
 
     schedules: Mapping[str, Schedule] = {}
     try:
-        schedules = await gw.free_busy(people, window)
+        schedules = await gw.free_busy(people, window, fallback=desired.all_organizers or desired.organizers)
     except AuthError:
         raise  # no identity: the run stops (exit 2), it is not a per-pair problem
     except GraphError as exc:

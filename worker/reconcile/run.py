@@ -129,7 +129,10 @@ async def reconcile(
         if not dry_run:
             if on_plan is not None:
                 on_plan(decided)
-            outcome = await apply(gateway, decided, state, now=now, on_write=on_write, stopping=stopping)
+            exclusive = held is not None and held.exclusive(desired.organizers)
+            outcome = await apply(
+                gateway, decided, state, now=now, on_write=on_write, stopping=stopping, exclusive=exclusive
+            )
             state.save(now=now)
         result = RunResult(
             desired, state, observed, decided, outcome, {**read_errors.people, **read_errors.mailboxes}
