@@ -103,8 +103,11 @@ def programme(tmp: Path, name: str, *, swap_roles: bool = False) -> Path:
     config = tmp / name
     shutil.copytree(EXAMPLE, config)
     program = config / "program.yaml"
-    program.write_text(program.read_text(encoding="utf-8").replace(
-        "Contoso Reverse Mentoring 2027", f"Reliability {name}"), encoding="utf-8")
+    text = program.read_text(encoding="utf-8")
+    text = text.replace("Contoso Reverse Mentoring 2027", f"Reliability {name}")
+    # The programme key tags its series and emails: each test programme needs its own.
+    text = text.replace("key: contoso-reverse-mentoring-2027", f"key: reliability-{name}")
+    program.write_text(text, encoding="utf-8")
     if swap_roles:
         pairs = config / "pairs.yaml"
         text = pairs.read_text(encoding="utf-8")

