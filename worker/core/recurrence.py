@@ -8,29 +8,11 @@ session keeps its wall-clock time across DST. The sandbox has its own, independe
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC as _UTC
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from worker.core.calendar_math import nth_weekday
 from worker.core.types import CadenceKind, Recurrence, Session, WeekIndex
-
-_INDEX = {WeekIndex.FIRST: 0, WeekIndex.SECOND: 1, WeekIndex.THIRD: 2, WeekIndex.FOURTH: 3}
-
-
-def nth_weekday(year: int, month: int, weekday: int, index: WeekIndex) -> date:
-    """The ``index`` ``weekday`` of a month (LAST: the month's last such day)."""
-    if index is WeekIndex.LAST:
-        last = date(year, month, calendar.monthrange(year, month)[1])
-        return last - timedelta(days=(last.weekday() - weekday) % 7)
-    first = date(year, month, 1)
-    first_match = first + timedelta(days=(weekday - first.weekday()) % 7)
-    return first_match + timedelta(weeks=_INDEX[index])
-
-
-def week_index_of(day: date) -> WeekIndex:
-    """The relativeMonthly index that names ``day``: its n-th occurrence, or LAST for a 5th one."""
-    n = (day.day - 1) // 7
-    return WeekIndex.LAST if n >= 4 else list(_INDEX)[n]
 
 
 def session_dates(rec: Recurrence) -> list[date]:
@@ -38,7 +20,7 @@ def session_dates(rec: Recurrence) -> list[date]:
     if rec.cadence.kind is CadenceKind.WEEKLY:
         step = timedelta(weeks=rec.cadence.interval)
         return [rec.start + step * i for i in range(rec.count)]
-    index = rec.index or week_index_of(rec.start)
+    index = rec.index or WeekIndex.FIRST  # Graph's default for relativeMonthly
     dates: list[date] = []
     month0 = rec.start.year * 12 + rec.start.month - 1
     i = 0

@@ -35,6 +35,7 @@ from msgraph.generated.models.single_value_legacy_extended_property import (
 )
 from msgraph.generated.models.week_index import WeekIndex as GraphWeekIndex
 
+from worker.core.calendar_math import nth_weekday
 from worker.core.types import (
     CadenceKind,
     Recurrence,
@@ -84,7 +85,8 @@ def _count_until(rec: Recurrence, last: date) -> int:
             day = first + timedelta(weeks=step * rec.cadence.interval)
         else:
             month0 = rec.start.month - 1 + step * rec.cadence.interval
-            day = nth_weekday(rec.start.year + month0 // 12, month0 % 12 + 1, rec.weekday, rec.index)
+            index = rec.index or WeekIndex.FIRST  # Graph's default for relativeMonthly
+            day = nth_weekday(rec.start.year + month0 // 12, month0 % 12 + 1, rec.weekday, index)
             if step == 0 and day < rec.start:
                 step += 1
                 continue
@@ -92,19 +94,6 @@ def _count_until(rec: Recurrence, last: date) -> int:
             return count
         count += 1
         step += 1
-
-
-def nth_weekday(year: int, month: int, weekday: int, index: WeekIndex | None) -> date:
-    first = date(year, month, 1)
-    days = [
-        first + timedelta(days=i)
-        for i in range(31)
-        if (first + timedelta(days=i)).month == month and (first + timedelta(days=i)).weekday() == weekday
-    ]
-    order = [WeekIndex.FIRST, WeekIndex.SECOND, WeekIndex.THIRD, WeekIndex.FOURTH]
-    if index is None or index is WeekIndex.LAST:
-        return days[-1] if index is WeekIndex.LAST else days[0]
-    return days[order.index(index)]
 
 
 # --- our writes -> Graph ----------------------------------------------------------------------------
