@@ -125,23 +125,21 @@ class Participant:
     def __init__(self, app: Any) -> None:
         self._app = app
         self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
-        self._token: str | None = None
 
     async def _headers(self) -> dict[str, str]:
-        if True:  # simulated time jumps weeks: a fresh token per call, as a client would refresh
-            env = sandbox_env(self._app)
-            reply = await self._client.post(
-                f"/{env['AZURE_TENANT_ID']}/oauth2/v2.0/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": env["AZURE_CLIENT_ID"],
-                    "client_secret": env["AZURE_CLIENT_SECRET"],
-                    "scope": "https://graph.microsoft.com/.default",
-                },
-            )
-            reply.raise_for_status()
-            self._token = reply.json()["access_token"]
-        return {"Authorization": f"Bearer {self._token}"}
+        # Simulated time jumps by weeks, past any token's expiry: a fresh token for every call.
+        env = sandbox_env(self._app)
+        reply = await self._client.post(
+            f"/{env['AZURE_TENANT_ID']}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": env["AZURE_CLIENT_ID"],
+                "client_secret": env["AZURE_CLIENT_SECRET"],
+                "scope": "https://graph.microsoft.com/.default",
+            },
+        )
+        reply.raise_for_status()
+        return {"Authorization": f"Bearer {reply.json()['access_token']}"}
 
     async def call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
         reply = await self._client.request(
