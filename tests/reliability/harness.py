@@ -52,6 +52,7 @@ class Sent:
     retry_after: float | None
     mailbox: str
     call: int | None = None  # the gateway operation's call (see ``traced_calls``) this request belongs to
+    lease: bool = False  # the run's lease marker (an event too), not one of the programme's writes
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -117,7 +118,8 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             response = httpx.Response(response.status_code, headers=headers, content=content, request=request)
         header = response.headers.get("Retry-After")
         self.sent.append(Sent(at, request.method, str(request.url), hashlib.sha256(body).hexdigest()[:16],
-                              response.status_code, float(header) if header else None, mailbox, CALL.get()))
+                              response.status_code, float(header) if header else None, mailbox, CALL.get(),
+                              b"Name lease" in body))
         return response
 
 

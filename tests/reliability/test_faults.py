@@ -70,12 +70,15 @@ def test_writes_that_commit_then_answer_504_leave_no_duplicate_series_or_email(t
         assert found.clean, found
         assert found.series == 6 and found.emails > 20
         committed_then_failed = [s for s in w.sent if s.status == 504 and s.method in ("POST", "PATCH")]
+        # The dice are fixed per request (seed, method, path, body), not by arrival order, so seed 5 hits
+        # the same creates and sends on every run: both kinds of write that must not be repeated.
         assert len(committed_then_failed) >= 3, "the dice must have hit some writes"
-        assert any(s.url.endswith("/events") for s in committed_then_failed) or any(
-            s.url.endswith("/sendMail") for s in committed_then_failed)
+        creates = [s for s in committed_then_failed if s.url.endswith("/events") and not s.lease]
+        assert creates, "a series create"
+        assert any(s.url.endswith("/sendMail") for s in committed_then_failed), "a feedback email"
 
     faults = FaultConfig(commit_then_fail_rate=0.1, latency_seconds=(0.05, 0.2))
-    play(tmp_path, scenario, faults=faults, seed=3)
+    play(tmp_path, scenario, faults=faults, seed=5)  # seed 5's dice land on two of the six creates
 
 
 def test_no_mailbox_ever_sees_more_than_four_requests_in_flight(tmp_path: Path) -> None:

@@ -111,6 +111,29 @@ def test_transient_faults_are_seeded_and_carry_retry_after() -> None:
     assert set(first) > {200} and set(first) <= {200, 429, 503, 504}
 
 
+def test_a_request_meets_the_same_fault_whatever_order_requests_arrive_in() -> None:
+    """Concurrent requests reach the sandbox in an order the event loop picks; the seed alone decides."""
+    paths = [f"/users/{ORG}/events?$top={n}" for n in range(1, 13)]
+
+    def fates(order: list[str]) -> dict[str, list[int]]:
+        async def scenario(graph: Graph) -> dict[str, list[int]]:
+            graph.app.faults.update({"transient_error_rate": 0})
+            await graph.add_user("mentoring")
+            graph.app.faults.update({"transient_error_rate": 0.5})
+            out: dict[str, list[int]] = {p: [] for p in order}
+            for _ in range(3):  # the same request again rolls afresh: a retry is not doomed
+                for path in order:
+                    out[path].append((await graph.get(path)).status_code)
+            return out
+
+        return with_graph(scenario, faults=FaultConfig(transient_error_rate=0.5), seed=11)
+
+    forward = fates(paths)
+    assert forward == fates(list(reversed(paths)))
+    assert any(len(set(codes)) > 1 for codes in forward.values())
+    assert {c for codes in forward.values() for c in codes} > {200}
+
+
 def test_commit_then_fail_writes_but_answers_504() -> None:
     async def scenario(graph: Graph) -> None:
         await graph.add_user("mentoring")

@@ -1,12 +1,17 @@
 """Limits and faults: what makes the sandbox hurt the way Exchange Online hurts.
 
 Graph applies its Outlook limits per app *and mailbox* (NOTES.md §6): four concurrent requests,
-10,000 requests per 10 minutes, a sending rate. On top of those we inject, from a seeded RNG, a share
+10,000 requests per 10 minutes, a sending rate. On top of those we inject, from seeded dice, a share
 of transient 429/503/504 with ``Retry-After``, added latency, "commit then fail" (the write happens,
 the client sees 504: the case that makes retried POSTs dangerous) and per-mailbox 403s that emulate
 RBAC-for-Applications scoping. Everything is configurable through ``FaultConfig`` and observable
 through ``Counters``, so end-to-end tests can assert that the worker kept to the limits and honoured
 ``Retry-After``.
+
+The dice that decide a fault are a hash of the seed, the request (method, URL, body) and how many
+times that request has come, not draws from one stream: concurrent requests arrive in an order the
+event loop picks, and a shared stream would hand each a different fate from run to run. So a seed
+fixes which requests fail, whatever order they come in, and a retry rolls afresh.
 
 The clock is the sandbox's injected clock; sleeping (latency) goes through an injectable sleeper so
 tests never wait for real.
@@ -15,6 +20,7 @@ tests never wait for real.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import random
 from collections import defaultdict, deque
@@ -144,7 +150,9 @@ class Limits:
     def __init__(self, config: FaultConfig, *, seed: int, sleeper: Sleeper | None = None) -> None:
         self.config = config
         self.counters = Counters()
-        self._rng = random.Random(seed)  # noqa: S311 - seeded dice for reproducible faults
+        self._seed = seed
+        self._rng = random.Random(seed)  # noqa: S311 - seeded; draws only what needs no reproducibility per request
+        self._seen: dict[bytes, int] = defaultdict(int)
         self._window: dict[str, deque[datetime]] = defaultdict(deque)
         self._sends: dict[str, deque[datetime]] = defaultdict(deque)
         self.sleeper: Sleeper = sleeper or asyncio.sleep
@@ -182,17 +190,36 @@ class Limits:
         """Record a message sent from ``mailbox``; seconds to wait if the sending rate is exceeded."""
         return _slide(self._sends[mailbox], now, 60.0, self.config.send_rate_per_minute)
 
-    def transient_fault(self) -> int | None:
+    def arrival(self, method: str, path: str, query: dict[str, str], body: bytes) -> bytes:
+        """The identity of this arrival of a request: the request and how many times it came before.
+
+        Nothing is remembered while no dice are in play, so a long benchmark without faults keeps no table.
+        """
+        if self.config.transient_error_rate <= 0 and self.config.commit_then_fail_rate <= 0:
+            return b""
+        target = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+        text = b"%s %s\n%s" % (method.encode(), target.encode(), body)
+        request = hashlib.blake2b(text, digest_size=16).digest()
+        nth = self._seen[request]
+        self._seen[request] = nth + 1
+        return request + nth.to_bytes(4, "big")
+
+    def _die(self, what: bytes, arrival: bytes) -> float:
+        """A uniform number in [0, 1) fixed by the seed, the question and the arrival."""
+        digest = hashlib.blake2b(what + arrival, digest_size=8, key=str(self._seed).encode()).digest()
+        return int.from_bytes(digest, "big") / 2**64
+
+    def transient_fault(self, arrival: bytes) -> int | None:
         if self.config.transient_error_rate <= 0 or not self.config.transient_statuses:
             return None
-        if self._rng.random() < self.config.transient_error_rate:
-            return self._rng.choice(self.config.transient_statuses)
+        if self._die(b"transient", arrival) < self.config.transient_error_rate:
+            statuses = self.config.transient_statuses
+            return statuses[int(self._die(b"status", arrival) * len(statuses))]
         return None
 
-    def commit_then_fail(self) -> bool:
-        return (
-            self.config.commit_then_fail_rate > 0 and self._rng.random() < self.config.commit_then_fail_rate
-        )
+    def commit_then_fail(self, arrival: bytes) -> bool:
+        rate = self.config.commit_then_fail_rate
+        return rate > 0 and self._die(b"commit-then-fail", arrival) < rate
 
     async def latency(self) -> None:
         low, high = self.config.latency_seconds

@@ -191,14 +191,15 @@ class Sandbox:
             wait = self.limits.window_wait(mailbox_key, now)
             if wait is not None:
                 raise too_many_requests(format_retry_after(wait, integer=self.faults.integer_retry_after))
-            fault = self.limits.transient_fault()
+            arrival = self.limits.arrival(req.method, req.path, req.query, req.body)
+            fault = self.limits.transient_fault(arrival)
             if fault == 429:
                 raise too_many_requests(self.limits.retry_after())
             if fault is not None:
                 raise service_unavailable(fault, self.limits.retry_after())
             await self.limits.latency()
             reply = await route.handler(ctx, **handler_params)
-            if route.write and reply.status < 400 and self.limits.commit_then_fail():
+            if route.write and reply.status < 400 and self.limits.commit_then_fail(arrival):
                 body = graph_error_body(
                     "UnknownError", "The request timed out.", now=now, request_id=str(uuid.uuid4())
                 )
