@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,6 +211,10 @@ class Identity:
         scopes: tuple[str, ...] = (GRAPH_SCOPE,),
     ) -> None:
         self._scopes = list(scopes)
+        # Requests start together and each asks for a token from a worker thread; without the lock they
+        # all miss the empty cache at once and each fetches its own token. With it, one fetches and the
+        # rest find it cached.
+        self._lock = threading.Lock()
         parts = urlsplit(settings.authority_host)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise AuthError(f"AZURE_AUTHORITY_HOST must be an https URL, got {settings.authority_host!r}")
@@ -244,7 +249,8 @@ class Identity:
     def token(self) -> str:
         """An access token for Graph, from the cache when it is still good (MSAL checks expiry)."""
         try:
-            result = self._app.acquire_token_for_client(scopes=self._scopes)
+            with self._lock:
+                result = self._app.acquire_token_for_client(scopes=self._scopes)
         except httpx.HTTPError as exc:
             # An outage of the identity platform is not a configuration problem: transient, and safe to
             # retry (Graph has not seen the request yet).
@@ -269,6 +275,11 @@ class Identity:
         MSAL refuses ``force_refresh`` for client credentials; removing the cached entries is the way.
         """
         cache = self._app.token_cache
+        with self._lock:
+            self._drop(cache)
+
+    @staticmethod
+    def _drop(cache: msal.TokenCache) -> None:
         for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
             cache.remove_at(entry)
 
