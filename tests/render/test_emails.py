@@ -105,22 +105,58 @@ def test_feedback_refuses_a_form_link_that_is_not_a_clean_https_url(url: str) ->
         _feedback(form_url=url)
 
 
+VALUES = {"pair": "p", "session": "1", "role": "mentee", "mentor": "lea.martin@contoso.com",
+          "mentee": "jean.dubois@contoso.com", "partner": "Léa Martin", "date": "2027-01-12"}
+
+
 def test_form_link_fills_and_url_encodes_the_placeholders() -> None:
-    template = "https://forms.office.com/r/Xy12AbCdEf?pair={pair}&session={session}&role={role}"
-    link = form_link(template, pair="lea&jean marie", session=4, role=Role.MENTOR)
-    assert link == "https://forms.office.com/r/Xy12AbCdEf?pair=lea%26jean%20marie&session=4&role=mentor"
+    template = "https://forms.office.com/r/Xy12AbCdEf?pair={pair}&session={session}&role={role}&on={date}"
+    values = {**VALUES, "pair": "lea&jean marie", "session": "4", "role": Role.MENTOR.value}
+    link = form_link(template, values)
+    assert link == (
+        "https://forms.office.com/r/Xy12AbCdEf?pair=lea%26jean%20marie&session=4&role=mentor&on=2027-01-12"
+    )
 
 
 def test_form_link_rejects_an_unknown_placeholder() -> None:
     with pytest.raises(RenderError, match="unknown placeholder"):
-        form_link("https://forms.office.com/r/x?who={email}", pair="p", session=1, role=Role.MENTEE)
+        form_link("https://forms.office.com/r/x?who={email}", VALUES)
 
 
 def test_subject_template_never_reaches_attributes_and_stays_on_one_line() -> None:
-    subject = feedback_subject(
-        "How did session {session} with {partner} go? {session.__class__}", session=2, partner="Léa\nMartin"
-    )
+    values = {**VALUES, "session": "2", "partner": "Léa\nMartin"}
+    subject = feedback_subject("How did session {session} with {partner} go? {{session.__class__}}", values)
     assert subject == "How did session 2 with Léa Martin go? {session.__class__}"
+    with pytest.raises(RenderError, match="unknown placeholder"):
+        feedback_subject("{session.__class__}", values)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("Session {session} {{draft}} with {partner}", "Session 1 {draft} with Léa Martin"),
+        ("{{{session}}} with {mentor} on {date}", "{1} with lea.martin@contoso.com on 2027-01-12"),
+        ("{pair}/{role}: }}{{", "p/mentee: }{"),
+    ],
+)
+def test_every_subject_that_validates_fills_at_send_time(template: str, expected: str) -> None:
+    """One grammar: what ``crossgen validate`` accepts, sending can fill (literal braces included)."""
+    from worker.policies.templates import check_subject
+
+    assert check_subject(template) == template
+    assert feedback_subject(template, VALUES) == expected
+
+
+@pytest.mark.parametrize("template", ["Session {session", "Session }", "{Session}", "{session!r}", "{0}"])
+def test_a_subject_that_would_fail_at_send_time_never_validates(template: str) -> None:
+    from pydantic_core import PydanticCustomError
+
+    from worker.policies.templates import check_subject
+
+    with pytest.raises(PydanticCustomError):
+        check_subject(template)
+    with pytest.raises(RenderError):
+        feedback_subject(template, VALUES)
 
 
 @pytest.mark.parametrize("reason", list(EscalationReason))

@@ -336,8 +336,8 @@ def _feedback_mail(
         "partner": partner.name,
         "date": day.isoformat(),
     }
-    form = render.fill_template(pair.rules.feedback.form, values, url=True)
-    subject = render.one_line(render.fill_template(pair.rules.feedback.subject, values))
+    form = render.form_link(pair.rules.feedback.form, values)
+    subject = render.feedback_subject(pair.rules.feedback.subject, values)
     agenda = pair.rules.agenda_for(session.number)
     nxt = None
     if upcoming is not None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+from worker.core import templates
 from worker.core.actions import CancelReason, EscalationReason, Role
 
 
@@ -266,35 +267,23 @@ def session_agenda_body(*, programme_name: str, purpose: str | None, mentor: Per
 
 # --- after a session: the feedback email ----------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
+def fill_template(template: str, values: Mapping[str, str], *, url: bool = False) -> str:
+    """Fill a lead's template (``worker.core.templates``: the grammar ``crossgen validate`` checked), URL-
+    encoding the values when ``url``; a template that breaks the grammar is a ``RenderError``."""
+    try:
+        return templates.fill(template, values, url=url)
+    except templates.TemplateError as exc:
+        raise RenderError(f"{exc}; known: {sorted(values)}") from None
 
 
-def fill_template(template: str, values: dict[str, str], *, url: bool = False) -> str:
-    """Fill ``{name}`` placeholders from ``values`` (URL-encoded when ``url``); an unknown one is an error.
-
-    Our own substitution rather than ``str.format``: a lead's template must not reach attributes
-    (``{session.__class__}``) or need doubled braces.
-    """
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise RenderError(f"unknown placeholder {{{name}}} in {template!r}; known: {sorted(values)}")
-        return quote(values[name], safe="") if url else values[name]
-
-    return _PLACEHOLDER.sub(one, template)
-
-
-def form_link(template: str, *, pair: str, session: int, role: Role, programme: str = "") -> str:
+def form_link(template: str, values: Mapping[str, str]) -> str:
     """The participant's own feedback link: the policy's ``form`` template, filled, URL-encoded, https."""
-    values = {"pair": pair, "session": str(session), "role": role.value, "programme": programme}
     return https_url(fill_template(template, values, url=True))
 
 
-def feedback_subject(template: str, *, session: int, partner: str, programme: str = "") -> str:
-    """The policy's ``subject`` template, filled and kept on one line."""
-    return one_line(fill_template(template, {"session": str(session), "partner": one_line(partner, 100),
-                                             "programme": one_line(programme, 100)}))
+def feedback_subject(template: str, values: Mapping[str, str]) -> str:
+    """The policy's ``subject`` template, filled and kept on one line (names may hold line breaks)."""
+    return one_line(fill_template(template, {k: one_line(v, 100) for k, v in values.items()}))
 
 
 def _button(url: str, label: str) -> str:

@@ -1,24 +1,24 @@
 """Feedback form links and email subjects with ``{placeholders}``, checked when loaded, filled when sent.
 
 The worker sends one feedback email per session and role; the form link carries who and which session
-so one form serves the whole programme. Only the names in ``PLACEHOLDERS`` may appear; ``{{`` and
-``}}`` write literal braces. Filling is our own small substitution, not ``str.format``: a template
-comes from a YAML file and must not reach attributes or format specs.
+so one form serves the whole programme. The grammar (``PLACEHOLDERS``, ``{{``/``}}`` for literal braces)
+and the filling are ``worker.core.templates``: the same code checks here and fills when the email is
+sent. This module turns its errors into validation messages and checks what only a link or a subject
+needs.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic_core import PydanticCustomError
 
+from worker.core import templates
+from worker.core.templates import PLACEHOLDERS, TemplateError, fill
 from worker.policies.values import did_you_mean
 
-PLACEHOLDERS = ("pair", "session", "role", "mentor", "mentee", "partner", "date")
-_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+__all__ = ["PLACEHOLDERS", "check_form", "check_subject", "fill", "placeholders"]
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -26,38 +26,18 @@ def _fail(message: str) -> PydanticCustomError:
 
 
 def placeholders(template: str) -> tuple[str, ...]:
-    """The placeholder names used in ``template``; raises on unknown names and unbalanced braces."""
-    names: list[str] = []
-    for match in _TOKEN.finditer(template):
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            continue
-        name = match.group(1)
-        if name is None:
-            raise _fail(f"unbalanced {token!r} in {template!r} (write {token}{token} for a literal brace)")
-        if name not in PLACEHOLDERS:
-            raise _fail(
-                f"unknown placeholder {{{name}}}{did_you_mean(name, PLACEHOLDERS)}; "
-                f"allowed: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
-            )
-        names.append(name)
-    return tuple(names)
-
-
-def fill(template: str, values: Mapping[str, Any], *, url: bool = False) -> str:
-    """Replace each placeholder by its value (URL-encoded when ``url``); every used name must be given."""
-
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            return token[0]
-        name = match.group(1)
-        if name not in values:
-            raise KeyError(f"no value for placeholder {{{name}}}")
-        text = str(values[name])
-        return quote(text, safe="") if url else text
-
-    return _TOKEN.sub(replace, template)
+    """The placeholder names used in ``template``; raises a validation error on unknown names and
+    unbalanced braces (the grammar is ``worker.core.templates``', which also fills them at send time)."""
+    try:
+        return templates.placeholders(template)
+    except TemplateError as exc:
+        if exc.unknown is None:
+            raise _fail(str(exc)) from None
+        name = exc.unknown
+        raise _fail(
+            f"unknown placeholder {{{name}}}{did_you_mean(name, PLACEHOLDERS)}; "
+            f"allowed: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+        ) from None
 
 
 def check_form(value: Any) -> str:
