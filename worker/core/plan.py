@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypeVar
@@ -420,8 +420,11 @@ def _iana_name(zone: tzinfo) -> str | None:
     return zone.key if isinstance(zone, ZoneInfo) else None
 
 
-def _person(run: _Run, who: Participant, exclude: Iterable[Interval]) -> slots.Person:
-    sched = _busy_without(run, who.address, exclude)
+def _person(
+    run: _Run, who: Participant, exclude: Iterable[Interval], sched: Schedule | None = None
+) -> slots.Person:
+    """The slot engine's view of ``who``: their schedule without ``exclude`` (or ``sched``, already so)."""
+    sched = sched or _busy_without(run, who.address, exclude)
     hours = sched.working_hours
     zone = hours.zone if hours else run.desired.zone
     # The series is expressed in an IANA zone (Graph's name for it may be a Windows one); Outlook's
@@ -607,6 +610,9 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
     rules, now = pair.rules, run.now
     numbered = _numbered(series, pair, run)
     own = [Interval(o.start, o.end) for _, o in numbered if not o.is_cancelled]
+    # Each person's schedule without this series' own sessions, worked out once for the pair, not once
+    # per session judged (it scans every busy item).
+    schedules = {who: _busy_without(run, who, own) for who in (pair.mentor.address, pair.mentee.address)}
     for _, occ in numbered:
         if not occ.is_cancelled:
             for who in (pair.mentor.address, pair.mentee.address):
@@ -617,7 +623,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
     for index, (session, occ) in enumerate(upcoming):
         if occ.start < now + rules.freeze or occ.end > horizon_end:
             continue
-        reason = _trouble(run, pair, occ, own)
+        reason = _trouble(run, pair, occ, schedules)
         if reason is None:
             continue
         moves = int(occ.properties.get(PROP_MOVES, "0") or 0)
@@ -635,8 +641,8 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         next_start = upcoming[index + 1][1].start if index + 1 < len(upcoming) else None
         exclude = [Interval(occ.start, occ.end)]
         request = slots.ReslotRequest(
-            mentor=_person(run, pair.mentor, own),
-            mentee=_person(run, pair.mentee, own),
+            mentor=_person(run, pair.mentor, own, schedules[pair.mentor.address]),
+            mentee=_person(run, pair.mentee, own, schedules[pair.mentee.address]),
             policy=_slot_policy(run, pair, rules.sessions),
             session=Session(session.number, occ.start, occ.end),
             series_zone=ZoneInfo(series.zone_name),
@@ -723,8 +729,11 @@ def _committed_without(run: _Run, exclude: list[Interval]) -> dict[str, tuple[In
     return {k: tuple(i for i in v if i not in exclude) for k, v in run.committed.items()}
 
 
-def _trouble(run: _Run, pair: PairDesired, occ: OccurrenceInfo, own: list[Interval]) -> MoveReason | None:
-    """Why a future session needs repair: declined, out of office, or double-booked."""
+def _trouble(
+    run: _Run, pair: PairDesired, occ: OccurrenceInfo, schedules: Mapping[str, Schedule]
+) -> MoveReason | None:
+    """Why a future session needs repair: declined, out of office, or double-booked (judged on each
+    person's ``schedules``, which leave out the series' own sessions)."""
     day = occ.start.astimezone(run.desired.zone).date()
     if any(first <= day <= last for first, last in run.desired.blackouts):
         return MoveReason.BLACKOUT
@@ -733,8 +742,7 @@ def _trouble(run: _Run, pair: PairDesired, occ: OccurrenceInfo, own: list[Interv
     span = Interval(occ.start, occ.end)
     worst: MoveReason | None = None
     for who in (pair.mentor.address, pair.mentee.address):
-        sched = _busy_without(run, who, own)
-        for b in sched.busy:
+        for b in schedules[who].busy:
             if b.status.blocks and b.start < span.end and span.start < b.end:
                 if b.status is BusyStatus.OOF:
                     return MoveReason.OUT_OF_OFFICE
