@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.e2e.world import LEAD, World, pair_id, play
+from tests.e2e.world import LEAD, ORGANIZER, World, pair_id, play
 from worker.core.actions import Book, Cancel, CancelScope, Escalate, EscalationReason, Move, MoveReason
 from worker.core.types import Response
 
@@ -276,3 +276,43 @@ def test_a_blackout_added_later_drops_that_weeks_session_and_keeps_the_numbering
         assert (await w.run()).summary()["writes"] == 0
 
     play(tmp_path, scenario)
+
+
+def test_of_two_series_for_a_pair_the_older_is_kept_even_when_the_newer_starts_first(tmp_path: Path) -> None:
+    """Two workers raced (or a crash hid the first create): participants may have answered the first
+    invitation already, so the duplicate that was created second goes, whatever its dates."""
+
+    async def scenario(w: World) -> None:
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        (first,) = await w.series(lea)
+        (expand,) = w.gateway._expand()  # our extended properties, as the worker reads them
+        original = await w.person.call(
+            "GET", f"/users/{ORGANIZER}/events/{first.id}", params={"$expand": expand}
+        )
+        week_earlier = {
+            part: {**original[part], "dateTime": _shift(original[part]["dateTime"], days=-7)}
+            for part in ("start", "end")
+        }
+        recurrence = original["recurrence"]
+        recurrence["range"]["startDate"] = week_earlier["start"]["dateTime"][:10]
+        w.advance(hours=1)
+        attendees = [{"emailAddress": a["emailAddress"], "type": a["type"]} for a in original["attendees"]]
+        await w.person.call("POST", f"/users/{ORGANIZER}/events", json={
+            "subject": original["subject"], **week_earlier, "recurrence": recurrence, "attendees": attendees,
+            "singleValueExtendedProperties": original["singleValueExtendedProperties"],
+        })
+        assert len(await w.series(lea)) == 2
+
+        result = await w.run()
+        cancelled = [a for a in result.plan.actions if isinstance(a, Cancel) and a.pair == lea]
+        assert [(a.scope, a.series_id == first.id) for a in cancelled] == [(CancelScope.SERIES, False)]
+        assert [s.id for s in await w.series(lea)] == [first.id]
+
+    play(tmp_path, scenario)
+
+
+def _shift(text: str, **delta: float) -> str:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(text[:19]) + timedelta(**delta)).isoformat()

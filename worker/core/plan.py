@@ -155,8 +155,10 @@ def _isolated(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairSta
         return PairStatus(pair.id, PairState.ERROR, f"cannot read this pair's series: {exc!r}")
 
 
-def _series_order(series: SeriesInfo) -> tuple[datetime, str]:
-    return (series.start, series.id)
+def _series_order(series: SeriesInfo) -> tuple[bool, datetime, datetime, str]:
+    """Oldest first: of two series for one pair (two workers raced, or a crash hid the first create)
+    the one created first is kept, as participants may have answered it already."""
+    return (series.created is None, series.created or series.start, series.start, series.id)
 
 
 # --- one pair ---------------------------------------------------------------------------------

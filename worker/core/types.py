@@ -210,6 +210,7 @@ class SeriesInfo:
     subject: str = ""
     join_url: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None  # createdDateTime: of two series for one pair, the older is kept
 
 
 @dataclass(frozen=True, slots=True)

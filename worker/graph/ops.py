@@ -106,6 +106,7 @@ _EVENT_FIELDS = [
     "isCancelled",
     "onlineMeeting",
     "isOnlineMeeting",
+    "createdDateTime",
 ]
 
 

@@ -214,6 +214,7 @@ def series_from_json(event: Json, organizer: str) -> SeriesInfo:
         subject=_text(event.get("subject")),
         join_url=(_text(meeting.get("joinUrl")) or None) if isinstance(meeting, dict) else None,
         properties=props,
+        created=instant(event["createdDateTime"]) if _text(event.get("createdDateTime")) else None,
     )
 
 
