@@ -1,6 +1,6 @@
 """First run and steady-state run of the real worker against a generated tenant on a loopback sandbox.
 
-    .venv/bin/python bench/first_run.py --pairs 500 [--latency 0.1] [--seed 0]
+    .venv/bin/python bench/first_run.py --pairs 500 [--latency 0.1] [--seed 0] [--no-blackouts]
 
 A child process builds the tenant (``bench/tenant_gen.py``: N pairs, 2N people in three zones, each
 with four weekly meetings of their own, one programme mailbox per 500 pairs) and serves it with
@@ -153,6 +153,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the sandbox takes per request")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--no-blackouts", action="store_true",
+                        help="drop the example programme's blackouts (no session needs an exception)")
     args = parser.parse_args()
 
     import logging
@@ -175,7 +177,7 @@ def main() -> None:
         else:
             raise SystemExit("the sandbox did not start")
         with tempfile.TemporaryDirectory(prefix="crossgen-bench-") as tmp:
-            config = tenant_gen.programme(args.pairs, Path(tmp) / "config")
+            config = tenant_gen.programme(args.pairs, Path(tmp) / "config", blackouts=not args.no_blackouts)
             state = Path(tmp) / "state"
             first, steady = (
                 asyncio.run(_one_run(config, state, info["env"], base, args.pairs, args.latency, label,
@@ -187,6 +189,7 @@ def main() -> None:
         server.join(10)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {"latency_s": args.latency, "seed": args.seed, "peak_rss_mb": round(peak_mb, 1),
+              "blackouts": not args.no_blackouts,
               "first": first, "steady": steady}
     if args.json:
         print(json.dumps(report, sort_keys=True))

@@ -75,11 +75,14 @@ def tenant(n_pairs: int, *, seed: int = 0, start: datetime) -> Tenant:
     return built
 
 
-def programme(n_pairs: int, folder: Path) -> Path:
-    """The example programme's policies and blackouts, with N generated pairs and several organisers."""
+def programme(n_pairs: int, folder: Path, *, blackouts: bool = True) -> Path:
+    """The example programme's policies and blackouts (or none), with N generated pairs and several
+    organisers."""
     if folder.exists():
         shutil.rmtree(folder)
     shutil.copytree(ROOT / "config", folder)
+    if not blackouts:
+        _drop_blackouts(folder / "policies.yaml")
     program = (folder / "program.yaml").read_text(encoding="utf-8")
     boxes = ", ".join(organizers(n_pairs))
     program = program.replace("organizer: mentoring@contoso.com", f"organizer: [{boxes}]")
@@ -90,3 +93,18 @@ def programme(n_pairs: int, folder: Path) -> Path:
         lines += [f"  - mentor: {mentor}", f"    mentee: {mentee}"]
     (folder / "pairs.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
+
+
+def _drop_blackouts(path: Path) -> None:
+    """The policies without their top-level ``blackouts:`` list (its indented lines go with it)."""
+    kept: list[str] = []
+    skipping = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("blackouts:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "#")) or not line.strip()):
+            continue
+        skipping = False
+        kept.append(line)
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
