@@ -98,6 +98,17 @@ async def test_people_and_free_busy_read_from_the_sandbox(gateway: Gateway) -> N
     assert chain and chain[0] != "lea.martin@contoso.com"
 
 
+async def test_manager_chains_in_bulk_agree_with_the_level_by_level_walk(gateway: Gateway, app: Any) -> None:
+    people = [*sorted(u.address.lower() for u in app.tenant.users.values()), "nobody@contoso.com"]
+    walked = {p: await gateway.manager_chain(p) for p in people}
+    app.sandbox.limits.reset_counters()
+    chains = await gateway.manager_chains(people)
+    assert chains == walked and any(len(c) >= 2 for c in chains.values())
+    served = [(method, path) for _at, _box, method, path, _status, _ra in app.counters.log]
+    # Everyone in one listing; only the unknown address is looked up alone (404: no chain).
+    assert served == [("GET", "/users"), ("GET", "/users/nobody@contoso.com")], served
+
+
 async def test_a_series_lives_its_whole_life_against_the_sandbox(gateway: Gateway, app: Any) -> None:
     start = next_monday(10)
     created = await gateway.create_series(booking(start))

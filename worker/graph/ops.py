@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
+import structlog
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
@@ -47,6 +49,7 @@ from msgraph.generated.users.item.events.item.instances.instances_request_builde
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import (
     MessagesRequestBuilder,
 )
+from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
 from worker.core.types import (
     Interval,
@@ -61,6 +64,7 @@ from worker.graph import mapping, wire
 from worker.graph.auth import AuthSettings, Identity, MsalTokenProvider
 from worker.graph.client import build_graph_client, graph_url_from_env
 from worker.graph.errors import (
+    AuthError,
     Forbidden,
     GraphError,
     InvalidRequest,
@@ -74,10 +78,18 @@ from worker.graph.retry import RetryPolicy, Safety, Sleep, call_with_retries
 from worker.graph.zones import UnknownZone, iana_name, resolve_zone
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 MAX_SCHEDULES = 20  # getSchedule: "up to 20 entities at once" (NOTES §1)
 MAX_WINDOW = timedelta(days=41)  # "less than 42 days" (2021 docs; 62 today): stay under the stricter one
-MAX_MANAGER_DEPTH = 25
+MAX_MANAGER_DEPTH = 25  # the level-by-level walk (the last fallback) stops here
+# Manager chains in bulk: "$filter ... in" is limited to 15 values by default, or, with advanced queries
+# (ConsistencyLevel: eventual + $count=true), to a URL of 2,048 characters (filter-query-parameter docs).
+# The margin leaves room for a paging token in a nextLink, which repeats the query.
+MAX_URL = 2048
+URL_MARGIN = 160
+_CHAIN_FIELDS = ["id", "mail", "userPrincipalName"]
+_CHAIN_EXPAND = "manager($levels=max;$select=id,mail,userPrincipalName)"
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
 READ_FAN_OUT = 48  # reads in flight at once across mailboxes (httpx pools 100 connections)
 # Our property names (worker.core.desired/plan use them); only these are read back ($expand needs names).
@@ -147,6 +159,30 @@ def _mapped(read: Callable[[], T], path: str, event: wire.Json) -> T:
         ) from exc
 
 
+def _chain_from_expanded(user: wire.Json, address: str) -> list[str]:
+    """The nested ``manager`` of an expanded user as addresses, nearest first; a loop ends it."""
+    seen = {address.lower()} | {
+        wire._text(user.get(k)).lower() for k in ("mail", "userPrincipalName") if wire._text(user.get(k))
+    }
+    chain: list[str] = []
+    node = user.get("manager")
+    while isinstance(node, dict):
+        found = (wire._text(node.get("mail")) or wire._text(node.get("userPrincipalName"))).lower()
+        if not found or found in seen:
+            break
+        chain.append(found)
+        seen.add(found)
+        node = node.get("manager")
+    return chain
+
+
+def _eventual() -> RequestConfiguration[Any]:
+    """The header advanced directory queries need (``$levels`` on ``manager``)."""
+    config: RequestConfiguration[Any] = RequestConfiguration()
+    config.headers.add("ConsistencyLevel", "eventual")
+    return config
+
+
 def _schedule_or_error(info: wire.Json, part: Interval) -> Schedule:
     """One person's schedule; a malformed one (a date Graph should never send) is that person's error only."""
     try:
@@ -181,6 +217,9 @@ class Gateway:
         self._now = now
         self._property_names = tuple(dict.fromkeys(property_names))
         self._http = http_client
+        # A tenant that refuses the bulk chain read, or $levels itself, is told once per gateway.
+        self._bulk_chains_refused = False
+        self._expanded_chain_refused = False
 
     @classmethod
     def from_env(
@@ -380,8 +419,150 @@ class Gateway:
 
     # --- people ------------------------------------------------------------------------------------
 
+    async def manager_chains(
+        self, addresses: Iterable[str], *, errors: dict[str, GraphError] | None = None
+    ) -> dict[str, list[str]]:
+        """Everyone's management chain (lower-case addresses, nearest manager first), read in bulk.
+
+        ``GET /users?$filter=mail in (...)&$expand=manager($levels=max;...)&$count=true`` with
+        ``ConsistencyLevel: eventual``, as many people per request as fit in Graph's 2,048-character URL
+        (measured on the URL the SDK builds), following ``@odata.nextLink``. Users are matched back by
+        mail or userPrincipalName. Someone the list did not return is read alone,
+        ``GET /users/{address}?$expand=manager(...)``, which also resolves a UPN: 404 there is an
+        unknown user, whose chain is empty, as with the level-by-level walk. A 400 to the bulk form
+        (a tenant without it) sends its people to that per-person read, and a 400 to that to
+        :meth:`manager_chain`.
+
+        Everyone asked gets an entry unless their read failed: then the error goes in ``errors`` when
+        given, else the first one is raised. ``AuthError`` is always raised.
+        """
+        people = list(dict.fromkeys(a.lower() for a in addresses))
+        found: dict[str, list[str]] = {}
+        failed: dict[str, GraphError] = {}
+        alone: list[str] = []
+
+        async def chunk_of(chunk: list[str]) -> None:
+            try:
+                users = await self._chain_listing(chunk)
+            except AuthError:
+                raise
+            except GraphError as exc:
+                if exc.status != 400:
+                    failed.update(dict.fromkeys(chunk, exc))
+                    return
+                if not self._bulk_chains_refused:
+                    log.warning("graph.manager_chains_bulk_refused", people=len(chunk), error=str(exc))
+                self._bulk_chains_refused = True
+                alone.extend(chunk)
+                return
+            wanted = set(chunk)
+            for user in users:
+                for key in ("mail", "userPrincipalName"):
+                    address = wire._text(user.get(key)).lower()
+                    if address in wanted and address not in found:
+                        found[address] = _chain_from_expanded(user, address)
+            alone.extend(a for a in chunk if a not in found)
+
+        if self._bulk_chains_refused:
+            alone.extend(people)
+        else:
+            await fan_out([chunk_of(chunk) for chunk in self._chain_chunks(people)])
+
+        async def one(address: str) -> None:
+            try:
+                found[address] = await self._chain_alone(address)
+            except AuthError:
+                raise
+            except GraphError as exc:
+                failed[address] = exc
+
+        await fan_out([one(a) for a in alone])
+        if errors is not None:
+            errors.update(failed)
+        elif failed:
+            raise next(iter(failed.values()))
+        return {a: found[a] for a in people if a in found}
+
+    def _chains_request(self, chunk: list[str]) -> RequestInformation:
+        literals = ",".join(mapping.odata_quote(a) for a in chunk)
+        config = _eventual()
+        config.query_parameters = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+            filter=f"mail in ({literals})", select=_CHAIN_FIELDS, expand=[_CHAIN_EXPAND], count=True
+        )
+        request = self._client.users.to_get_request_information(config)
+        request.path_parameters["baseurl"] = self._adapter.base_url
+        return request
+
+    def _chain_chunks(self, people: list[str]) -> list[list[str]]:
+        """People in order, as many per request as keep its URL, as httpx sends it, within the limit.
+
+        Each address adds its percent-encoded literal and a comma (an estimate, cheap to add up); every
+        chunk is then measured on the real URL the SDK builds and trimmed if the estimate fell short."""
+        limit = MAX_URL - URL_MARGIN
+
+        def measured(chunk: list[str]) -> int:
+            return len(str(httpx.URL(self._chains_request(chunk).url)))
+
+        chunks: list[list[str]] = []
+        i = 0
+        while i < len(people):
+            chunk = [people[i]]
+            estimate = measured(chunk)
+            for address in people[i + 1 :]:
+                cost = len(quote(mapping.odata_quote(address), safe="")) + len(quote(",", safe=""))
+                if estimate + cost > limit:
+                    break
+                chunk.append(address)
+                estimate += cost
+            while len(chunk) > 1 and measured(chunk) > limit:
+                chunk.pop()
+            chunks.append(chunk)
+            i += len(chunk)
+        return chunks
+
+    async def _chain_listing(self, chunk: list[str]) -> list[wire.Json]:
+        """Every user the filtered listing returns, all pages (each page asked with the same header)."""
+        users = self._client.users
+        page = await self._json("GET", "/users", partial(self._chains_request, chunk))
+        found: list[wire.Json] = list(page.get("value") or [])
+        while link := page.get("@odata.nextLink"):
+            page = await self._json(
+                "GET", "/users", lambda u=link: users.with_url(u).to_get_request_information(_eventual())
+            )
+            found += page.get("value") or []
+        return [u for u in found if isinstance(u, dict)]
+
+    def _chain_request(self, address: str) -> RequestInformation:
+        # The SDK's user-item query parameters have no $count, which selecting the managers' fields needs.
+        request = RequestInformation(
+            Method.GET, "{+baseurl}/users/{user%2Did}{?%24count,%24expand,%24select}", {"user%2Did": address}
+        )
+        request.query_parameters["%24count"] = True
+        request.query_parameters["%24expand"] = [_CHAIN_EXPAND]
+        request.query_parameters["%24select"] = _CHAIN_FIELDS
+        request.headers.add("ConsistencyLevel", "eventual")
+        request.headers.try_add("Accept", "application/json")
+        return request
+
+    async def _chain_alone(self, address: str) -> list[str]:
+        """One person's chain in one request; the level-by-level walk where ``$levels`` is refused."""
+        if not self._expanded_chain_refused:
+            try:
+                user = await self._json("GET", f"/users/{address}", partial(self._chain_request, address))
+            except NotFound:
+                return []  # no such user: no chain, as the walk's first 404 says
+            except InvalidRequest as exc:
+                if exc.status != 400:
+                    raise
+                log.warning("graph.manager_chain_expand_refused", error=str(exc))
+                self._expanded_chain_refused = True
+            else:
+                return _chain_from_expanded(user, address)
+        return await self.manager_chain(address)
+
     async def manager_chain(self, address: str) -> list[str]:
-        """Addresses up the management chain, nearest first; stops at the top (404) or on a loop."""
+        """Addresses up the management chain, nearest first, one ``GET /users/{x}/manager`` per level;
+        stops at the top (404) or on a loop. The fallback of :meth:`manager_chains`."""
         chain: list[str] = []
         seen = {address.lower()}
         current = address

@@ -1,8 +1,9 @@
 """Read what the planner needs from Graph: free/busy, our series and their occurrences, manager chains.
 
 Reads are grouped to stay cheap: free/busy for everyone in one chunked sweep (20 people, < 42 days a
-call), our series by one filtered listing per organiser mailbox, and their occurrences by one paged
-calendarView per organiser mailbox. A person or
+call), our series by one filtered listing per organiser mailbox, their occurrences by one paged
+calendarView per organiser mailbox, and manager chains (when asked for) by filtered directory listings
+of a few dozen people each, cached for a week. A person or
 mailbox that fails to read becomes an error on the pairs it touches, never the end of the run.
 """
 
@@ -19,7 +20,6 @@ import structlog
 from worker.core.desired import Desired, Observed
 from worker.core.types import Interval, OccurrenceInfo, Schedule, SeriesInfo
 from worker.graph.errors import AuthError, GraphError
-from worker.graph.ops import fan_out
 from worker.reconcile.state import State
 
 if TYPE_CHECKING:
@@ -107,30 +107,35 @@ async def observe(
 
     chains: dict[str, tuple[str, ...]] = {}
     if desired.reject_reporting_lines:
-        # Manager chains are cached between runs (a deep directory costs several reads per person), but
-        # only for a week, so a reorganisation is noticed.
+        # Manager chains are cached between runs (the steady-state run reads none), but only for a week,
+        # so a reorganisation is noticed.
         read_at = datetime.fromisoformat(state.chains_read) if state.chains_read else None
         if read_at is None or now - read_at > CHAINS_TTL:
             state.chains.clear()
             state.chains_read = now.isoformat()
 
-        async def chain_of(address: str) -> None:
-            cached = state.chains.get(address)
-            if cached is not None:
-                chains[address] = tuple(cached)
-                return
+        unread = [p for p in people if p not in state.chains]
+        for address in people:
+            if address in state.chains:
+                chains[address] = tuple(state.chains[address])
+        failed: dict[str, GraphError] = {}
+        read: dict[str, list[str]] = {}
+        if unread:
+            # Everyone not cached at once: a few dozen people per request (see Gateway.manager_chains).
             try:
-                chain = await gw.manager_chain(address)
+                read = await gw.manager_chains(unread, errors=failed)
             except AuthError:
                 raise  # no identity: the run stops (exit 2), it is not a per-pair problem
             except GraphError as exc:
-                log.error("observe.manager_chain_failed", person=address, error=str(exc))
-                errors.people.setdefault(address, f"manager chain could not be read: {exc}")
-                return
-            chains[address] = tuple(chain)
-            state.chains[address] = list(chain)
-
-        await fan_out([chain_of(p) for p in people])  # bounded: thousands of people, one pool of connections
+                failed = {a.lower(): exc for a in unread}
+        for address in unread:  # the gateway answers in lower case
+            problem, chain = failed.get(address.lower()), read.get(address.lower())
+            if problem is not None:
+                log.error("observe.manager_chain_failed", person=address, error=str(problem))
+                errors.people.setdefault(address, f"manager chain could not be read: {problem}")
+            elif chain is not None:
+                chains[address] = tuple(chain)
+                state.chains[address] = list(chain)
 
     observed = Observed(
         unreadable={

@@ -212,6 +212,7 @@ def create_app(
             headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.body(),
             base_url=f"{_base(request)}/v1.0",
+            raw_query=request.url.query,
         )
         try:
             reply = await sandbox.dispatch(req)

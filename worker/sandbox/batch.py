@@ -54,6 +54,7 @@ def _item_request(outer: GraphRequest, item: dict[str, Any]) -> GraphRequest:
         body=raw,
         base_url=outer.base_url,
         in_batch=True,
+        raw_query=split.query,
     )
 
 

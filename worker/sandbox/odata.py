@@ -1,9 +1,9 @@
 """The OData query options the Outlook endpoints honour: ``$filter``, ``$select``, ``$orderby``, ``$top``,
 ``$skip`` and ``@odata.nextLink`` paging.
 
-``$filter`` is a small recursive-descent parser over what Outlook clients send: comparisons
-(``eq ne gt ge lt le``), ``and``/``or``/``not``, parentheses, ``contains``/``startswith``/``endswith``,
-and ``any``/``all`` lambdas, notably
+``$filter`` is a small recursive-descent parser over what Outlook and directory clients send:
+comparisons (``eq ne gt ge lt le``), ``in (...)`` lists, ``and``/``or``/``not``, parentheses,
+``contains``/``startswith``/``endswith``, and ``any``/``all`` lambdas, notably
 ``singleValueExtendedProperties/Any(ep: ep/id eq '...' and ep/value eq '...')``. Strings use OData
 quoting (``''`` is a quote). Per the extended-properties docs, the property *name* inside ``ep/id`` is
 matched case-sensitively while values (and, as in Exchange, other strings) match case-insensitively.
@@ -107,6 +107,17 @@ class _Parser:
 
     def comparison(self) -> Any:
         left = self.operand()
+        if self.is_word("in"):  # mail in ('a','b'): a list of literals
+            self.take()
+            self.take("(")
+            values = [self.operand()]
+            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
+                self.take(",")
+                values.append(self.operand())
+            self.take(")")
+            if any(v[0] != "lit" for v in values):
+                raise invalid_filter(f"the 'in' operator takes a list of literals in '{self.text}'.")
+            return ("in", left, values)
         tok = self.peek()
         if tok is not None and tok.kind == "word" and tok.text.lower() in _COMPARE:
             self.take()
@@ -207,6 +218,9 @@ def _eval(node: Any, item: dict[str, Any], env: dict[str, Any]) -> Any:
             for n in (left, right)
         )
         return _compare(node[1], _eval(left, item, env), _eval(right, item, env), ext_id=ext_id)
+    if kind == "in":
+        value = _eval(node[1], item, env)
+        return any(_compare("eq", value, v[1], ext_id=False) for v in node[2])
     if kind == "nonempty":
         return bool(_resolve(node[1], item, env))
     if kind == "lambda":
@@ -318,6 +332,8 @@ def filter_roots(text: str) -> set[str]:
         elif kind == "cmp":
             walk(node[2], bound)
             walk(node[3], bound)
+        elif kind == "in":
+            walk(node[1], bound)
         elif kind == "nonempty":
             roots.add(node[1].split("/")[0].lower())
         elif kind == "lambda":
@@ -329,6 +345,26 @@ def filter_roots(text: str) -> set[str]:
 
     walk(_Parser(text).parse(), frozenset())
     return roots
+
+
+def in_values(text: str | None) -> int:
+    """How many values the filter's ``in (...)`` lists hold in all (Graph allows 15 by default)."""
+    if not text or not text.strip():
+        return 0
+
+    def count(node: Any) -> int:
+        kind = node[0]
+        if kind == "in":
+            return len(node[2])
+        if kind in ("and", "or"):
+            return count(node[1]) + count(node[2])
+        if kind == "not":
+            return count(node[1])
+        if kind == "lambda":
+            return count(node[4])
+        return 0
+
+    return count(_Parser(text).parse())
 
 
 def select_fields(text: str | None) -> list[str] | None:

@@ -37,6 +37,7 @@ class GraphRequest:
     base_url: str = "https://graph.microsoft.com/v1.0"
     in_batch: bool = False
     control: bool = False  # issued by the control surface (acting as a participant): no limits, no faults
+    raw_query: str | None = None  # the query string as sent (still percent-encoded), for Graph's URL limits
 
 
 @dataclass

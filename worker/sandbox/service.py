@@ -166,6 +166,17 @@ class Sandbox:
         ctx = Ctx(self, req, now)
         segment = params.get("user")
         if segment is None:
+            if route.method == "GET" and not req.control:
+                # A directory-wide read (GET /users?$filter=...): no mailbox limits, but the same
+                # transient faults and latency as any other Graph read.
+                fault = self.limits.transient_fault(
+                    self.limits.arrival(req.method, req.path, req.query, req.body)
+                )
+                if fault == 429:
+                    raise too_many_requests(self.limits.retry_after())
+                if fault is not None:
+                    raise service_unavailable(fault, self.limits.retry_after())
+                await self.limits.latency()
             return await route.handler(ctx, **params)
         user = self.tenant.find_user(segment)
         mailbox_key = user.id if user else segment.lower()
