@@ -8,15 +8,20 @@ a deterministic key, so a crash at any instant followed by a rerun duplicates no
 - an email: its key is a deterministic Message-ID looked up in the sender's Sent Items before send;
 - a move or an agenda: idempotent PATCHes carrying their own marker properties.
 Emails beyond the sending budget wait for the next run rather than being throttled.
+
+A new series the slot engine kept on its pattern except in blacked-out or out-of-office weeks needs
+those sessions moved or cancelled once it exists. That fix-up runs after all the run's pairs, per
+organiser mailbox: a few calendarView listings over the affected days find every new series' occurrences
+at once, instead of one ``instances`` read per series (see ``_fix_mailbox``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -35,7 +40,7 @@ from worker.core.actions import (
 from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME, PROP_SKIPPED
 from worker.core.plan import PROP_ENDED, Plan
 from worker.core.recurrence import held_sessions, sessions_of
-from worker.core.types import Interval, MailSpec, OccurrenceInfo
+from worker.core.types import Interval, MailSpec, OccurrenceInfo, Session
 from worker.graph.errors import GraphError, SendBudgetExhausted
 from worker.reconcile.state import State
 
@@ -43,6 +48,10 @@ if TYPE_CHECKING:
     from worker.graph.gateway import Gateway
 
 log = structlog.get_logger(__name__)
+
+# Two fix-up windows this close are listed as one: a weekend between two blacked-out weeks costs a few
+# more occurrences in a page of 1,000, not another request.
+FIXUP_GAP = timedelta(days=3)
 
 
 @dataclass
@@ -85,15 +94,20 @@ async def apply(
     for action in plan.actions:
         by_pair[action.pair].append(action)
     gate = asyncio.Semaphore(concurrency)
+    fixups: dict[str, list[_Fixup]] = defaultdict(list)  # organiser mailbox -> new series to fix up
+    stopped: set[str] = set()
 
     async def run_pair(pair: str, actions: list[Action]) -> None:
         async with gate:
             for action in actions:
                 if stopping is not None and stopping():
                     outcome.stopped += 1
+                    stopped.add(pair)
                     return
                 try:
-                    await _apply_one(gateway, action, state, outcome, now, exclusive)
+                    fixup = await _apply_one(gateway, action, state, outcome, now, exclusive)
+                    if fixup is not None:
+                        fixups[fixup.organizer].append(fixup)
                 except SendBudgetExhausted:
                     outcome.deferred += 1
                     log.info("apply.mail_deferred", pair=pair, kind=action.kind.value)
@@ -109,15 +123,23 @@ async def apply(
                     on_write(pair, action)
 
     await asyncio.gather(*(run_pair(p, a) for p, a in by_pair.items()))
+    # Every create of the run is done: fix up the new series, a few listings per mailbox.
+    await asyncio.gather(
+        *(
+            _fix_mailbox(gateway, organizer, found, state, outcome, now, gate, stopping, stopped)
+            for organizer, found in fixups.items()
+        )
+    )
     return outcome
 
 
 async def _apply_one(
     gw: Gateway, action: Action, state: State, out: Outcome, now: datetime, exclusive: bool = False
-) -> None:
+) -> _Fixup | None:
+    """Carry out one action; a Book returns what its new series still needs (``_fix_mailbox``)."""
     bound = log.bind(pair=action.pair, kind=action.kind.value)
     if isinstance(action, Book):
-        await _book(gw, action, state, out, now, exclusive=exclusive)
+        return await _book(gw, action, state, out, now, exclusive=exclusive)
     elif isinstance(action, Move):
         await gw.move_occurrence(
             action.organizer,
@@ -193,6 +215,7 @@ async def _apply_one(
         bound.warning("pair.escalated", reason=action.reason.value, detail=action.detail)
         if action.mail is not None and await _send(gw, action.mail, state, out):
             out.escalations_sent += 1
+    return None
 
 
 async def _send(gw: Gateway, mail: MailSpec, state: State, out: Outcome) -> bool:
@@ -206,9 +229,27 @@ async def _send(gw: Gateway, mail: MailSpec, state: State, out: Outcome) -> bool
     return bool(sent_now)
 
 
+@dataclass(frozen=True, slots=True)
+class _Fixup:
+    """A series created by this run whose blacked-out or out-of-office sessions are still to be moved
+    (``moves``: pattern start -> where the session goes) or cancelled (``cancels``: pattern starts)."""
+
+    pair: str
+    organizer: str
+    series_id: str
+    zone_name: str
+    moves: tuple[tuple[datetime, Session], ...]
+    cancels: tuple[datetime, ...]
+    note: str  # the cancellation comment
+
+    @property
+    def starts(self) -> list[datetime]:
+        return [original for original, _ in self.moves] + list(self.cancels)
+
+
 async def _book(
     gw: Gateway, action: Book, state: State, out: Outcome, now: datetime, *, exclusive: bool
-) -> None:
+) -> _Fixup | None:
     spec = action.spec
     if not exclusive:
         # Without the run lease (leasing off, or a mailbox we could not lease) another run may have booked
@@ -223,7 +264,7 @@ async def _book(
         ]
         if existing:
             out.already_done += 1  # an earlier run created it and died before recording anything
-            return
+            return None
     series = await gw.create_series(spec)
     out.booked += 1
     out.writes += 1
@@ -245,9 +286,10 @@ async def _book(
         }
     )
     if not action.skipped and not any(s.moved for s in action.sessions):
-        return
+        return None
     # The slot engine kept the series on its pattern except where a blackout or an out-of-office day
     # hit it: those sessions become exceptions (moved within their week) or are cancelled (no room).
+    # Which occurrences those are is found after the run's other creates (``_fix_mailbox``).
     zone = _zone(spec.zone_name)
     at, duration = spec.start_local.time(), spec.end_local - spec.start_local
     pattern = sessions_of(spec.recurrence, at=at, duration=duration, zone=zone)
@@ -260,29 +302,127 @@ async def _book(
         skipped=frozenset(action.skipped),
     )
     by_number = {s.number: s for s in held}
-    span = Interval(pattern[0].start - timedelta(days=1), pattern[-1].end + timedelta(days=1))
-    occurrences = await gw.occurrences(spec.organizer, series.id, span)
+    moves = tuple(
+        (original.start, session)
+        for session in action.sessions
+        if session.moved and (original := by_number.get(session.number)) is not None
+    )
+    cancels = tuple(s.start for s in pattern if s.start.astimezone(zone).date() in action.skipped)
+    return _Fixup(action.pair, spec.organizer, series.id, spec.zone_name, moves, cancels, action.skip_note)
 
-    def at_start(start: datetime) -> OccurrenceInfo | None:
-        return next((o for o in occurrences if (o.original_start or o.start) == start), None)
 
-    for session in action.sessions:
-        original = by_number.get(session.number)
-        occ = at_start(original.start) if session.moved and original else None
-        if occ is not None:
-            await gw.move_occurrence(
-                spec.organizer,
-                occ.id,
-                start=session.start,
-                end=session.end,
-                zone_name=spec.zone_name,
-                properties={PROP_MOVES: "0"},
-            )
-            out.writes += 1
-    for s in pattern:
-        if s.start.astimezone(zone).date() in action.skipped and (occ := at_start(s.start)) is not None:
-            await gw.cancel(spec.organizer, occ.id, action.skip_note)
-            out.writes += 1
+def _windows(starts: Iterable[datetime]) -> list[Interval]:
+    """The UTC days of ``starts`` with a day either side, merged where they overlap or are at most
+    ``FIXUP_GAP`` apart: blackout weeks are the same for every pair, so a mailbox's new series need a
+    few such listings (one per blacked-out stretch), not one read per series."""
+    windows: list[Interval] = []
+    for day in sorted({s.astimezone(UTC).date() for s in starts}):
+        begin = datetime.combine(day - timedelta(days=1), time(0), tzinfo=UTC)
+        end = begin + timedelta(days=3)
+        if windows and begin <= windows[-1].end + FIXUP_GAP:
+            windows[-1] = Interval(windows[-1].start, max(windows[-1].end, end))
+        else:
+            windows.append(Interval(begin, end))
+    return windows
+
+
+async def _fix_mailbox(
+    gw: Gateway,
+    organizer: str,
+    fixups: list[_Fixup],
+    state: State,
+    out: Outcome,
+    now: datetime,
+    gate: asyncio.Semaphore,
+    stopping: Callable[[], bool] | None,
+    stopped: set[str],
+) -> None:
+    """Move and cancel the blacked-out or out-of-office sessions of the series this run created in one
+    mailbox, found by calendarView listings over only the days they fall on.
+
+    Crash safety: nothing here is needed for a later run to converge, so this can come after every
+    create. The ``skipped`` dates are written with the create itself (a property of the series, the
+    same "mark before cancelling" order as a blackout added later), so from the moment the series exists
+    the planner cancels the occurrences on them (``plan._cancel_skipped``), and it moves any session
+    that sits in a blackout or an out-of-office day (``plan._repair``, ``_trouble``), each as the read
+    window reaches it, weeks before it takes place. So a run that dies after its creates, is stopped
+    (SIGTERM) before this phase, fails a listing, or does not see a new series in the listing yet
+    (Graph's lag) leaves those sessions to the next runs. Nothing is done twice: each new series is fixed
+    once in its run, an occurrence already cancelled or already at its new time is left alone (so a
+    later run finds nothing to do), and a cancel is looked up before any retry.
+    """
+    windows = _windows(s for f in fixups for s in f.starts)
+    wanted = {f.series_id for f in fixups}
+
+    async def listing(window: Interval) -> dict[str, list[OccurrenceInfo]] | GraphError:
+        try:
+            return await gw.calendar_view(organizer, window)
+        except GraphError as exc:
+            log.error("apply.fixup_listing_failed", organizer=organizer, error=str(exc))
+            return exc
+
+    # By series, then by pattern (original) start: an occurrence not yet moved starts there.
+    found: dict[str, dict[datetime, OccurrenceInfo]] = defaultdict(dict)
+    failed: list[tuple[Interval, GraphError]] = []
+    for window, listed in zip(windows, await asyncio.gather(*(listing(w) for w in windows)), strict=True):
+        if isinstance(listed, GraphError):
+            failed.append((window, listed))
+            continue
+        for series_id, occurrences in listed.items():
+            if series_id in wanted:
+                for occ in occurrences:
+                    found[series_id][occ.original_start or occ.start] = occ
+
+    async def fix(fixup: _Fixup) -> None:
+        async with gate:
+            if stopping is not None and stopping():
+                if fixup.pair not in stopped:
+                    stopped.add(fixup.pair)
+                    out.stopped += 1
+                return
+            try:
+                unread = next((e for w, e in failed if any(w.start <= s < w.end for s in fixup.starts)), None)
+                await _fix_series(gw, fixup, found.get(fixup.series_id, {}), out)
+                if unread is not None:
+                    raise unread
+            except GraphError as exc:
+                out.errors[fixup.pair] = f"book: {exc}"
+                log.error("apply.pair_failed", pair=fixup.pair, kind="book", error=str(exc))
+                state.audit({"at": now, "pair": fixup.pair, "action": "book", "error": str(exc)})
+
+    await asyncio.gather(*(fix(f) for f in fixups))
+
+
+async def _fix_series(
+    gw: Gateway, fixup: _Fixup, occurrences: dict[datetime, OccurrenceInfo], out: Outcome
+) -> None:
+    missing = 0
+    for original, session in fixup.moves:
+        occ = occurrences.get(original)
+        if occ is None or occ.is_cancelled:
+            missing += occ is None
+            continue
+        if occ.start == session.start and occ.end == session.end:
+            continue  # already there
+        await gw.move_occurrence(
+            fixup.organizer,
+            occ.id,
+            start=session.start,
+            end=session.end,
+            zone_name=fixup.zone_name,
+            properties={PROP_MOVES: "0"},
+        )
+        out.writes += 1
+    for original in fixup.cancels:
+        occ = occurrences.get(original)
+        if occ is None or occ.is_cancelled:
+            missing += occ is None
+            continue
+        await gw.cancel(fixup.organizer, occ.id, fixup.note)
+        out.writes += 1
+    if missing:
+        # Not listed yet (Graph's lag) or outside what could be read: the next run's repair does it.
+        log.warning("apply.fixup_deferred", pair=fixup.pair, series=fixup.series_id, sessions=missing)
 
 
 def _zone(name: str) -> ZoneInfo:

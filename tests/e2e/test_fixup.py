@@ -1,0 +1,192 @@
+"""A first run's new series get their blacked-out and out-of-office sessions fixed by a few calendarView
+listings per mailbox, not one ``instances`` read per series; a listing that misses or fails leaves the
+rest to the next run's repair."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.e2e.world import World, pair_id, play
+from worker.core.actions import Book, Cancel
+from worker.core.types import Interval, OccurrenceInfo
+from worker.graph.errors import Transient
+from worker.inprocess import connect
+from worker.reconcile.run import RunResult, reconcile
+
+# Pairs beyond the example's, so that more series than listings meet the winter and spring blackouts.
+MORE_PAIRS = """  - mentor: lea.martin@contoso.com
+    mentee: robert.lefevre@contoso.com
+  - mentor: amina.diallo@contoso.com
+    mentee: sophie.moreau@contoso.com
+  - mentor: hugo.bernard@contoso.com
+    mentee: claire.petit@contoso.com
+  - mentor: nadia.benali@contoso.com
+    mentee: michael.brown@contoso.com
+  - mentor: emily.davis@contoso.com
+    mentee: sophie.moreau@contoso.com
+  - mentor: lea.martin@contoso.com
+    mentee: michael.brown@contoso.com
+"""
+
+
+class Recording:
+    """The sandbox app, noting each HTTP request's method and path."""
+
+    def __init__(self, app: Any) -> None:
+        self._inner = app
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.calls.append((scope["method"], scope["path"]))
+        await self._inner(scope, receive, send)
+
+
+def _kind(method: str, path: str) -> str:
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if last in ("calendarView", "instances", "cancel"):
+        return f"{method} {last}"
+    return f"{method} {'events/{id}' if '/events/' in path else last}"
+
+
+async def _recorded(w: World) -> Recording:
+    await w.gateway.aclose()
+    recording = Recording(w.app)
+    w.gateway = connect(recording, time=w.time)
+    return recording
+
+
+async def _first_run(w: World, recording: Recording) -> tuple[RunResult, Counter[str]]:
+    """A run, and the requests its apply made (after the reads and the plan), by kind."""
+    mark: list[int] = []
+    result = await reconcile(
+        w.config,
+        gateway=w.gateway,
+        now=w.now,
+        state_path=w.state,
+        on_plan=lambda _plan: mark.append(len(recording.calls)),
+    )
+    return result, Counter(_kind(m, p) for m, p in recording.calls[mark[0] :])
+
+
+async def _away_on_second_monthly_session(w: World) -> datetime:
+    """Claire out of office all day on the second session of her monthly pair with Emily, so the slot
+    engine books that series with one session moved within its week."""
+    dry = await w.run(dry_run=True)
+    emily = pair_id(w, "emily.davis")
+    (book,) = [b for b in dry.plan.of_kind(Book) if b.pair == emily]
+    day = book.sessions[1].start.date()
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    await w.person.add_meeting("claire.petit@contoso.com", "Away", start, start + timedelta(days=1), "oof")
+    return book.sessions[1].start
+
+
+def _pattern_start(occ: OccurrenceInfo) -> datetime:
+    return occ.original_start or occ.start
+
+
+def test_new_series_are_fixed_up_by_a_few_listings_per_mailbox_not_one_per_series(
+    tmp_path: Path,
+) -> None:
+    async def scenario(w: World) -> None:
+        w.write("pairs.yaml", (w.config / "pairs.yaml").read_text(encoding="utf-8") + MORE_PAIRS)
+        await _away_on_second_monthly_session(w)
+        recording = await _recorded(w)
+        result, made = await _first_run(w, recording)
+        assert result.summary()["errors"] == 0
+        books = list(result.plan.of_kind(Book))
+        fixed = [b for b in books if b.skipped or any(s.moved for s in b.sessions)]
+        moves = [s for b in fixed for s in b.sessions if s.moved]
+        assert len(fixed) >= 8 and moves, "several series meet the blackouts, one has a moved session"
+
+        assert made["GET instances"] == 0, "no instances read per series"
+        # 11 series, 4 listings: the moved session's week, the winter blackout's, and the spring
+        # blackout's two weeks (its sessions on Tuesday the 20th and on the 27th-29th are 4 days apart).
+        assert made["GET calendarView"] == 4 < len(fixed)
+        assert made["POST cancel"] == sum(len(b.skipped) for b in fixed)
+        assert made["PATCH events/{id}"] == len(moves)
+        assert made["POST events"] == len(books)  # the creates (the lease marker was taken before the reads)
+
+        # The right occurrences: none left on a skipped date, each moved session where the engine put it.
+        for book in books:
+            (series,) = await w.series(book.pair)
+            zone = ZoneInfo(book.spec.zone_name)
+            live = [o for o in await w.occurrences(series, days=365) if not o.is_cancelled]
+            assert not [o for o in live if _pattern_start(o).astimezone(zone).date() in book.skipped]
+            assert sorted(o.start for o in live) == sorted(s.start for s in book.sessions), book.pair
+            for session in book.sessions:
+                (occ,) = [o for o in live if o.start == session.start]
+                assert occ.is_exception == session.moved, (book.pair, session)
+
+        again = await w.run()
+        assert again.summary()["writes"] == 0, "nothing was left for the next run"
+
+    play(tmp_path, scenario)
+
+
+def test_a_series_missing_from_the_listing_is_left_to_the_next_runs_repair(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        original = w.gateway.calendar_view
+        lagging = True
+
+        async def calendar_view(organizer: str, window: Interval) -> dict[str, list[OccurrenceInfo]]:
+            found = await original(organizer, window)
+            return {} if lagging else found  # Graph has not indexed the new series yet
+
+        w.gateway.calendar_view = calendar_view
+        first = await w.run()
+        s = first.summary()
+        assert s["errors"] == 0 and s["booked"] == 6 and s["writes"] == 6 + s["escalations_sent"]
+        lagging = False
+        lea = pair_id(w, "lea.martin")
+        (book,) = [b for b in first.plan.of_kind(Book) if b.pair == lea]
+        winter = min(book.skipped)
+        (series,) = await w.series(lea)
+        zone = ZoneInfo(book.spec.zone_name)
+        on_winter = [o for o in await w.occurrences(series) if o.start.astimezone(zone).date() == winter]
+        assert on_winter and not on_winter[0].is_cancelled, "the lagging run did not cancel it"
+
+        # Once the free/busy horizon reaches the winter holidays, the repair cancels that session, once.
+        w.at(datetime.combine(winter, time(8), tzinfo=zone) - timedelta(days=20))
+        later = await w.run()
+        assert later.summary()["errors"] == 0
+        cancels = [a for a in later.plan.of_kind(Cancel) if a.pair == lea]
+        assert [c.event_id for c in cancels] == [on_winter[0].id]
+        assert not [o for o in await w.occurrences(series) if o.id == on_winter[0].id and not o.is_cancelled]
+        assert not [a for a in (await w.run()).plan.of_kind(Cancel) if a.pair == lea], "never twice"
+
+    play(tmp_path, scenario)
+
+
+def test_a_failed_listing_is_the_error_of_the_pairs_it_holds_and_the_others_are_fixed(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        original = w.gateway.calendar_view
+        winter = datetime(2027, 2, 22, tzinfo=UTC)
+
+        async def calendar_view(organizer: str, window: Interval) -> dict[str, list[OccurrenceInfo]]:
+            if window.start <= winter < window.end:
+                raise Transient("calendarView: 503 after every retry", method="GET", path="/calendarView")
+            return await original(organizer, window)
+
+        w.gateway.calendar_view = calendar_view
+        result = await w.run()
+        books = [b for b in result.plan.of_kind(Book) if b.skipped]
+        in_winter = {b.pair for b in books if any(d.month == 2 for d in b.skipped)}
+        assert in_winter and set(result.pair_errors) == in_winter
+        assert all(e.startswith("book: ") for e in result.pair_errors.values())
+        for book in books:  # the spring blackout was listed: those sessions are cancelled all the same
+            (series,) = await w.series(book.pair)
+            zone = ZoneInfo(book.spec.zone_name)
+            live = [o for o in await w.occurrences(series, days=365) if not o.is_cancelled]
+            dates = {o.start.astimezone(zone).date() for o in live}
+            assert not {d for d in book.skipped if d.month != 2} & dates
+            assert {d for d in book.skipped if d.month == 2} <= dates, "left for the next run"
+
+    play(tmp_path, scenario)
