@@ -79,12 +79,16 @@ async def apply(
     *,
     now: datetime,
     on_write: Callable[[str, Action], None] | None = None,
-    concurrency: int = 16,
+    concurrency: int = 8,
     stopping: Callable[[], bool] | None = None,
     exclusive: bool = False,
 ) -> Outcome:
     """Carry out ``plan``. ``on_write`` is told of each write as it completes (progress, tests).
     ``exclusive``: this run holds the programme's lease on every mailbox it writes to.
+
+    ``concurrency`` pairs at a time per programme mailbox (twice the four requests Graph lets one mailbox
+    have in flight, so each mailbox's pipeline stays full), and at most ``MAX_PAIRS_AT_ONCE`` in all: the
+    mailboxes of a sharded programme are written in parallel, each at its own limit.
 
     Once ``stopping()`` is true (SIGTERM), no pair starts another action; writes already sent finish,
     so the run ends between writes and the next run picks up where this one stopped.
@@ -93,12 +97,12 @@ async def apply(
     by_pair: dict[str, list[Action]] = defaultdict(list)
     for action in plan.actions:
         by_pair[action.pair].append(action)
-    gate = asyncio.Semaphore(concurrency)
+    gates = _Gates(concurrency)
     fixups: dict[str, list[_Fixup]] = defaultdict(list)  # organiser mailbox -> new series to fix up
     stopped: set[str] = set()
 
     async def run_pair(pair: str, actions: list[Action]) -> None:
-        async with gate:
+        async with gates.of(_mailbox_of(actions[0])):
             for action in actions:
                 if stopping is not None and stopping():
                     outcome.stopped += 1
@@ -126,11 +130,56 @@ async def apply(
     # Every create of the run is done: fix up the new series, a few listings per mailbox.
     await asyncio.gather(
         *(
-            _fix_mailbox(gateway, organizer, found, state, outcome, now, gate, stopping, stopped)
-            for organizer, found in fixups.items()
+            _fix_mailbox(gateway, box, found, state, outcome, now, gates.of(box), stopping, stopped)
+            for box, found in fixups.items()
         )
     )
     return outcome
+
+
+# Pairs in progress across all mailboxes: beyond this, tasks would only queue in front of httpx's pool of
+# 100 connections (which rescans its waiters on every change: CPU for nothing).
+MAX_PAIRS_AT_ONCE = 48
+
+
+def _mailbox_of(action: Action) -> str:
+    """The mailbox an action writes to (its series' organiser, or the sender of its email)."""
+    if isinstance(action, Book):
+        return action.spec.organizer
+    if isinstance(action, SendFeedback | Escalate):
+        return action.mail.sender if action.mail is not None else ""
+    return action.organizer
+
+
+class _Gate:
+    """One mailbox's gate, then the run's overall one: taken in that order, so pairs waiting for a busy
+    mailbox never hold a place another mailbox's pairs could use."""
+
+    def __init__(self, own: asyncio.Semaphore, overall: asyncio.Semaphore) -> None:
+        self._own, self._overall = own, overall
+
+    async def __aenter__(self) -> None:
+        await self._own.acquire()
+        try:
+            await self._overall.acquire()
+        except BaseException:
+            self._own.release()
+            raise
+
+    async def __aexit__(self, *_: object) -> None:
+        self._overall.release()
+        self._own.release()
+
+
+class _Gates:
+    def __init__(self, per_mailbox: int) -> None:
+        self._per_mailbox = per_mailbox
+        self._overall = asyncio.Semaphore(MAX_PAIRS_AT_ONCE)
+        self._own: dict[str, asyncio.Semaphore] = {}
+
+    def of(self, mailbox: str) -> _Gate:
+        own = self._own.setdefault(mailbox.lower(), asyncio.Semaphore(self._per_mailbox))
+        return _Gate(own, self._overall)
 
 
 async def _apply_one(
@@ -333,7 +382,7 @@ async def _fix_mailbox(
     state: State,
     out: Outcome,
     now: datetime,
-    gate: asyncio.Semaphore,
+    gate: _Gate,
     stopping: Callable[[], bool] | None,
     stopped: set[str],
 ) -> None:
