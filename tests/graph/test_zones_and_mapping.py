@@ -90,6 +90,21 @@ def test_graph_datetimes_with_seven_fraction_digits_and_any_zone_become_utc() ->
     assert graph_datetime(value) == datetime(2019, 3, 15, 12, 0, 0, 123456, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["2027-01-04T09:00:00.0000000", "2027-01-04T09:00:00", "2027-01-04T09:00:00.000000",
+     "2027-01-04T09:00:00.0", "2027-01-04T09:00:00.0000001", "2027-01-04T09:00:00.5",
+     "2027-01-04 09:00:00", "2027-01-04T09:00:00Z",
+     "2027-01-04T09:00:00+01:00", "2027-03-28T01:30:00.0000000"],
+)
+def test_the_fast_path_for_utc_whole_seconds_agrees_with_the_general_parse(text: str) -> None:
+    from worker.graph.wire import _parse_instant
+
+    general = _parse_instant(text)
+    expected = (general if general.tzinfo else general.replace(tzinfo=UTC)).astimezone(UTC)
+    assert graph_datetime({"dateTime": text, "timeZone": "UTC"}) == expected
+
+
 def test_property_names_and_odata_literals() -> None:
     assert odata_quote("o'brien") == "'o''brien'"
     assert property_name("String {28e90dc3-3916-5e43-9cd6-8dddf5b2bd17} Name key") == "key"

@@ -69,11 +69,19 @@ def instant(value: Any) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+_WHOLE_SECONDS = frozenset({"", ".0000000", ".000000", ".0"})
+
+
 def graph_datetime(value: Any) -> datetime:
     """A dateTimeTimeZone object as an aware UTC datetime (raises ValueError when malformed)."""
     if not isinstance(value, dict) or not _text(value.get("dateTime")):
         raise ValueError("dateTimeTimeZone without a dateTime")
-    parsed = _parse_instant(value["dateTime"])
+    text = value["dateTime"]
+    if value.get("timeZone") == "UTC" and len(text) >= 19 and text[19:] in _WHOLE_SECONDS and text[10] == "T":
+        # The shape getSchedule and event reads send for every item (UTC, whole seconds, seven zero
+        # digits): parsed without the general path, which a run takes hundreds of thousands of times.
+        return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+    parsed = _parse_instant(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=resolve_zone(_text(value.get("timeZone")) or "UTC"))
     return parsed.astimezone(UTC)
@@ -127,6 +135,9 @@ def working_hours_from_json(hours: Any) -> WorkingHours | None:
     return WorkingHours(days=days, start=start, end=end, zone=zone, zone_name=name)
 
 
+_STATUSES = {s.value.lower(): s for s in BusyStatus}
+
+
 def schedule_from_json(info: Json, horizon: Interval) -> Schedule:
     address = _text(info.get("scheduleId")).lower()
     error = info.get("error")
@@ -138,7 +149,7 @@ def schedule_from_json(info: Json, horizon: Interval) -> Schedule:
         status = _text(item.get("status")).lower() or "busy"
         if status == "free":
             continue
-        mapped = next((s for s in BusyStatus if s.value.lower() == status), BusyStatus.UNKNOWN)
+        mapped = _STATUSES.get(status, BusyStatus.UNKNOWN)
         busy.append(Busy(graph_datetime(item.get("start")), graph_datetime(item.get("end")), mapped))
     busy.sort(key=lambda b: (b.start, b.end))
     return Schedule(address, horizon, tuple(busy), working_hours_from_json(info.get("workingHours")))
