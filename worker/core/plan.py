@@ -455,8 +455,17 @@ def _slot_policy(run: _Run, pair: PairDesired, sessions: int) -> slots.SlotPolic
     )
 
 
-def _committed(run: _Run) -> dict[str, tuple[Interval, ...]]:
-    return {k: tuple(v) for k, v in run.committed.items()}
+def _committed(
+    run: _Run, pair: PairDesired, exclude: Iterable[Interval] = ()
+) -> dict[str, tuple[Interval, ...]]:
+    """This run's sessions of the pair's two people (the slot engine reads no one else's), less ``exclude``:
+    built per pair from the two lists, not from everyone's (which made planning quadratic in pairs)."""
+    left = tuple(exclude)
+    return {
+        a: tuple(i for i in run.committed[a] if i not in left)
+        for a in (pair.mentor.address, pair.mentee.address)
+        if a in run.committed
+    }
 
 
 def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[Interval]) -> PairStatus:
@@ -478,7 +487,7 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
         policy=_slot_policy(run, pair, remaining),
         earliest=earliest.astimezone(UTC),
         horizon=run.observed.horizon,
-        committed=_committed(run),
+        committed=_committed(run, pair),
     )
     found = slots.find_series(request)
     if isinstance(found, slots.NoSlot):
@@ -653,7 +662,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
             now=now,
             freeze=rules.freeze,
             horizon=run.observed.horizon,
-            committed=_committed_without(run, exclude),
+            committed=_committed(run, pair, exclude),
         )
         found = slots.reslot_session(request)
         if isinstance(found, slots.NoSlot) and blackout:
@@ -725,10 +734,6 @@ def _cancel_skipped(run: _Run, pair: PairDesired, series: SeriesInfo) -> None:
 def _previous_start(numbered: list[tuple[Session, OccurrenceInfo]], occ: OccurrenceInfo) -> datetime | None:
     before = [o.start for _, o in numbered if o.start < occ.start and not o.is_cancelled]
     return before[-1] if before else None
-
-
-def _committed_without(run: _Run, exclude: list[Interval]) -> dict[str, tuple[Interval, ...]]:
-    return {k: tuple(i for i in v if i not in exclude) for k, v in run.committed.items()}
 
 
 def _trouble(
