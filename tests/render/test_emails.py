@@ -216,3 +216,22 @@ def test_local_dates_read_in_the_programme_zone_across_dst() -> None:
         format_local(datetime(2027, 3, 23, 9, 0, tzinfo=UTC), paris, "Paris")
         == "Tuesday 23 March 2027, 10:00 (Paris)"
     )
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://forms.office.com/r/x?a={{b}}",  # a literal brace: never in a URL
+        "https://{mentor}@forms.office.com/r/x",  # credentials
+        'https://forms.office.com/r/x?q="{pair}"',
+    ],
+)
+def test_a_form_link_that_would_fail_at_send_time_never_validates(template: str) -> None:
+    from pydantic_core import PydanticCustomError
+
+    from worker.policies.templates import check_form
+
+    with pytest.raises(PydanticCustomError):
+        check_form(template)
+    with pytest.raises(RenderError):
+        form_link(template, VALUES)

@@ -213,7 +213,7 @@ class Identity:
         self._scopes = list(scopes)
         # Requests start together and each asks for a token from a worker thread; without the lock they
         # all miss the empty cache at once and each fetches its own token. With it, one fetches and the
-        # rest find it cached.
+        # rest find it cached. Only worker threads take it (see ``invalidate``).
         self._lock = threading.Lock()
         parts = urlsplit(settings.authority_host)
         if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -274,12 +274,9 @@ class Identity:
 
         MSAL refuses ``force_refresh`` for client credentials; removing the cached entries is the way.
         """
+        # Not behind ``_lock``: this runs on the event loop (after a 401), and the lock may be held by a
+        # worker thread fetching a token over the network. MSAL's cache locks itself.
         cache = self._app.token_cache
-        with self._lock:
-            self._drop(cache)
-
-    @staticmethod
-    def _drop(cache: msal.TokenCache) -> None:
         for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
             cache.remove_at(entry)
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic_core import PydanticCustomError
 
 from worker.core import templates
+from worker.core.render import RenderError, https_url
 from worker.core.templates import PLACEHOLDERS, TemplateError, fill
 from worker.policies.values import did_you_mean
 
@@ -46,11 +47,16 @@ def check_form(value: Any) -> str:
         raise _fail("expected a link like https://forms.office.com/r/...")
     text = value.strip()
     placeholders(text)
-    parts = urlsplit(fill(text, dict.fromkeys(PLACEHOLDERS, "x"), url=True))
+    filled = fill(text, dict.fromkeys(PLACEHOLDERS, "x"), url=True)
+    parts = urlsplit(filled)
     if parts.scheme.lower() != "https":
         raise _fail(f"{text!r} must be an https:// link (participants open it from an email)")
     if not parts.hostname:
         raise _fail(f"{text!r} has no host name")
+    try:  # the check the email renderer makes when it sends: what passes here passes there
+        https_url(filled)
+    except RenderError as exc:
+        raise _fail(f"{text!r}: {exc}") from None
     return text
 
 
