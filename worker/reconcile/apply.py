@@ -393,13 +393,20 @@ async def _fix_mailbox(
     create. The ``skipped`` dates are written with the create itself (a property of the series, the
     same "mark before cancelling" order as a blackout added later), so from the moment the series exists
     the planner cancels the occurrences on them (``plan._cancel_skipped``), and it moves any session
-    that sits in a blackout or an out-of-office day (``plan._repair``, ``_trouble``), each as the read
-    window reaches it, weeks before it takes place. So a run that dies after its creates, is stopped
-    (SIGTERM) before this phase, fails a listing, or does not see a new series in the listing yet
+    that sits in a blackout (always) or an out-of-office day (as the policy's ``on_conflict`` and
+    ``max_moves`` allow; with ``keep`` the lead is told instead) (``plan._repair``, ``_trouble``), each as
+    the read window reaches it, weeks before it takes place. So a run that dies after its creates, is
+    stopped (SIGTERM) before this phase, fails a listing, or does not see a new series in the listing yet
     (Graph's lag) leaves those sessions to the next runs. Nothing is done twice: each new series is fixed
     once in its run, an occurrence already cancelled or already at its new time is left alone (so a
     later run finds nothing to do), and a cancel is looked up before any retry.
     """
+    if stopping is not None and stopping():  # SIGTERM: no listing either, the next run repairs
+        for fixup in fixups:
+            if fixup.pair not in stopped:
+                stopped.add(fixup.pair)
+                out.stopped += 1
+        return
     windows = _windows(s for f in fixups for s in f.starts)
     wanted = {f.series_id for f in fixups}
 
@@ -435,7 +442,8 @@ async def _fix_mailbox(
                 if unread is not None:
                     raise unread
             except GraphError as exc:
-                out.errors[fixup.pair] = f"book: {exc}"
+                earlier = out.errors.get(fixup.pair)  # an email of the pair's may have failed already
+                out.errors[fixup.pair] = f"{earlier}; book: {exc}" if earlier else f"book: {exc}"
                 log.error("apply.pair_failed", pair=fixup.pair, kind="book", error=str(exc))
                 state.audit({"at": now, "pair": fixup.pair, "action": "book", "error": str(exc)})
 
