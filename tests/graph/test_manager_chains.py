@@ -188,16 +188,18 @@ async def test_next_links_are_followed_with_the_consistency_header(wire: Wire, g
     assert not routes["one"].called
 
 
+# a reports to b, b to c, c to no one
+A_B_C: dict[str, str | None] = {
+    "a@contoso.com": "b@contoso.com",
+    "b@contoso.com": "c@contoso.com",
+    "c@contoso.com": None,
+}
+
+
 async def test_a_tenant_refusing_the_bulk_form_is_read_per_person_then_level_by_level(
     wire: Wire, gateway: Gateway
 ) -> None:
-    org: dict[str, str | None] = {
-        "a@contoso.com": "b@contoso.com",
-        "b@contoso.com": "c@contoso.com",
-        "c@contoso.com": None,
-    }
-    directory = Directory(org)
-    routes = directory.mount(wire, listing=lambda _r: error(400))
+    routes = Directory(A_B_C).mount(wire, listing=lambda _r: error(400))
     assert await gateway.manager_chains(["a@contoso.com", "b@contoso.com"]) == {
         "a@contoso.com": ["b@contoso.com", "c@contoso.com"],
         "b@contoso.com": ["c@contoso.com"],
@@ -213,12 +215,7 @@ async def test_a_tenant_refusing_the_bulk_form_is_read_per_person_then_level_by_
 async def test_a_tenant_refusing_levels_altogether_is_walked_level_by_level(
     wire: Wire, gateway: Gateway
 ) -> None:
-    org: dict[str, str | None] = {
-        "a@contoso.com": "b@contoso.com",
-        "b@contoso.com": "c@contoso.com",
-        "c@contoso.com": None,
-    }
-    routes = Directory(org).mount(wire, listing=lambda _r: error(400), one=lambda _r: error(400))
+    routes = Directory(A_B_C).mount(wire, listing=lambda _r: error(400), one=lambda _r: error(400))
     assert await gateway.manager_chains(["a@contoso.com"]) == {
         "a@contoso.com": ["b@contoso.com", "c@contoso.com"]
     }
