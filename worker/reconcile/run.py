@@ -125,6 +125,9 @@ async def reconcile(
             gateway, desired, now, state, horizon=horizon, backfill=backfill
         )
         decided = plan(desired, observed, now)
+        for status in decided.statuses:  # a pair the planner could not serve: say why, once, in the log
+            if status.state == PairState.ERROR:
+                log.error("plan.pair_failed", pair=status.pair, error=status.detail)
         outcome = None
         if not dry_run:
             if on_plan is not None:
