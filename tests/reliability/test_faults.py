@@ -78,7 +78,9 @@ def test_writes_that_commit_then_answer_504_leave_no_duplicate_series_or_email(t
         assert any(s.url.endswith("/sendMail") for s in committed_then_failed), "a feedback email"
 
     faults = FaultConfig(commit_then_fail_rate=0.1, latency_seconds=(0.05, 0.2))
-    play(tmp_path, scenario, faults=faults, seed=5)  # seed 5's dice land on two of the six creates
+    # Seed 4's dice land on two of the six creates. The dice are keyed on the request body too, so a change
+    # to what a create sends moves them: pick the seed again (the assertions above say what it must hit).
+    play(tmp_path, scenario, faults=faults, seed=4)
 
 
 def test_no_mailbox_ever_sees_more_than_four_requests_in_flight(tmp_path: Path) -> None:

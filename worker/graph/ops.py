@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -82,6 +83,8 @@ log = structlog.get_logger(__name__)
 
 MAX_SCHEDULES = 20  # getSchedule: "up to 20 entities at once" (NOTES §1)
 MAX_WINDOW = timedelta(days=41)  # "less than 42 days" (2021 docs; 62 today): stay under the stricter one
+EVENTS_TEMPLATE = "{+baseurl}/users/{user%2Did}/events"  # msgraph's own template for a user's events
+AVAILABILITY_VIEW_MINUTES = 1440  # the widest getSchedule takes (NOTES §1): we read scheduleItems instead
 MAX_MANAGER_DEPTH = 25  # the level-by-level walk (the last fallback) stops here
 # Manager chains in bulk: "$filter ... in" is limited to 15 values by default, or, with advanced queries
 # (ConsistencyLevel: eventual + $count=true), to a URL of 2,048 characters (filter-query-parameter docs).
@@ -292,8 +295,23 @@ class Gateway:
 
     async def _raw(self, request: RequestInformation) -> bytes | None:
         """One HTTP request; its body as bytes, a Graph error as ODataError (``_call`` translates it)."""
-        body = await self._adapter.send_primitive_async(request, "bytes", {"XXX": ODataError})
+        body = await self._adapter.send_primitive_async(self._url_once(request), "bytes", {"XXX": ODataError})
         return body if isinstance(body, bytes) else None
+
+    async def _send(self, request: RequestInformation) -> None:
+        """One HTTP request whose answer has no body worth reading (a 202 or 204, or what we wrote)."""
+        await self._adapter.send_no_response_content_async(self._url_once(request), {"XXX": ODataError})
+
+    def _url_once(self, request: RequestInformation) -> RequestInformation:
+        """Expand the request's URL template now, once. Kiota expands it each time it reads ``url``
+        (three times a request), and std-uritemplate percent-encodes a value one character at a time:
+        with an event id in the path or a $filter in the query that was most of a request's CPU. (The
+        setter clears the parameter dicts, which may be the request builder's own: they are copied first,
+        so a retry built from the same builder still has them.)"""
+        request.path_parameters = {**request.path_parameters, "baseurl": self._adapter.base_url}
+        request.query_parameters = dict(request.query_parameters)
+        request.url = request.url
+        return request
 
     async def _json(self, method: str, path: str, request: Callable[[], RequestInformation]) -> wire.Json:
         """One read whose body is mapped by ``wire`` rather than by msgraph models (see ``wire`` for why):
@@ -354,7 +372,9 @@ class Gateway:
             schedules=chunk,
             start_time=DateTimeTimeZone(date_time=_utc_text(part.start), time_zone="UTC"),
             end_time=DateTimeTimeZone(date_time=_utc_text(part.end), time_zone="UTC"),
-            availability_view_interval=30,
+            # One character a day in the availabilityView string instead of 48: less for Graph to compute
+            # and for us to parse.
+            availability_view_interval=AVAILABILITY_VIEW_MINUTES,
         )
         config: RequestConfiguration[Any] = RequestConfiguration()
         config.headers.add("Prefer", 'outlook.timezone="UTC"')
@@ -690,7 +710,7 @@ class Gateway:
         """Create the recurring meeting. Safe to retry: Graph de-duplicates by ``transactionId`` and, after
         an ambiguous failure, we look the series up by its key before sending the POST again."""
         organizer = spec.organizer.lower()
-        event = mapping.event_from_spec(spec)
+        body = json.dumps(mapping.event_json(spec)).encode()
 
         programme = spec.properties.get("programme")
 
@@ -705,7 +725,9 @@ class Gateway:
             return found[0] if found else None
 
         async def post() -> SeriesInfo:
-            request = self._user(organizer).events.to_post_request_information(event)
+            request = RequestInformation(Method.POST, EVENTS_TEMPLATE, {"user%2Did": organizer})
+            request.headers.try_add("Accept", "application/json")
+            request.set_stream_content(body, "application/json")
             created = wire.loads(await self._raw(request))
             if not created:
                 raise GraphError("create returned no event", method="POST", path=f"/users/{organizer}/events")
@@ -786,8 +808,7 @@ class Gateway:
         item = self._user(organizer).events.by_event_id(event_id)
 
         async def attempt() -> None:
-            request = item.to_patch_request_information(event)
-            await self._adapter.send_no_response_content_async(request, {"XXX": ODataError})
+            await self._send(item.to_patch_request_information(event))
 
         await self._call("PATCH", f"/users/{organizer}/events/{event_id}", attempt)
 
@@ -839,7 +860,7 @@ class Gateway:
             return True if event.get("isCancelled") else None
 
         async def post() -> bool:
-            await item.cancel.post(CancelPostRequestBody(comment=comment))
+            await self._send(item.cancel.to_post_request_information(CancelPostRequestBody(comment=comment)))
             return True
 
         await self._call(
@@ -933,7 +954,7 @@ class Gateway:
                 Method.POST, "{+baseurl}/users/{user%2Did}/sendMail", {"user%2Did": sender}
             )
             info.set_stream_content(body, "text/plain")
-            await self._adapter.send_no_response_content_async(info, {"XXX": ODataError})
+            await self._send(info)
             return True
 
         await self._call(
