@@ -117,7 +117,9 @@ class _Parser:
             self.take(")")
             if any(v[0] != "lit" for v in values):
                 raise invalid_filter(f"the 'in' operator takes a list of literals in '{self.text}'.")
-            return ("in", left, values)
+            # The literals as a set as well, compared as "eq" compares them: `mail in (...)` over the whole
+            # directory is otherwise people x values comparisons (a bench run's manager-chain reads).
+            return ("in", left, values, frozenset(_norm(v[1]) for v in values))
         tok = self.peek()
         if tok is not None and tok.kind == "word" and tok.text.lower() in _COMPARE:
             self.take()
@@ -219,8 +221,11 @@ def _eval(node: Any, item: dict[str, Any], env: dict[str, Any]) -> Any:
         )
         return _compare(node[1], _eval(left, item, env), _eval(right, item, env), ext_id=ext_id)
     if kind == "in":
-        value = _eval(node[1], item, env)
-        return any(_compare("eq", value, v[1], ext_id=False) for v in node[2])
+        value = _norm(_eval(node[1], item, env))
+        try:
+            return value in node[3]
+        except TypeError:  # an unhashable value (a collection) equals no literal
+            return False
     if kind == "nonempty":
         return bool(_resolve(node[1], item, env))
     if kind == "lambda":
