@@ -18,7 +18,7 @@ at once, instead of one ``instances`` read per series (see ``_fix_mailbox``).
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -100,6 +100,26 @@ async def apply(
     gates = _Gates(concurrency)
     fixups: dict[str, list[_Fixup]] = defaultdict(list)  # organiser mailbox -> new series to fix up
     stopped: set[str] = set()
+    # A mailbox with many creates is fixed up in two waves: the first half's series while the second half
+    # is still being created, the rest after the last create (by then the first wave's cancels still fill
+    # the mailbox's slots, so its listings cost no idle time). A small run lists once, at the end.
+    books = Counter(_mailbox_of(a).lower() for a in plan.actions if isinstance(a, Book))
+    booked: Counter[str] = Counter()
+    waves: list[asyncio.Task[None]] = []
+
+    def fix_up(box: str) -> None:
+        found = fixups.pop(box, [])
+        if found:
+            waves.append(
+                asyncio.ensure_future(
+                    _fix_mailbox(gateway, box, found, state, outcome, now, gates.of(box), stopping, stopped)
+                )
+            )
+
+    def book_done(box: str) -> None:
+        booked[box] += 1
+        if books[box] >= FIXUP_WAVE_MIN and booked[box] == books[box] // 2:
+            fix_up(box)
 
     async def run_pair(pair: str, actions: list[Action]) -> None:
         async with gates.of(_mailbox_of(actions[0])):
@@ -111,7 +131,7 @@ async def apply(
                 try:
                     fixup = await _apply_one(gateway, action, state, outcome, now, exclusive)
                     if fixup is not None:
-                        fixups[fixup.organizer].append(fixup)
+                        fixups[fixup.organizer.lower()].append(fixup)
                 except SendBudgetExhausted:
                     outcome.deferred += 1
                     log.info("apply.mail_deferred", pair=pair, kind=action.kind.value)
@@ -123,19 +143,26 @@ async def apply(
                     if isinstance(action, Book | Cancel):
                         return  # the pair's later actions depend on its series; the next run picks up
                     continue  # an email, an agenda or one move failing must not block the pair's repairs
+                finally:
+                    if isinstance(action, Book):
+                        book_done(_mailbox_of(action).lower())
                 if on_write is not None:
                     on_write(pair, action)
 
-    await asyncio.gather(*(run_pair(p, a) for p, a in by_pair.items()))
-    # Every create of the run is done: fix up the new series, a few listings per mailbox.
-    await asyncio.gather(
-        *(
-            _fix_mailbox(gateway, box, found, state, outcome, now, gates.of(box), stopping, stopped)
-            for box, found in fixups.items()
-        )
-    )
+    try:
+        await asyncio.gather(*(run_pair(p, a) for p, a in by_pair.items()))
+        # Every create of the run is done: fix up the rest of the new series, a few listings per mailbox.
+        for box in list(fixups):
+            fix_up(box)
+    finally:
+        await asyncio.gather(*waves, return_exceptions=True)
+    for wave in waves:
+        wave.result()  # a bug in a fix-up is not swallowed
     return outcome
 
+
+# A mailbox with at least this many creates in one run is fixed up in two waves (see ``apply``).
+FIXUP_WAVE_MIN = 40
 
 # Pairs in progress across all mailboxes: beyond this, tasks would only queue in front of httpx's pool of
 # 100 connections (which rescans its waiters on every change: CPU for nothing).
