@@ -258,6 +258,17 @@ def _eval(node: Any, item: dict[str, Any], env: dict[str, Any]) -> Any:
     raise invalid_filter("unsupported expression.")
 
 
+def in_prefilter(text: str | None) -> tuple[str, frozenset[Any]] | None:
+    """(path, normalised literals) when the whole filter is ``path in (...)``: a caller holding an index
+    may narrow its candidates to those values before applying the filter itself."""
+    if not text or not text.strip():
+        return None
+    tree = _Parser(text).parse()
+    if tree[0] == "in" and tree[1][0] == "path":
+        return str(tree[1][1]), tree[3]
+    return None
+
+
 def compile_filter(text: str | None) -> Predicate | None:
     if not text or not text.strip():
         return None
