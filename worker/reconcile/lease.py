@@ -17,6 +17,7 @@ the holder removes its marker when it is done. A marker left by a killed run exp
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Awaitable
@@ -93,12 +94,14 @@ async def _quietly(deletion: Awaitable[None], mailbox: str) -> None:
 
 
 async def release(gateway: Gateway, lease: Lease) -> None:
-    """Give back every marker we created (best effort: an expired marker is ignored anyway)."""
-    for mailbox, marker in lease.markers:
-        if not marker:
-            continue
+    """Give back every marker we created, all at once (best effort: an expired marker is ignored anyway;
+    only taking the lease needs the fixed order)."""
+
+    async def give_back(mailbox: str, marker: str) -> None:
         try:
             await gateway.delete_event(mailbox, marker)
         except Exception as exc:
             log.warning("run.lease_release_failed", mailbox=mailbox, error=str(exc))
+
+    await asyncio.gather(*(give_back(mailbox, marker) for mailbox, marker in lease.markers if marker))
     lease.markers.clear()
