@@ -234,3 +234,25 @@ async def test_failures_are_each_persons_error_or_raised(wire: Wire, gateway: Ga
     with pytest.raises(Forbidden):
         await gateway.manager_chains(["a@contoso.com"])
     assert await gateway.manager_chains([]) == {}
+
+
+def test_the_spelt_out_bulk_url_is_the_one_msgraph_would_build(gateway: Gateway) -> None:
+    # The chain read writes its URL itself (one quote per value, not std-uritemplate's one per character):
+    # it must be what the SDK's own request builder expands, character for character.
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+
+    chunk = ["a@contoso.com", "o'brien@contoso.com", "x+tag@contoso.com", "é.lou@contoso.com"]
+    literals = ",".join("'" + a.replace("'", "''") + "'" for a in chunk)
+    config: RequestConfiguration[Any] = RequestConfiguration()
+    config.query_parameters = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+        filter=f"mail in ({literals})",
+        select=["id", "mail", "userPrincipalName"],
+        expand=["manager($levels=max;$select=id,mail,userPrincipalName)"],
+        count=True,
+    )
+    sdk = gateway._client.users.to_get_request_information(config)
+    sdk.path_parameters["baseurl"] = gateway._adapter.base_url
+    ours = gateway._chains_request(chunk)
+    assert ours.url == sdk.url
+    assert ours.headers.get("ConsistencyLevel") == {"eventual"}

@@ -50,7 +50,6 @@ from msgraph.generated.users.item.events.item.instances.instances_request_builde
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import (
     MessagesRequestBuilder,
 )
-from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
 from worker.core.types import (
     Interval,
@@ -504,13 +503,23 @@ class Gateway:
         return {a: found[a] for a in people if a in found}
 
     def _chains_request(self, chunk: list[str]) -> RequestInformation:
+        """The bulk chain read, its URL spelt out: the query is as msgraph's template expands it
+        (RFC 6570, every reserved character percent-encoded), but one ``quote`` over each value instead
+        of std-uritemplate's one call per character, which for a 2,000-character filter cost more than
+        the rest of the request (measured: 0.8 s of CPU over a 2,000-pair run's 82 reads)."""
         literals = ",".join(mapping.odata_quote(a) for a in chunk)
-        config = _eventual()
-        config.query_parameters = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
-            filter=f"mail in ({literals})", select=_CHAIN_FIELDS, expand=[_CHAIN_EXPAND], count=True
+        query = {
+            "%24count": "true",
+            "%24expand": _CHAIN_EXPAND,
+            "%24filter": f"mail in ({literals})",
+            "%24select": ",".join(_CHAIN_FIELDS),
+        }
+        request = RequestInformation(Method.GET)
+        request.url = f"{self._adapter.base_url}/users?" + "&".join(
+            f"{name}={quote(value, safe=',' if name == '%24select' else '')}" for name, value in query.items()
         )
-        request = self._client.users.to_get_request_information(config)
-        request.path_parameters["baseurl"] = self._adapter.base_url
+        request.headers.try_add("Accept", "application/json")
+        request.headers.add("ConsistencyLevel", "eventual")
         return request
 
     def _chain_chunks(self, people: list[str]) -> list[list[str]]:
