@@ -11,11 +11,19 @@ other processes share the cores), CPU seconds (time.process_time) for the engine
 peak traced memory (tracemalloc, on a second pass), and the ratio against the minute-by-minute
 oracle, which is far too slow to run on all pairs: it is timed on a sample and extrapolated (the
 printout says so). The oracle's answers on the sample are also compared with the engine's.
+
+Busy items hold UTC seconds, computed when they are built: in production by the gateway, from
+Graph's getSchedule text. So that cost is not hidden outside the engine figure, the same busy time
+is also rendered as getSchedule JSON (UTC, seven fraction digits, 20 people a response, as the
+gateway reads it) and the CPU of ``wire.schedule_from_json`` on it is printed on its own line
+(decoding the JSON with ``json.loads`` is not counted). The parsed items are checked to equal the
+generated ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -32,6 +40,7 @@ from tests.core.oracle import Oracle
 from worker.core.availability import busy_seconds
 from worker.core.slots import NoSlot, Person, SeriesRequest, SeriesSlot, SlotPolicy, find_series
 from worker.core.types import Busy, BusyStatus, Cadence, CadenceKind, Interval, WorkingHours
+from worker.graph import wire
 
 REGIONS = {
     "europe": ("Europe/Paris", "Europe/London", "Europe/Berlin"),
@@ -72,7 +81,7 @@ def _busy(rng: random.Random, zone: str, first: date, weeks: int) -> tuple[Busy,
 
     def event(day: date, minutes_from_eight: int, minutes: int, status: BusyStatus) -> Busy:
         start = datetime.combine(day, time(8), tzinfo=tz) + timedelta(minutes=minutes_from_eight)
-        return Busy(start.astimezone(UTC), (start + timedelta(minutes=minutes)).astimezone(UTC), status)
+        return Busy.between(start, start + timedelta(minutes=minutes), status)
 
     def shape() -> tuple[int, int, int]:
         # weekday, start (minutes after 08:00, up to 17:30), length: mostly half-hour meetings
@@ -92,8 +101,8 @@ def _busy(rng: random.Random, zone: str, first: date, weeks: int) -> tuple[Busy,
             day = week_start + timedelta(days=rng.randrange(5))
             start = datetime.combine(day, time(0), tzinfo=tz)
             end = start + timedelta(days=1)
-            out.append(Busy(start.astimezone(UTC), end.astimezone(UTC), BusyStatus.OOF))
-    return tuple(sorted(out, key=lambda b: b.start))
+            out.append(Busy.between(start, end, BusyStatus.OOF))
+    return tuple(sorted(out, key=lambda b: b.start_s))
 
 
 def make_requests(pairs: int, seed: int) -> list[SeriesRequest]:
@@ -130,6 +139,34 @@ def make_requests(pairs: int, seed: int) -> list[SeriesRequest]:
     return out
 
 
+def _graph_text(seconds: int) -> dict[str, str]:
+    """A dateTimeTimeZone as getSchedule writes it with ``Prefer: outlook.timezone="UTC"``."""
+    text = f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.0000000"
+    return {"dateTime": text, "timeZone": "UTC"}
+
+
+def wire_parse_cpu(requests: list[SeriesRequest]) -> tuple[int, float]:
+    """(busy items, CPU seconds of wire.schedule_from_json) over getSchedule JSON of every person."""
+    people = [(p, r.horizon) for r in requests for p in (r.mentor, r.mentee)]
+    items, cpu = 0, 0.0
+    for first in range(0, len(people), 20):  # one getSchedule response per 20 people, as the gateway reads
+        chunk = people[first:first + 20]
+        body = json.dumps({"value": [
+            {"scheduleId": p.address, "availabilityView": "", "scheduleItems": [
+                {"isPrivate": False, "status": b.status.value, "start": _graph_text(b.start_s),
+                 "end": _graph_text(b.end_s)} for b in p.busy]}
+            for p, _ in chunk]}).encode()
+        infos = wire.loads(body)["value"]
+        started = clock.process_time()
+        parsed = [wire.schedule_from_json(info, when) for info, (_, when) in zip(infos, chunk, strict=True)]
+        cpu += clock.process_time() - started
+        for schedule, (person, _) in zip(parsed, chunk, strict=True):
+            if schedule.busy != tuple(sorted(person.busy, key=lambda b: (b.start_s, b.end_s))):
+                raise SystemExit(f"wire parse disagrees with the generated busy time of {person.address}")
+            items += len(schedule.busy)
+    return items, cpu
+
+
 def oracle_answer(req: SeriesRequest) -> tuple[date, time, tuple[tuple[datetime, bool], ...]] | None:
     oracle = Oracle(mentor=req.mentor, mentee=req.mentee, policy=req.policy, horizon=req.horizon)
     best = oracle.best_series(req.earliest)
@@ -158,7 +195,7 @@ def main() -> None:
     answers = [find_series(r) for r in requests]
     engine_cpu = clock.process_time() - started
 
-    # how much of that is only reading the input: every busy event turned into UTC seconds once
+    # how much of that is only reading the input: every busy event's UTC seconds, once
     started = clock.process_time()
     for r in requests:
         busy_seconds(r.mentor.busy)
@@ -179,9 +216,12 @@ def main() -> None:
     print(f"series found: {len(found)}, with a move or skip: {moved}, no slot: {len(answers) - len(found)}")
     per_pair_ms = 1000 * engine_cpu / args.pairs
     print(f"engine CPU: {engine_cpu:.2f} s for {args.pairs} pairs ({per_pair_ms:.2f} ms/pair)")
-    print(f"  of which reading the {events:,} busy events into UTC seconds: {reading_cpu:.2f} s")
+    print(f"  of which reading the {events:,} busy events (Busy holds UTC seconds): {reading_cpu:.2f} s")
     print(f"peak traced memory over a second pass (results dropped): {peak / 2**20:.1f} MiB; "
           f"process max RSS incl. the generated input: {max_rss:.0f} MiB")
+    items, parse_cpu = wire_parse_cpu(requests)  # after the memory figures: its JSON is not the engine's
+    print(f"parsing {items:,} busy items from Graph JSON into UTC seconds (wire.schedule_from_json), "
+          f"outside the engine figure: {parse_cpu:.2f} s")
 
     if args.oracle_sample:
         sample = random.Random(args.seed).sample(range(args.pairs), args.oracle_sample)

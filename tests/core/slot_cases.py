@@ -66,4 +66,4 @@ def request(
 
 
 def busy(start: datetime, end: datetime, status: BusyStatus = BusyStatus.BUSY) -> Busy:
-    return Busy(start, end, status)
+    return Busy.between(start, end, status)

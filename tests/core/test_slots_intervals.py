@@ -3,17 +3,18 @@ zone clocks against zoneinfo's own conversions."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.core.oracle import local_start
 from worker.core.calendar_math import DAY, clock_for, epoch_day, nth_weekday, week_index_of
 from worker.core.intervals import IntervalSet, to_seconds
-from worker.core.types import WeekIndex
+from worker.core.types import Busy, BusyStatus, Interval, WeekIndex
 
 spans = st.lists(
     st.tuples(st.integers(0, 60), st.integers(0, 12)).map(lambda p: (p[0], p[0] + p[1])), max_size=8
@@ -76,3 +77,37 @@ def test_week_index_is_last_in_the_months_last_seven_days() -> None:
     assert nth_weekday(2027, 4, 3, WeekIndex.FOURTH) == date(2027, 4, 22)
     assert nth_weekday(2027, 2, 3, WeekIndex.LAST) == date(2027, 2, 25)
     assert nth_weekday(2027, 2, 0, WeekIndex.FIRST) == date(2027, 2, 1)
+
+
+def test_busy_keeps_utc_seconds_rounded_outwards_and_gives_utc_datetimes_back() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2027, 1, 4, 10, 0, 0, 250000, tzinfo=paris)
+    end = datetime(2027, 1, 4, 10, 29, 59, 500000, tzinfo=paris)
+    busy = Busy.between(start, end, BusyStatus.OOF)
+    assert (busy.start_s, busy.end_s) == (to_seconds(start), to_seconds(start) + 30 * 60)
+    assert busy.start == datetime(2027, 1, 4, 9, tzinfo=UTC) and busy.start.tzinfo is UTC
+    assert busy.end == datetime(2027, 1, 4, 9, 30, tzinfo=UTC) and busy.end.tzinfo is UTC
+    assert busy.interval == Interval(busy.start, busy.end)
+    before_epoch = datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC)
+    assert Busy.between(before_epoch, datetime(1970, 1, 1, tzinfo=UTC)) == Busy(-1, 0)
+
+
+def test_busy_is_a_value_whatever_zone_it_was_written_in() -> None:
+    start = datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
+    utc = Busy.between(start, start + timedelta(hours=1))
+    shifted = Busy.between(start.astimezone(ZoneInfo("Asia/Kolkata")),
+                           (start + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-5))))
+    assert utc == shifted and hash(utc) == hash(shifted) and len({utc, shifted}) == 1
+    assert utc != Busy.between(start, start + timedelta(hours=1), BusyStatus.TENTATIVE)
+    earlier = Busy.between(start - timedelta(hours=1), start)
+    assert sorted([shifted, earlier], key=lambda b: (b.start, b.end)) == [earlier, utc]  # as ops sorts
+    assert "2027-03-28T01:30:00+00:00" in repr(utc)
+
+
+def test_busy_refuses_naive_datetimes() -> None:
+    aware = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    naive = datetime(2027, 1, 4, 10)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Busy.between(naive, naive + timedelta(hours=1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Busy.between(aware, naive)

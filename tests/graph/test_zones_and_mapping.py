@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from worker.core.types import Cadence, CadenceKind, Recurrence, WeekIndex
+from worker.core.intervals import to_seconds, to_seconds_ceil
+from worker.core.types import Busy, BusyStatus, Cadence, CadenceKind, Interval, Recurrence, WeekIndex
+from worker.graph import wire
 from worker.graph.mapping import _count_until, nth_weekday, odata_quote, property_name
-from worker.graph.wire import graph_datetime
+from worker.graph.wire import graph_datetime, graph_seconds
 from worker.graph.zones import FixedRuleZone, UnknownZone, iana_name, resolve_zone, windows_name
 
 PACIFIC = FixedRuleZone(
@@ -90,19 +92,80 @@ def test_graph_datetimes_with_seven_fraction_digits_and_any_zone_become_utc() ->
     assert graph_datetime(value) == datetime(2019, 3, 15, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["2027-01-04T09:00:00.0000000", "2027-01-04T09:00:00", "2027-01-04T09:00:00.000000",
-     "2027-01-04T09:00:00.0", "2027-01-04T09:00:00.0000001", "2027-01-04T09:00:00.5",
-     "2027-01-04 09:00:00", "2027-01-04T09:00:00Z",
-     "2027-01-04T09:00:00+01:00", "2027-03-28T01:30:00.0000000"],
-)
+FAST_PATH_TEXTS = [
+    "2027-01-04T09:00:00.0000000", "2027-01-04T09:00:00", "2027-01-04T09:00:00.000000",
+    "2027-01-04T09:00:00.0", "2027-01-04T09:00:00.0000001", "2027-01-04T09:00:00.5",
+    "2027-01-04 09:00:00", "2027-01-04T09:00:00Z", "2027-01-04T09:00:00+01:00",
+    "2027-01-04T09:00+01", "2027-03-28T01:30:00.0000000", "2027-01-04T09:00:59.9999999",
+    " 2027-01-04T09:00:00", "2027-01-04T09:00:00.0000000 ",
+]
+
+
+@pytest.mark.parametrize("text", FAST_PATH_TEXTS)
 def test_the_fast_path_for_utc_whole_seconds_agrees_with_the_general_parse(text: str) -> None:
     from worker.graph.wire import _parse_instant
 
     general = _parse_instant(text)
     expected = (general if general.tzinfo else general.replace(tzinfo=UTC)).astimezone(UTC)
     assert graph_datetime({"dateTime": text, "timeZone": "UTC"}) == expected
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific Standard Time", "Europe/Paris"])
+@pytest.mark.parametrize("text", FAST_PATH_TEXTS)
+def test_graph_seconds_are_the_same_instant_rounded_down_or_up_memo_or_not(text: str, zone: str) -> None:
+    value = {"dateTime": text, "timeZone": zone}
+    instant = graph_datetime(value)
+    floor, ceil = to_seconds(instant), to_seconds_ceil(instant)
+    for _ in range(2):  # the second read of a whole-second UTC text comes from the memo
+        assert graph_seconds(value) == floor and graph_seconds(value, ceil=True) == ceil
+
+
+def test_the_seconds_memo_stays_bounded() -> None:
+    wire._SECONDS.clear()
+    start = datetime(2027, 1, 4, tzinfo=UTC)
+    for minute in range(wire._SECONDS_BOUND + 10):
+        text = f"{start + timedelta(minutes=minute):%Y-%m-%dT%H:%M:%S}.0000000"
+        assert graph_seconds({"dateTime": text, "timeZone": "UTC"}) == to_seconds(start) + 60 * minute
+    assert len(wire._SECONDS) <= wire._SECONDS_BOUND
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "2027-01-04T09:00:00", {}, {"timeZone": "UTC"}, {"dateTime": "", "timeZone": "UTC"},
+     {"dateTime": 1799999999, "timeZone": "UTC"}, {"dateTime": ["2027"], "timeZone": "UTC"},
+     {"dateTime": "2027-13-45T25:61:00", "timeZone": "UTC"}, {"dateTime": "yesterday", "timeZone": "UTC"},
+     {"dateTime": "2027-01-04T09:00:00.0000000", "timeZone": "Mars/Olympus"}],
+)
+def test_malformed_date_times_raise_the_same_value_error_either_way(value: object) -> None:
+    with pytest.raises(ValueError) as as_datetime:
+        graph_datetime(value)
+    for _ in range(2):
+        with pytest.raises(ValueError) as as_seconds:
+            graph_seconds(value)
+        assert type(as_seconds.value) is type(as_datetime.value)
+        assert str(as_seconds.value) == str(as_datetime.value)
+
+
+def test_schedule_items_become_busy_seconds_sorted_with_free_time_left_out() -> None:
+    def item(status: str, start: str, end: str) -> dict[str, object]:
+        return {"status": status, "start": {"dateTime": start, "timeZone": "UTC"},
+                "end": {"dateTime": end, "timeZone": "UTC"}}
+
+    info = {"scheduleId": "Adele@Contoso.com", "scheduleItems": [
+        item("tentative", "2027-01-04T10:00:00.0000000", "2027-01-04T10:30:00.0000000"),
+        item("free", "2027-01-04T08:00:00.0000000", "2027-01-04T09:00:00.0000000"),
+        item("busy", "2027-01-04T09:00:00.2500000", "2027-01-04T09:29:59.5000000"),
+        item("oof", "2027-01-04T09:00:00.0000000", "2027-01-04T09:15:00.0000000"),
+    ]}
+    horizon = Interval(datetime(2027, 1, 4, tzinfo=UTC), datetime(2027, 1, 5, tzinfo=UTC))
+    schedule = wire.schedule_from_json(info, horizon)
+    at = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    assert schedule.address == "adele@contoso.com"
+    assert schedule.busy == (
+        Busy.between(at, at + timedelta(minutes=15), BusyStatus.OOF),
+        Busy.between(at, at + timedelta(minutes=30), BusyStatus.BUSY),  # fractions widened to whole seconds
+        Busy.between(at + timedelta(hours=1), at + timedelta(hours=1, minutes=30), BusyStatus.TENTATIVE),
+    )
 
 
 def test_property_names_and_odata_literals() -> None:

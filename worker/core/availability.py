@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, time, tzinfo
 from functools import lru_cache
-from math import ceil, floor
 from operator import itemgetter, sub
 
 from worker.core.calendar_math import (
@@ -207,12 +206,14 @@ def read_busy(
     lead: int = 0,
     trail: int = 0,
 ) -> None:
-    """Append each blocking event as (floor(start) - lead, ceil(end) + trail) UTC seconds to
+    """Append each blocking event as (start_s - lead, end_s + trail) UTC seconds to
     ``others`` (every blocking status but out-of-office) or ``oof``, skipping events that start at
     or after ``before``.
 
-    The one pass over every event of the run: a plain loop of C-level calls (measured faster than
-    chains of ``map``; two ``timestamp`` calls are most of it), statuses compared by identity
+    The one pass over every event of the run (about 900,000 for 2,000 pairs). ``Busy`` already holds
+    the rounded seconds (the gateway computes them once, from Graph's text), so this reads two slots
+    and adds: no ``timestamp()`` calls, which were most of this loop's CPU when busy items held
+    datetimes. A plain loop (measured faster than chains of ``map``), statuses compared by identity
     because hashing an enum member runs Python code, and an event's end only read when it counts.
     """
     busy_, tentative, unknown = BusyStatus.BUSY, BusyStatus.TENTATIVE, BusyStatus.UNKNOWN
@@ -220,13 +221,13 @@ def read_busy(
     for b in busy:
         status = b.status
         if status is busy_ or status is tentative or status is unknown:
-            start = floor(b.start.timestamp())
+            start = b.start_s
             if start < before:
-                others.append((start - lead, ceil(b.end.timestamp()) + trail))
+                others.append((start - lead, b.end_s + trail))
         elif status is away:
-            start = floor(b.start.timestamp())
+            start = b.start_s
             if start < before:
-                oof.append((start - lead, ceil(b.end.timestamp()) + trail))
+                oof.append((start - lead, b.end_s + trail))
 
 
 # read_busy spells out the blocking statuses: keep it in step with BusyStatus.blocks

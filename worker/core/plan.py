@@ -56,6 +56,7 @@ from worker.core.desired import (
     Participant,
     shard_owns,
 )
+from worker.core.intervals import to_seconds, to_seconds_ceil
 from worker.core.recurrence import held_sessions, parse_skipped
 from worker.core.types import (
     Attendee,
@@ -404,14 +405,16 @@ def _check_disengagement(run: _Run, pair: PairDesired, series: list[SeriesInfo])
 
 
 def _busy_without(run: _Run, address: str, exclude: Iterable[Interval]) -> Schedule:
-    """``address``'s schedule minus our own sessions (each excluded interval hides one busy item)."""
+    """``address``'s schedule minus our own sessions (each excluded interval hides one busy item).
+
+    Compared in UTC seconds, as ``Busy`` holds them (sessions are whole minutes).
+    """
     sched = run.observed.schedules[address]
-    pending = list(exclude)
+    pending = [(to_seconds(i.start), to_seconds_ceil(i.end)) for i in exclude]
     kept = []
     for b in sched.busy:
-        match = next((i for i in pending if i.start == b.start and i.end == b.end), None)
-        if match is not None:
-            pending.remove(match)
+        if pending and (seconds := (b.start_s, b.end_s)) in pending:
+            pending.remove(seconds)
             continue
         kept.append(b)
     return Schedule(address, sched.horizon, tuple(kept), sched.working_hours, sched.error)
@@ -747,10 +750,11 @@ def _trouble(
     if _declined_by(occ) & {pair.mentor.address, pair.mentee.address}:
         return MoveReason.DECLINED
     span = Interval(occ.start, occ.end)
+    start, end = to_seconds(span.start), to_seconds_ceil(span.end)  # UTC seconds, as Busy holds them
     worst: MoveReason | None = None
     for who in (pair.mentor.address, pair.mentee.address):
         for b in schedules[who].busy:
-            if b.status.blocks and b.start < span.end and span.start < b.end:
+            if b.start_s < end and start < b.end_s and b.status.blocks:
                 if b.status is BusyStatus.OOF:
                     return MoveReason.OUT_OF_OFFICE
                 worst = MoveReason.CONFLICT

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, tzinfo
+from operator import attrgetter
 from typing import Any
 
+from worker.core.intervals import to_seconds, to_seconds_ceil
 from worker.core.types import (
     Attendee,
     Busy,
@@ -72,19 +74,53 @@ def instant(value: Any) -> datetime:
 _WHOLE_SECONDS = frozenset({"", ".0000000", ".000000", ".0"})
 
 
+def _whole_utc_seconds(text: str) -> datetime | None:
+    """The shape getSchedule and event reads send for every item ("2027-01-04T07:00:00.0000000" with
+    timeZone UTC) parsed without the general path, which a run takes hundreds of thousands of times;
+    None for any other shape. The separators are checked so that "2027-01-04T07:00+01" (an offset
+    where the seconds would be) goes to the general path, which applies the offset."""
+    if len(text) >= 19 and text[19:] in _WHOLE_SECONDS and text[10] == "T" and text[13] == text[16] == ":":
+        return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+    return None
+
+
 def graph_datetime(value: Any) -> datetime:
     """A dateTimeTimeZone object as an aware UTC datetime (raises ValueError when malformed)."""
     if not isinstance(value, dict) or not _text(value.get("dateTime")):
         raise ValueError("dateTimeTimeZone without a dateTime")
     text = value["dateTime"]
-    if value.get("timeZone") == "UTC" and len(text) >= 19 and text[19:] in _WHOLE_SECONDS and text[10] == "T":
-        # The shape getSchedule and event reads send for every item (UTC, whole seconds, seven zero
-        # digits): parsed without the general path, which a run takes hundreds of thousands of times.
-        return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+    if value.get("timeZone") == "UTC" and (fast := _whole_utc_seconds(text)) is not None:
+        return fast
     parsed = _parse_instant(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=resolve_zone(_text(value.get("timeZone")) or "UTC"))
     return parsed.astimezone(UTC)
+
+
+# Whole-second UTC dateTime texts already read, as epoch seconds. Across a programme the same instants
+# recur (meetings start on the hour and half hour), so most busy items are two dict lookups; cleared
+# whenever it reaches the bound, so a long-running process never holds more than that. Measured on the
+# slot bench's 901,771 items (2,586 distinct instants): schedule_from_json 2.3 s with it, 5.2 s without.
+_SECONDS: dict[str, int] = {}
+_SECONDS_BOUND = 50_000
+
+
+def graph_seconds(value: Any, *, ceil: bool = False) -> int:
+    """A dateTimeTimeZone object as whole UTC seconds since the epoch, rounded down (or up with
+    ``ceil``), for ``Busy``. The same instant and the same ValueError as ``graph_datetime``."""
+    if type(value) is dict and value.get("timeZone") == "UTC" and type(text := value.get("dateTime")) is str:
+        seconds = _SECONDS.get(text)
+        if seconds is not None:
+            return seconds
+        fast = _whole_utc_seconds(text)
+        if fast is not None:
+            seconds = int(fast.timestamp())
+            if len(_SECONDS) >= _SECONDS_BOUND:
+                _SECONDS.clear()
+            _SECONDS[text] = seconds
+            return seconds
+    instant = graph_datetime(value)
+    return to_seconds_ceil(instant) if ceil else to_seconds(instant)
 
 
 def _clock(text: Any) -> time | None:
@@ -136,6 +172,7 @@ def working_hours_from_json(hours: Any) -> WorkingHours | None:
 
 
 _STATUSES = {s.value.lower(): s for s in BusyStatus}
+_BY_TIME = attrgetter("start_s", "end_s")
 
 
 def schedule_from_json(info: Json, horizon: Interval) -> Schedule:
@@ -150,8 +187,8 @@ def schedule_from_json(info: Json, horizon: Interval) -> Schedule:
         if status == "free":
             continue
         mapped = _STATUSES.get(status, BusyStatus.UNKNOWN)
-        busy.append(Busy(graph_datetime(item.get("start")), graph_datetime(item.get("end")), mapped))
-    busy.sort(key=lambda b: (b.start, b.end))
+        busy.append(Busy(graph_seconds(item.get("start")), graph_seconds(item.get("end"), ceil=True), mapped))
+    busy.sort(key=_BY_TIME)
     return Schedule(address, horizon, tuple(busy), working_hours_from_json(info.get("workingHours")))
 
 
