@@ -408,7 +408,7 @@ class Gateway:
             if error or not mine:
                 merged[address] = Schedule(address, window, error=error or "no schedule returned")
                 continue
-            busy = tuple(sorted({b for s in mine for b in s.busy}, key=lambda b: (b.start, b.end)))
+            busy = tuple(sorted({b for s in mine for b in s.busy}, key=lambda b: (b.start_s, b.end_s)))
             hours = next((s.working_hours for s in mine if s.working_hours is not None), None)
             merged[address] = Schedule(address, window, busy, hours)
         return merged
