@@ -12,6 +12,7 @@ Anything else gets Graph's 400 for an invalid filter clause instead of being sil
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -177,6 +178,7 @@ def _norm(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+@functools.lru_cache(maxsize=4096)  # the same few property ids are compared for every event listed
 def ext_id_key(value: str) -> tuple[str, str]:
     # "String {guid} Name PairId": type and GUID are case-insensitive, the name is case-sensitive
     head, sep, name = value.partition(" Name ")
@@ -269,6 +271,7 @@ def in_prefilter(text: str | None) -> tuple[str, frozenset[Any]] | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)  # clients send the same filters again and again (pure in the text)
 def compile_filter(text: str | None) -> Predicate | None:
     if not text or not text.strip():
         return None
