@@ -14,6 +14,8 @@ would, and prints:
   per mailbox m with n_m requests, max(n_m / (4 / latency), (n_m - 10,000) / (10,000 / 600 s)),
   the largest over mailboxes; and their ratio;
 - requests (HTTP requests the sandbox served), per pair and per new pair, by kind; 429s;
+- the busiest mailbox's mean time per request in a pacing slot (the bound assumes the latency alone),
+  and when each kind of request was first sent and last answered (the run's phases);
 - the same for a steady-state run right after (nothing left to do);
 - peak memory (max RSS) of the worker's process.
 """
@@ -86,17 +88,38 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pairs: int,
-                   latency: float, label: str, server_pid: int) -> dict[str, Any]:
+async def _one_run(
+    config: Path,
+    state: Path,
+    env: dict[str, str],
+    base: str,
+    pairs: int,
+    latency: float,
+    label: str,
+    server_pid: int,
+) -> dict[str, Any]:
     from worker.graph.ops import Gateway
     from worker.reconcile.run import reconcile
 
     kinds: Counter[str] = Counter()
+    # Per kind of request: when the first was sent and the last answered, from the start of the run (the
+    # request hook fires before the gateway's pacing, so "sent" includes any wait for a slot).
+    phases: dict[str, list[float]] = {}
+    began = time.perf_counter()
 
     async def count(request: httpx.Request) -> None:
-        kinds[_kind(request.method, request.url.path)] += 1
+        kind = _kind(request.method, request.url.path)
+        kinds[kind] += 1
+        phases.setdefault(kind, [time.perf_counter() - began, 0.0])
 
-    client = httpx.AsyncClient(timeout=httpx.Timeout(100.0, connect=30.0), event_hooks={"request": [count]})
+    async def answered(response: httpx.Response) -> None:
+        span = phases.get(_kind(response.request.method, response.request.url.path))
+        if span is not None:
+            span[1] = time.perf_counter() - began
+
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(100.0, connect=30.0), event_hooks={"request": [count], "response": [answered]}
+    )
     control = httpx.Client(base_url=base, timeout=60.0)
     control.post("/_sandbox/counters/reset")
     gateway = Gateway.from_env(env, http_client=client)
@@ -107,7 +130,7 @@ async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pa
         marks["planned"] = time.perf_counter()
         before.update(kinds)
 
-    started = time.perf_counter()
+    started = began = time.perf_counter()
     cpu = time.process_time()
     server_cpu = _cpu_of(server_pid)
     try:
@@ -122,6 +145,13 @@ async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pa
     served = sum(counters["status_counts"].values())
     summary = result.summary()
     minimum = _minimum(counters["requests"], latency)
+    pacer = gateway.pacer
+    busiest = max(pacer.requests_made, key=lambda m: pacer.requests_made[m], default=None)
+    hold_ms = (
+        round(pacer.held[busiest] / pacer.requests_made[busiest] * 1000, 1)
+        if busiest and pacer.requests_made[busiest]
+        else None
+    )
     figures = {
         "run": label,
         "pairs": pairs,
@@ -143,6 +173,9 @@ async def _one_run(config: Path, state: Path, env: dict[str, str], base: str, pa
         "sandbox_cpu_s": round(server_cpu, 1),
         "summary": summary,
         "by_kind": dict(kinds.most_common()),
+        # the busiest mailbox's mean time per request in a pacing slot: the bound assumes the latency
+        "busiest_slot_hold_ms": hold_ms,
+        "phases": {k: [round(a, 2), round(b, 2)] for k, (a, b) in sorted(phases.items(), key=lambda i: i[1])},
     }
     return figures
 
@@ -153,8 +186,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the sandbox takes per request")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--no-blackouts", action="store_true",
-                        help="drop the example programme's blackouts (no session needs an exception)")
+    parser.add_argument(
+        "--no-blackouts",
+        action="store_true",
+        help="drop the example programme's blackouts (no session needs an exception)",
+    )
     args = parser.parse_args()
 
     import logging
@@ -164,7 +200,8 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     port = _free_port()
     server = multiprocessing.get_context("fork").Process(
-        target=_serve, args=(args.pairs, args.seed, args.latency, port), daemon=True)
+        target=_serve, args=(args.pairs, args.seed, args.latency, port), daemon=True
+    )
     server.start()
     base = f"http://127.0.0.1:{port}"
     try:
@@ -180,30 +217,56 @@ def main() -> None:
             config = tenant_gen.programme(args.pairs, Path(tmp) / "config", blackouts=not args.no_blackouts)
             state = Path(tmp) / "state"
             first, steady = (
-                asyncio.run(_one_run(config, state, info["env"], base, args.pairs, args.latency, label,
-                                     server.pid or 0))
+                asyncio.run(
+                    _one_run(
+                        config, state, info["env"], base, args.pairs, args.latency, label, server.pid or 0
+                    )
+                )
                 for label in ("first", "steady")
             )
     finally:
         server.terminate()
         server.join(10)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report = {"latency_s": args.latency, "seed": args.seed, "peak_rss_mb": round(peak_mb, 1),
-              "blackouts": not args.no_blackouts,
-              "first": first, "steady": steady}
+    report = {
+        "latency_s": args.latency,
+        "seed": args.seed,
+        "peak_rss_mb": round(peak_mb, 1),
+        "blackouts": not args.no_blackouts,
+        "first": first,
+        "steady": steady,
+    }
     if args.json:
         print(json.dumps(report, sort_keys=True))
         return
     for run in (first, steady):
         print(f"== {run['run']} run, {run['pairs']} pairs, latency {args.latency}s")
-        for key in ("wall_s", "throttle_bound_minimum_s", "ratio", "read_and_plan_s", "apply_s",
-                    "apply_requests", "worker_cpu_s", "sandbox_cpu_s", "requests", "requests_per_pair",
-                    "requests_per_new_pair", "status_429", "share_429", "busiest_mailbox_requests",
-                    "mailboxes", "max_in_flight"):
+        for key in (
+            "wall_s",
+            "throttle_bound_minimum_s",
+            "ratio",
+            "read_and_plan_s",
+            "apply_s",
+            "apply_requests",
+            "worker_cpu_s",
+            "sandbox_cpu_s",
+            "requests",
+            "requests_per_pair",
+            "requests_per_new_pair",
+            "status_429",
+            "share_429",
+            "busiest_mailbox_requests",
+            "mailboxes",
+            "max_in_flight",
+            "busiest_slot_hold_ms",
+        ):
             print(f"  {key:26} {run[key]}")
         print(f"  {'summary':26} {json.dumps(run['summary'], sort_keys=True)}")
         for kind, n in run["by_kind"].items():
             print(f"    {n:7}  {n / run['pairs']:.3f}/pair  {kind}")
+        print("  phases (first sent .. last answered, seconds from the start of the run):")
+        for kind, (first, last) in run["phases"].items():
+            print(f"    {first:7.2f} .. {last:7.2f}  {kind}")
     print(f"peak memory (max RSS of the worker process): {peak_mb:.1f} MB")
 
 

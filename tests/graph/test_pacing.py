@@ -32,6 +32,17 @@ async def test_at_most_four_requests_are_in_flight_per_mailbox() -> None:
     assert pacer.requests_made == {"a@contoso.com": 10, "b@contoso.com": 2}
 
 
+async def test_the_time_each_mailbox_holds_its_slots_is_counted_on_the_injected_clock() -> None:
+    # The benchmark's "slot hold": how long a request really occupies one of the mailbox's four slots.
+    clock = VirtualClock()
+    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
+    for seconds in (0.1, 0.25):
+        async with pacer.slot("A@contoso.com"):
+            clock.now += seconds
+    assert pacer.held == {"a@contoso.com": pytest.approx(0.35)}
+    assert pacer.requests_made == {"a@contoso.com": 2}
+
+
 async def test_the_request_budget_waits_on_the_injected_clock() -> None:
     clock = VirtualClock()
     sleep = VirtualSleep(clock)

@@ -109,6 +109,7 @@ class Pacer:
         self.requests_made: dict[str, int] = defaultdict(int)
         self.waited: dict[str, float] = defaultdict(float)
         self.max_in_flight: dict[str, int] = defaultdict(int)
+        self.held: dict[str, float] = defaultdict(float)  # seconds a mailbox's slots were held, in all
 
     @staticmethod
     def mailbox_of(path: str) -> str:
@@ -136,10 +137,12 @@ class Pacer:
             self._in_flight[mailbox] += 1
             self.requests_made[mailbox] += 1
             self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
+            taken = self._clock()
             try:
                 yield
             finally:
                 self._in_flight[mailbox] -= 1
+                self.held[mailbox] += self._clock() - taken
 
     def send_budget(self, sender: str) -> TokenBucket:
         sender = sender.lower()
