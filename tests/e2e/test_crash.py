@@ -11,35 +11,20 @@ expired by the next one.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.harness import START, audit
-from tests.reliability.served import HttpView, Served, finish, programme, serve, start_run
+from tests.reliability.served import HttpView, Served, finish, programme, start_run, summary_of
 from worker.commands.reconcile import KILL_AFTER_WRITES
 from worker.policies.load import load_programme
 from worker.reconcile.desired import desired_from
 
 pytestmark = pytest.mark.slow
 CRONJOB_GAP = timedelta(minutes=11)
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    server = serve(seed=0)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def summary(out: str) -> dict[str, int]:
-    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def test_sigkill_after_each_of_the_first_twenty_writes_then_a_rerun_duplicates_nothing(
@@ -60,9 +45,9 @@ def test_sigkill_after_each_of_the_first_twenty_writes_then_a_rerun_duplicates_n
                 assert code in (0, 1), err[-2000:]
             at += CRONJOB_GAP
         code, out, err = finish(start_run(served, config, state, at))
-        assert code in (0, 1) and summary(out)["errors"] == 0, (out, err[-2000:])
+        assert code in (0, 1) and summary_of(out)["errors"] == 0, (out, err[-2000:])
         third = finish(start_run(served, config, state, at + CRONJOB_GAP))
-        assert summary(third[1])["writes"] == 0, third[1]
+        assert summary_of(third[1])["writes"] == 0, third[1]
 
         async def check() -> None:
             view = HttpView(served)

@@ -77,6 +77,11 @@ class Served:
                 self.process.wait()
 
 
+def summary_of(out: str) -> dict[str, int]:
+    """The summary line a ``crossgen run`` prints last."""
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
 def serve(seed: int = 0) -> Served:
     port = free_port()
     process = subprocess.Popen(

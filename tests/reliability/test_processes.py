@@ -15,7 +15,6 @@ import random
 import re
 import signal
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.harness import START, audit
-from tests.reliability.served import HttpView, Served, finish, kill_when, programme, serve, start_run
+from tests.reliability.served import HttpView, Served, finish, kill_when, programme, start_run, summary_of
 from worker.commands.reconcile import TERM_AFTER_WRITES
 from worker.policies.load import load_programme
 from worker.reconcile.desired import desired_from
@@ -34,15 +33,6 @@ PHASES = (START, START + timedelta(weeks=7))  # booking, then feedback emails fa
 LANES = 2
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    server = serve(seed=0)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def programme_key(config: Path) -> str:
     return str(desired_from(load_programme(config)).key)
 
@@ -50,10 +40,6 @@ def programme_key(config: Path) -> str:
 def failures(err: str) -> list[str]:
     """The error events of a run's JSON log, for assertion messages."""
     return [line for line in err.splitlines() if '"level": "error"' in line or "terminating" in line][:10]
-
-
-def summary_of(out: str) -> dict[str, int]:
-    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def check(served: Served, configs: list[Path], clean: dict[str, dict[str, int]] | None = None) -> None:
@@ -164,8 +150,11 @@ def test_no_secret_or_token_reaches_the_logs_even_on_failures(served: Served, tm
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert lines and any(line.get("event") == "run.finished" for line in lines), "structlog JSON on stderr"
     assert any(line.get("event") == "graph.retry" for line in lines), "the failure paths were logged too"
-    leaked = [pattern for pattern in (re.escape(secret), r"eyJ[A-Za-z0-9_-]{5,}\.", r"(?i)bearer\s+\S{8,}")
-              if re.search(pattern, err + out)]
+    leaked = [
+        pattern
+        for pattern in (re.escape(secret), r"eyJ[A-Za-z0-9_-]{5,}\.", r"(?i)bearer\s+\S{8,}")
+        if re.search(pattern, err + out)
+    ]
     assert not leaked
 
     canary = "canary-" + "S3cr3t-Value-That-Must-Not-Leak"
