@@ -48,6 +48,19 @@ def test_items_get_their_own_status_headers_and_body() -> None:
     with_graph(scenario)
 
 
+def test_item_paths_are_percent_decoded_as_a_top_level_path_is() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("o'brien")
+        encoded = "/users/o%27brien%40contoso.com?$select=mail"
+        alone = await graph.get(encoded)
+        response = await graph.post("/$batch", {"requests": [{"id": "1", "method": "GET", "url": encoded}]})
+        (item,) = response.json()["responses"]
+        assert alone.status_code == item["status"] == 200
+        assert item["body"]["mail"] == alone.json()["mail"] == "o'brien@contoso.com"
+
+    with_graph(scenario)
+
+
 def test_failed_dependency_gives_424_down_the_chain() -> None:
     async def scenario(graph: Graph) -> None:
         await graph.add_user("mentoring")

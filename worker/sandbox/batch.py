@@ -15,7 +15,7 @@ import base64
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from worker.sandbox.errors import GraphError, bad_request
 from worker.sandbox.router import GraphRequest, Reply
@@ -30,7 +30,7 @@ FORWARD_AT_ONCE = 4
 def _item_request(outer: GraphRequest, item: dict[str, Any]) -> GraphRequest:
     url = item["url"]
     split = urlsplit(url if url.startswith("/") else "/" + url)
-    path = split.path
+    path = unquote(split.path)  # as the server decodes a top-level request's path (the ASGI scope's)
     if path.lower().startswith("/v1.0/"):
         path = path[5:]
     headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
