@@ -4,11 +4,14 @@ rest to the next run's repair."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.e2e.world import World, pair_id, play
 from worker.core.actions import Book, Cancel
@@ -17,6 +20,7 @@ from worker.graph.errors import Transient
 from worker.inprocess import connect
 from worker.reconcile import apply as apply_module
 from worker.reconcile.run import RunResult, reconcile
+from worker.reconcile.state import State
 
 # Pairs beyond the example's, so that more series than listings meet the winter and spring blackouts.
 MORE_PAIRS = """  - mentor: lea.martin@contoso.com
@@ -213,5 +217,35 @@ def test_a_failed_listing_is_the_error_of_the_pairs_it_holds_and_the_others_are_
             dates = {o.start.astimezone(zone).date() for o in live}
             assert not {d for d in book.skipped if d.month != 2} & dates
             assert {d for d in book.skipped if d.month == 2} <= dates, "left for the next run"
+
+    play(tmp_path, scenario)
+
+
+def test_a_bug_in_one_pair_stops_every_write_before_apply_returns(tmp_path: Path) -> None:
+    # Not a Graph error (which stays the pair's own) but a bug: apply re-raises it, and no other pair's
+    # write may still be running afterwards, when the run gives its lease back.
+    class Stub:
+        def __init__(self) -> None:
+            self.started: list[str] = []
+            self.cancelled: list[str] = []
+
+        async def create_series(self, spec: Any) -> Any:
+            self.started.append(spec.key)
+            if len(self.started) == 3:
+                raise RuntimeError("a bug")
+            try:
+                await asyncio.Event().wait()  # a slow write, still in flight
+            except asyncio.CancelledError:
+                self.cancelled.append(spec.key)
+                raise
+
+    async def scenario(w: World) -> None:
+        dry = await w.run(dry_run=True)
+        stub = Stub()
+        state = State.load(tmp_path / "stub-state", "p")
+        with pytest.raises(RuntimeError, match="a bug"):
+            await apply_module.apply(stub, dry.plan, state, now=w.now, exclusive=True)  # type: ignore[arg-type]
+        assert len(stub.started) >= 3
+        assert sorted(stub.cancelled) == sorted(k for k in stub.started[:2] + stub.started[3:])
 
     play(tmp_path, scenario)

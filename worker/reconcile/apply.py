@@ -125,8 +125,9 @@ async def apply(
         async with gates.of(_mailbox_of(actions[0])):
             for action in actions:
                 if stopping is not None and stopping():
-                    outcome.stopped += 1
-                    stopped.add(pair)
+                    if pair not in stopped:  # a fix-up wave may have counted it already
+                        outcome.stopped += 1
+                        stopped.add(pair)
                     return
                 try:
                     fixup = await _apply_one(gateway, action, state, outcome, now, exclusive)
@@ -149,15 +150,20 @@ async def apply(
                 if on_write is not None:
                     on_write(pair, action)
 
+    pairs = [asyncio.ensure_future(run_pair(p, a)) for p, a in by_pair.items()]
     try:
-        await asyncio.gather(*(run_pair(p, a) for p, a in by_pair.items()))
+        await asyncio.gather(*pairs)
         # Every create of the run is done: fix up the rest of the new series, a few listings per mailbox.
         for box in list(fixups):
             fix_up(box)
-    finally:
-        await asyncio.gather(*waves, return_exceptions=True)
-    for wave in waves:
-        wave.result()  # a bug in a fix-up is not swallowed
+        await asyncio.gather(*waves)
+    except BaseException:
+        # A bug (not a Graph error, which stays the pair's) or cancellation: nothing may go on writing
+        # after apply returns, when the run gives its lease back.
+        for task in [*pairs, *waves]:
+            task.cancel()
+        await asyncio.gather(*pairs, *waves, return_exceptions=True)
+        raise
     return outcome
 
 
