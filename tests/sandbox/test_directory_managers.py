@@ -191,3 +191,16 @@ def test_directory_reads_meet_the_same_transient_faults_as_mailbox_reads() -> No
         assert (await graph.get("/users", params={"$filter": "mail eq 'dev@contoso.com'"})).status_code == 200
 
     with_graph(scenario)
+
+
+def test_a_null_literal_in_a_mail_list_finds_the_users_without_a_mail() -> None:
+    # The `mail in (...)` narrowing that skips rendering the rest of the directory must not change results.
+    async def scenario(graph: Graph) -> None:
+        await org(graph)
+        graph.app.tenant.find_user("loner@contoso.com").mail = None
+        reply = await graph.get("/users", params={"$filter": "mail in (null,'DEV@contoso.com')"})
+        assert reply.status_code == 200, reply.text
+        found = sorted(u["userPrincipalName"].split("@")[0] for u in reply.json()["value"])
+        assert found == ["dev", "loner"]
+
+    with_graph(scenario)

@@ -306,7 +306,9 @@ async def list_users(ctx: Ctx, **_: str) -> Reply:
     candidates: Iterable[User] = ctx.tenant.users.values()
     narrowed = odata.in_prefilter(text)
     by = _INDEXED.get(narrowed[0].lower()) if narrowed else None
-    if narrowed and by:  # `mail in (...)` over a whole directory: skip rendering everyone else
+    if narrowed and by and all(isinstance(v, str) for v in narrowed[1]):
+        # `mail in ('a', 'b')` over a whole directory: skip rendering everyone else. (A null literal
+        # matches users without a mail: no narrowing then.)
         candidates = [u for u in candidates if (getattr(u, by) or "").lower() in narrowed[1]]
     users = {u.id: u for u in candidates}
     items = [user_json(u) for u in users.values()]
