@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.graph.conftest import GRAPH, VirtualClock, VirtualSleep, Wire, make_gateway
+from worker.graph.ops import READ_FAN_OUT, Gateway, fan_out
 from worker.graph.pacing import Pacer, PacingLimits, TokenBucket
 
 pytestmark = pytest.mark.anyio
@@ -100,3 +101,23 @@ async def test_free_busy_reads_go_to_the_least_loaded_mailbox_of_the_chunk(wire:
     window = Interval(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC))
     await gateway.free_busy(["organiser@contoso.com", "ana@contoso.com"], window)
     assert route.calls.last.request.url.raw_path.decode().startswith("/v1.0/users/ana%40contoso.com/")
+
+
+async def test_fanned_out_reads_share_one_limit_across_concurrent_fan_outs(gateway: Gateway) -> None:
+    # observe reads free/busy and manager chains at once: together they stay within READ_FAN_OUT.
+    running, most = 0, 0
+
+    async def read() -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0)
+        running -= 1
+
+    gate = gateway._read_gate()
+    assert gateway._read_gate() is gate, "one limit per gateway (and event loop)"
+    jobs = READ_FAN_OUT + 20
+    await asyncio.gather(
+        fan_out([read() for _ in range(jobs)], gate=gate), fan_out([read() for _ in range(jobs)], gate=gate)
+    )
+    assert most == READ_FAN_OUT

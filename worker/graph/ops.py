@@ -128,12 +128,14 @@ def _utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-async def fan_out(jobs: Sequence[Awaitable[T]], *, limit: int | None = None) -> list[T]:
-    """``asyncio.gather`` with at most ``limit`` jobs running: reads fanned out over thousands of
-    mailboxes must not queue thousands of requests in front of httpx's pool of 100 connections (httpcore
-    scans every waiting request on each change: a 4,000-person programme spent minutes of CPU there).
-    Per-mailbox limits stay the pacer's."""
-    gate = asyncio.Semaphore(limit or READ_FAN_OUT)
+async def fan_out(
+    jobs: Sequence[Awaitable[T]], *, limit: int | None = None, gate: asyncio.Semaphore | None = None
+) -> list[T]:
+    """``asyncio.gather`` with at most ``limit`` jobs running (or as many as ``gate``, shared with other
+    fan-outs, lets run): reads fanned out over thousands of mailboxes must not queue thousands of
+    requests in front of httpx's pool of 100 connections (httpcore scans every waiting request on each
+    change: a 4,000-person programme spent minutes of CPU there). Per-mailbox limits stay the pacer's."""
+    gate = gate or asyncio.Semaphore(limit or READ_FAN_OUT)
 
     async def one(job: Awaitable[T]) -> T:
         async with gate:
@@ -214,6 +216,7 @@ class Gateway:
         self._adapter = adapter
         self._tokens = token_provider
         self.pacer = pacer
+        self._reads: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._now = now
@@ -325,6 +328,14 @@ class Gateway:
 
         return await self._call(method, path, attempt)
 
+    def _read_gate(self) -> asyncio.Semaphore:
+        """The gateway's one limit on fanned-out reads: free/busy and manager chains are read at the
+        same time (``observe``), and together they must stay within ``READ_FAN_OUT``."""
+        loop = asyncio.get_running_loop()
+        if self._reads is None or self._reads[0] is not loop:
+            self._reads = (loop, asyncio.Semaphore(READ_FAN_OUT))
+        return self._reads[1]
+
     def _user(self, address: str) -> Any:
         return self._client.users.by_user_id(address)
 
@@ -357,10 +368,10 @@ class Gateway:
                 planned[callers[0]] += 1
                 callers = [*callers[:3], *(m for m in last_resort if m not in callers[:3])]
                 jobs.append(self._schedule_chunk(chunk, part, callers))
-        results = await fan_out(jobs)
+        results = await fan_out(jobs, gate=self._read_gate())
         merged = self._merge(people, window, [s for result in results for s in result])
         missing = [a for a, s in merged.items() if s.error is None and s.working_hours is None]
-        hours = await fan_out([self._settings_hours(a) for a in missing])
+        hours = await fan_out([self._settings_hours(a) for a in missing], gate=self._read_gate())
         for address, wh in zip(missing, hours, strict=True):
             if wh is not None:
                 merged[address] = dataclasses.replace(merged[address], working_hours=wh)
@@ -485,7 +496,7 @@ class Gateway:
         if self._bulk_chains_refused:
             alone.extend(people)
         else:
-            await fan_out([chunk_of(chunk) for chunk in self._chain_chunks(people)])
+            await fan_out([chunk_of(chunk) for chunk in self._chain_chunks(people)], gate=self._read_gate())
 
         async def one(address: str) -> None:
             try:
@@ -495,7 +506,7 @@ class Gateway:
             except GraphError as exc:
                 failed[address] = exc
 
-        await fan_out([one(a) for a in alone])
+        await fan_out([one(a) for a in alone], gate=self._read_gate())
         if errors is not None:
             errors.update(failed)
         elif failed:
