@@ -265,24 +265,31 @@ def in_prefilter(text: str | None) -> tuple[str, frozenset[Any]] | None:
     may narrow its candidates to those values before applying the filter itself."""
     if not text or not text.strip():
         return None
-    tree = _Parser(text).parse()
+    tree = _parse(text)
     if tree[0] == "in" and tree[1][0] == "path":
         return str(tree[1][1]), tree[3]
     return None
 
 
-@functools.lru_cache(maxsize=256)  # clients send the same filters again and again (pure in the text)
+@functools.lru_cache(maxsize=256)
+def _parse(text: str) -> Any:
+    """The filter's tree, parsed once per text: clients send the same filters again and again, and one
+    request may ask several questions of its filter (the ``in`` limits, the narrowing, the predicate).
+    The tree is never modified after parsing."""
+    return _Parser(text).parse()
+
+
 def compile_filter(text: str | None) -> Predicate | None:
     if not text or not text.strip():
         return None
-    tree = _Parser(text).parse()
+    tree = _parse(text)
     return lambda item: bool(_eval(tree, item, {}))
 
 
 def extended_property_match(text: str) -> tuple[str, str] | None:
     """(id, value) when the filter is exactly ``singleValueExtendedProperties/Any(ep: ep/id eq '..' and
     ep/value eq '..')``, the lookup the worker makes on every run, so callers can skip the interpreter."""
-    tree = _Parser(text).parse()
+    tree = _parse(text)
     if tree[0] != "lambda" or tree[1] != "any" or tree[2].lower() != "singlevalueextendedproperties":
         return None
     var, body = tree[3], tree[4]
@@ -362,7 +369,7 @@ def filter_roots(text: str) -> set[str]:
             for arg in node[2]:
                 walk(arg, bound)
 
-    walk(_Parser(text).parse(), frozenset())
+    walk(_parse(text), frozenset())
     return roots
 
 
@@ -383,7 +390,7 @@ def in_values(text: str | None) -> int:
             return count(node[4])
         return 0
 
-    return count(_Parser(text).parse())
+    return count(_parse(text))
 
 
 def select_fields(text: str | None) -> list[str] | None:
