@@ -128,14 +128,11 @@ def _utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-async def fan_out(
-    jobs: Sequence[Awaitable[T]], *, limit: int | None = None, gate: asyncio.Semaphore | None = None
-) -> list[T]:
-    """``asyncio.gather`` with at most ``limit`` jobs running (or as many as ``gate``, shared with other
-    fan-outs, lets run): reads fanned out over thousands of mailboxes must not queue thousands of
+async def fan_out(jobs: Sequence[Awaitable[T]], *, gate: asyncio.Semaphore) -> list[T]:
+    """``asyncio.gather`` with only as many jobs running as ``gate`` (the gateway's one read limit, shared
+    by every fan-out) lets run: reads fanned out over thousands of mailboxes must not queue thousands of
     requests in front of httpx's pool of 100 connections (httpcore scans every waiting request on each
     change: a 4,000-person programme spent minutes of CPU there). Per-mailbox limits stay the pacer's."""
-    gate = gate or asyncio.Semaphore(limit or READ_FAN_OUT)
 
     async def one(job: Awaitable[T]) -> T:
         async with gate:
