@@ -6,7 +6,7 @@ import asyncio
 
 from tests.sandbox.sandbox_client import FakeClock, Graph, example, run, shape_mismatches, with_graph
 from worker.sandbox.app import create_app
-from worker.sandbox.faults import FaultConfig, format_retry_after
+from worker.sandbox.faults import FaultConfig, Limits, format_retry_after
 
 ORG = "mentoring@contoso.com"
 EVENT = {
@@ -223,3 +223,29 @@ def test_requests_sent_together_overlap_even_without_added_latency() -> None:
         assert graph.app.max_in_flight_for(ORG) == 4
 
     with_graph(scenario)
+
+
+def test_latency_counts_from_arrival_so_the_sandboxs_own_work_is_inside_it() -> None:
+    """A benchmark's throttle-bound minimum assumes each request takes the latency: the sandbox's CPU
+    (schema checks, recurrence expansion) is spent inside it, as Graph's is, not added on top."""
+    slept: list[float] = []
+    now = [10.0]
+
+    async def sleeper(seconds: float) -> None:
+        slept.append(seconds)
+
+    timed = Limits(FaultConfig(latency_seconds=(0.1, 0.1)), seed=0, sleeper=sleeper, monotonic=lambda: now[0])
+    virtual = Limits(FaultConfig(latency_seconds=(0.1, 0.1)), seed=0, sleeper=sleeper)
+
+    async def serve(limits: Limits, work: float) -> None:
+        arrived = limits.arrived()
+        now[0] += work  # the handler's own time
+        await limits.latency(arrived)
+
+    async def scenario() -> None:
+        await serve(timed, 0.03)
+        await serve(timed, 0.25)  # slower than the latency: answered at once, never early
+        await serve(virtual, 0.03)  # virtual time: processing takes none, the whole latency is slept
+
+    asyncio.run(scenario())
+    assert [round(s, 6) for s in slept] == [0.07, 0.0, 0.1]

@@ -147,7 +147,14 @@ class Counters:
 class Limits:
     """The per-mailbox gates and the seeded fault dice. One instance per sandbox."""
 
-    def __init__(self, config: FaultConfig, *, seed: int, sleeper: Sleeper | None = None) -> None:
+    def __init__(
+        self,
+        config: FaultConfig,
+        *,
+        seed: int,
+        sleeper: Sleeper | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config
         self.counters = Counters()
         self._seed = seed
@@ -156,6 +163,12 @@ class Limits:
         self._window: dict[str, deque[datetime]] = defaultdict(deque)
         self._sends: dict[str, deque[datetime]] = defaultdict(deque)
         self.sleeper: Sleeper = sleeper or asyncio.sleep
+        # Latency is a request's whole service time, the sandbox's own processing included (as Graph's is):
+        # with real sleep the answer leaves ``latency`` after arrival (on the event loop's clock); an
+        # injected sleeper is virtual time, in which processing takes none (unless ``monotonic`` says).
+        if monotonic is None and sleeper is None:
+            monotonic = lambda: asyncio.get_running_loop().time()  # noqa: E731
+        self._monotonic = monotonic
 
     def reset_counters(self) -> None:
         self.counters = Counters()
@@ -221,10 +234,20 @@ class Limits:
         rate = self.config.commit_then_fail_rate
         return rate > 0 and self._die(b"commit-then-fail", arrival) < rate
 
-    async def latency(self) -> None:
+    def arrived(self) -> float:
+        """A mark to pass to :meth:`latency` once the request has been processed."""
+        return self._monotonic() if self._monotonic is not None else 0.0
+
+    async def latency(self, arrived: float) -> None:
+        """Wait out the rest of the request's latency: drawn from ``latency_seconds``, less the time
+        since ``arrived`` (with real sleep), so the sandbox's own CPU is inside the latency, not added to
+        it. A benchmark's throttle-bound minimum assumes each request takes exactly the latency."""
         low, high = self.config.latency_seconds
         if high > 0:
-            await self.sleeper(self._rng.uniform(low, high))
+            wait = self._rng.uniform(low, high)
+            if self._monotonic is not None:
+                wait -= self._monotonic() - arrived
+            await self.sleeper(max(wait, 0.0))
         else:
             # Even with no added latency a request yields once while it is in flight, so requests a
             # client sends together overlap here as they would on Graph, and the concurrency limit and

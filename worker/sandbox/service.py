@@ -2,9 +2,10 @@
 
 The order of the pipeline is the order Graph's front door imposes, as far as a client can tell:
 authenticate (401), route (400/405), resolve the mailbox (404), RBAC scope (403), per-mailbox
-concurrency and request-rate limits (429), injected transient faults (429/503/504), latency, the
-handler itself, then "commit then fail" (the write happened, the client sees 504). Each step is
-counted in ``Counters`` for tests.
+concurrency and request-rate limits (429), injected transient faults (429/503/504), the handler
+itself, the rest of the latency (which counts from arrival, so the sandbox's own work is inside it, as
+Graph's is), then "commit then fail" (the write happened, the client sees 504). Each step is counted
+in ``Counters`` for tests.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class Sandbox:
             c.throttled_at.append((now, mailbox_key, float(retry_after or 0)))
 
     async def _serve(self, req: GraphRequest, now: datetime, key: list[str]) -> Reply:
+        arrived = self.limits.arrived()
         self.tokens.check(req.headers.get("authorization"), now=now)
         route, params = self.router.match(req.method, req.path)
         check_query_options(req.query)
@@ -176,7 +178,10 @@ class Sandbox:
                     raise too_many_requests(self.limits.retry_after())
                 if fault is not None:
                     raise service_unavailable(fault, self.limits.retry_after())
-                await self.limits.latency()
+                try:
+                    return await route.handler(ctx, **params)
+                finally:
+                    await self.limits.latency(arrived)
             return await route.handler(ctx, **params)
         user = self.tenant.find_user(segment)
         mailbox_key = user.id if user else segment.lower()
@@ -208,8 +213,10 @@ class Sandbox:
                 raise too_many_requests(self.limits.retry_after())
             if fault is not None:
                 raise service_unavailable(fault, self.limits.retry_after())
-            await self.limits.latency()
-            reply = await route.handler(ctx, **handler_params)
+            try:
+                reply = await route.handler(ctx, **handler_params)
+            finally:
+                await self.limits.latency(arrived)
             if route.write and reply.status < 400 and self.limits.commit_then_fail(arrival):
                 body = graph_error_body(
                     "UnknownError", "The request timed out.", now=now, request_id=str(uuid.uuid4())
