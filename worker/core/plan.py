@@ -120,29 +120,62 @@ class _Run:
 
 def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
     """Decide one reconcile pass. ``now`` is aware; nothing here reads the clock."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    run = _Run(desired, observed, now.astimezone(UTC))
-    ours = [s for s in observed.series if s.properties.get(PROP_PROGRAMME, desired.key) == desired.key]
-    by_pair: dict[str, list[SeriesInfo]] = defaultdict(list)
-    for series in ours:
-        by_pair[series.key].append(series)
-    statuses = [
-        _isolated(run, pair, sorted(by_pair.get(pair.id, []), key=_series_order)) for pair in desired.pairs
-    ]
-    # Only a pair gone from the whole programme is retired: another shard's pair is not ours to cancel.
-    wanted = {p.id for p in desired.pairs} | desired.all_pairs
-    for key in sorted(set(by_pair) - wanted):
-        if not shard_owns(
-            desired.shard,
-            organizer=by_pair[key][0].organizer,
-            organizers=desired.all_organizers or desired.organizers,
-            pair=key,
-        ):
-            continue
-        for series in sorted(by_pair[key], key=_series_order):
-            _retire(run, key, series, CancelReason.PAIR_REMOVED)
-    return Plan(tuple(run.actions), tuple(statuses))
+    planner = Planner(desired, observed, now)
+    for pair in desired.pairs:
+        planner.pair(pair)
+    planner.retirements()
+    return planner.plan()
+
+
+class Planner:
+    """``plan`` one pair at a time, for a run that starts writing while it is still reading.
+
+    Pairs are decided in the programme's order, as ``plan`` decides them, each with the sessions that
+    earlier pairs committed to its people. ``observed`` must hold every series (and occurrence) read;
+    its schedules and chains may still be filling, as long as a pair's two people are in before
+    :meth:`pair` is called for it. So a run that feeds pairs as their reads arrive makes the very
+    decisions ``plan`` would have made over the finished reads.
+    """
+
+    def __init__(self, desired: Desired, observed: Observed, now: datetime) -> None:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        self._run = _Run(desired, observed, now.astimezone(UTC))
+        ours = [s for s in observed.series if s.properties.get(PROP_PROGRAMME, desired.key) == desired.key]
+        self._by_pair: dict[str, list[SeriesInfo]] = defaultdict(list)
+        for series in ours:
+            self._by_pair[series.key].append(series)
+        self._statuses: list[PairStatus] = []
+
+    def pair(self, pair: PairDesired) -> tuple[PairStatus, list[Action]]:
+        """Decide ``pair``; its status, and its actions in the order they are to be carried out."""
+        run = self._run
+        before = len(run.actions)
+        status = _isolated(run, pair, sorted(self._by_pair.get(pair.id, []), key=_series_order))
+        self._statuses.append(status)
+        return status, run.actions[before:]
+
+    def retirements(self) -> list[Action]:
+        """Cancel the series of pairs gone from the whole programme (another shard's pair is not ours
+        to cancel). Called once, after the last pair."""
+        run, desired = self._run, self._run.desired
+        before = len(run.actions)
+        wanted = {p.id for p in desired.pairs} | desired.all_pairs
+        for key in sorted(set(self._by_pair) - wanted):
+            if not shard_owns(
+                desired.shard,
+                organizer=self._by_pair[key][0].organizer,
+                organizers=desired.all_organizers or desired.organizers,
+                pair=key,
+            ):
+                continue
+            for series in sorted(self._by_pair[key], key=_series_order):
+                _retire(run, key, series, CancelReason.PAIR_REMOVED)
+        return run.actions[before:]
+
+    def plan(self) -> Plan:
+        """Everything decided so far, as one ``Plan``."""
+        return Plan(tuple(self._run.actions), tuple(self._statuses))
 
 
 def _isolated(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairStatus:

@@ -93,46 +93,124 @@ async def apply(
     Once ``stopping()`` is true (SIGTERM), no pair starts another action; writes already sent finish,
     so the run ends between writes and the next run picks up where this one stopped.
     """
-    outcome = Outcome()
     by_pair: dict[str, list[Action]] = defaultdict(list)
     for action in plan.actions:
         by_pair[action.pair].append(action)
-    gates = _Gates(concurrency)
-    fixups: dict[str, list[_Fixup]] = defaultdict(list)  # organiser mailbox -> new series to fix up
-    stopped: set[str] = set()
-    # A mailbox with many creates is fixed up in two waves: the first half's series while the second half
-    # is still being created, the rest after the last create (by then the first wave's cancels still fill
-    # the mailbox's slots, so its listings cost no idle time). A small run lists once, at the end.
     books = Counter(_mailbox_of(a).lower() for a in plan.actions if isinstance(a, Book))
-    booked: Counter[str] = Counter()
-    waves: list[asyncio.Task[None]] = []
+    applying = Applying(
+        gateway,
+        state,
+        now=now,
+        books=books,
+        on_write=on_write,
+        concurrency=concurrency,
+        stopping=stopping,
+        exclusive=exclusive,
+    )
+    try:
+        for actions in by_pair.values():
+            applying.pair(actions)
+        return await applying.finished()
+    finally:
+        await applying.cancel()
 
-    def fix_up(box: str) -> None:
-        found = fixups.pop(box, [])
+
+class Applying:
+    """An apply under way, fed pair by pair (``apply`` feeds a whole plan; a run that plans while it
+    reads feeds each pair as it is decided). :meth:`pair` starts a pair's actions, in order; pairs run
+    concurrently under the gates ``apply`` describes. :meth:`finished` waits for every pair, then fixes
+    up the new series; :meth:`cancel` stops whatever is still running.
+
+    ``books``: how many creates each organiser mailbox is expected to get (exactly, or at most), for
+    the fix-up waves: a mailbox with many creates lists the first half's blacked-out days while the
+    second half is being created, so the listings never leave it idle.
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        state: State,
+        *,
+        now: datetime,
+        books: Counter[str],
+        on_write: Callable[[str, Action], None] | None = None,
+        concurrency: int = 8,
+        stopping: Callable[[], bool] | None = None,
+        exclusive: bool = False,
+    ) -> None:
+        self._gw, self._state, self._now = gateway, state, now
+        self._on_write, self._stopping, self._exclusive = on_write, stopping, exclusive
+        self.outcome = Outcome()
+        self._gates = _Gates(concurrency)
+        self._fixups: dict[str, list[_Fixup]] = defaultdict(list)  # organiser mailbox -> series to fix up
+        self._stopped: set[str] = set()
+        self._books = books
+        self._booked: Counter[str] = Counter()
+        self._pairs: list[asyncio.Task[None]] = []
+        self._waves: list[asyncio.Task[None]] = []
+
+    def pair(self, actions: list[Action]) -> None:
+        """Start carrying out one pair's actions (all of one pair, in order)."""
+        if actions:
+            self._pairs.append(asyncio.ensure_future(self._run_pair(actions[0].pair, actions)))
+
+    async def finished(self) -> Outcome:
+        """Wait for every pair started, then fix up the rest of the new series (a few listings per
+        mailbox). A bug (not a Graph error, which stays the pair's) or cancellation stops every other
+        write before this returns: nothing may go on writing once the run gives its lease back."""
+        try:
+            await asyncio.gather(*self._pairs)
+            for box in list(self._fixups):
+                self._fix_up(box)
+            await asyncio.gather(*self._waves)
+        except BaseException:
+            await self.cancel()
+            raise
+        return self.outcome
+
+    async def cancel(self) -> None:
+        tasks = [*self._pairs, *self._waves]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _fix_up(self, box: str) -> None:
+        found = self._fixups.pop(box, [])
         if found:
-            waves.append(
+            self._waves.append(
                 asyncio.ensure_future(
-                    _fix_mailbox(gateway, box, found, state, outcome, now, gates.of(box), stopping, stopped)
+                    _fix_mailbox(
+                        self._gw,
+                        box,
+                        found,
+                        self._state,
+                        self.outcome,
+                        self._now,
+                        self._gates.of(box),
+                        self._stopping,
+                        self._stopped,
+                    )
                 )
             )
 
-    def book_done(box: str) -> None:
-        booked[box] += 1
-        if books[box] >= FIXUP_WAVE_MIN and booked[box] == books[box] // 2:
-            fix_up(box)
+    def _book_done(self, box: str) -> None:
+        self._booked[box] += 1
+        if self._books[box] >= FIXUP_WAVE_MIN and self._booked[box] == self._books[box] // 2:
+            self._fix_up(box)
 
-    async def run_pair(pair: str, actions: list[Action]) -> None:
-        async with gates.of(_mailbox_of(actions[0])):
+    async def _run_pair(self, pair: str, actions: list[Action]) -> None:
+        outcome, state, stopping = self.outcome, self._state, self._stopping
+        async with self._gates.of(_mailbox_of(actions[0])):
             for action in actions:
                 if stopping is not None and stopping():
-                    if pair not in stopped:  # a fix-up wave may have counted it already
+                    if pair not in self._stopped:  # a fix-up wave may have counted it already
                         outcome.stopped += 1
-                        stopped.add(pair)
+                        self._stopped.add(pair)
                     return
                 try:
-                    fixup = await _apply_one(gateway, action, state, outcome, now, exclusive)
+                    fixup = await _apply_one(self._gw, action, state, outcome, self._now, self._exclusive)
                     if fixup is not None:
-                        fixups[fixup.organizer.lower()].append(fixup)
+                        self._fixups[fixup.organizer.lower()].append(fixup)
                 except SendBudgetExhausted:
                     outcome.deferred += 1
                     log.info("apply.mail_deferred", pair=pair, kind=action.kind.value)
@@ -140,31 +218,17 @@ async def apply(
                 except GraphError as exc:
                     outcome.errors[pair] = f"{action.kind.value}: {exc}"
                     log.error("apply.pair_failed", pair=pair, kind=action.kind.value, error=str(exc))
-                    state.audit({"at": now, "pair": pair, "action": action.kind.value, "error": str(exc)})
+                    state.audit(
+                        {"at": self._now, "pair": pair, "action": action.kind.value, "error": str(exc)}
+                    )
                     if isinstance(action, Book | Cancel):
                         return  # the pair's later actions depend on its series; the next run picks up
                     continue  # an email, an agenda or one move failing must not block the pair's repairs
                 finally:
                     if isinstance(action, Book):
-                        book_done(_mailbox_of(action).lower())
-                if on_write is not None:
-                    on_write(pair, action)
-
-    pairs = [asyncio.ensure_future(run_pair(p, a)) for p, a in by_pair.items()]
-    try:
-        await asyncio.gather(*pairs)
-        # Every create of the run is done: fix up the rest of the new series, a few listings per mailbox.
-        for box in list(fixups):
-            fix_up(box)
-        await asyncio.gather(*waves)
-    except BaseException:
-        # A bug (not a Graph error, which stays the pair's) or cancellation: nothing may go on writing
-        # after apply returns, when the run gives its lease back.
-        for task in [*pairs, *waves]:
-            task.cancel()
-        await asyncio.gather(*pairs, *waves, return_exceptions=True)
-        raise
-    return outcome
+                        self._book_done(_mailbox_of(action).lower())
+                if self._on_write is not None:
+                    self._on_write(pair, action)
 
 
 # A mailbox with at least this many creates in one run is fixed up in two waves (see ``apply``).

@@ -1,16 +1,16 @@
 """Read what the planner needs from Graph: free/busy, our series and their occurrences, manager chains.
 
-Reads are grouped to stay cheap: free/busy for everyone in one chunked sweep (20 people, < 42 days a
-call), our series by one filtered listing per organiser mailbox, their occurrences by one paged
-calendarView per organiser mailbox, and manager chains (when asked for) by filtered directory listings
-of a few dozen people each, cached for a week. A person or
-mailbox that fails to read becomes an error on the pairs it touches, never the end of the run.
+Reads are grouped to stay cheap: free/busy in chunked sweeps (20 people, < 42 days a call), our series
+by one filtered listing per organiser mailbox, their occurrences by one paged calendarView per organiser
+mailbox, and manager chains (when asked for) by filtered directory listings of a few dozen people each,
+cached for a week. A person or mailbox that fails to read becomes an error on the pairs it touches,
+never the end of the run.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,6 +43,12 @@ class ReadErrors:
     mailboxes: dict[str, str] = field(default_factory=dict)
 
 
+# People are read in batches of this many (ten getSchedule calls; the chains of the same people), in the
+# order the programme's pairs name them, so a run can plan and book its first pairs while the rest are
+# still being read (see ``Reading``).
+PEOPLE_PER_BATCH = 200
+
+
 async def observe(
     gateway: Gateway,
     desired: Desired,
@@ -53,87 +59,182 @@ async def observe(
     backfill: timedelta = BACKFILL,
 ) -> tuple[Observed, ReadErrors]:
     """One read pass over the programme's calendars."""
-    gw = gateway
-    errors = ReadErrors()
-    window = Interval(now, now + horizon)
-    people = sorted({a for p in desired.pairs for a in (p.mentor.address, p.mentee.address)})
+    reading = Reading(gateway, desired, now, state, horizon=horizon, backfill=backfill)
+    try:
+        return await reading.finished()
+    finally:
+        await reading.cancel()  # nothing left running if it failed (AuthError) or was cancelled
 
-    # The three reads do not depend on each other: they run at once (on a first run the read phase is
-    # the time before the first write, so it is paid in full by the run's wall time).
-    async def read_schedules() -> Mapping[str, Schedule]:
+
+class Reading:
+    """One read pass under way, for a run that plans each pair as soon as its reads are in.
+
+    Our series (and their occurrences) are listed per organiser mailbox; free/busy and manager chains
+    are read in batches of ``PEOPLE_PER_BATCH`` people in the order the pairs name them, all at once
+    (the gateway's read limit lets the first batches in first). :meth:`series` gives an ``Observed``
+    whose series are complete and whose schedules and chains fill as batches arrive; :meth:`people`
+    waits for some people's batches; :meth:`finished` for everything, with the errors.
+
+    The three kinds of read do not depend on each other: on a first run the time before the first
+    write is paid in full by the run's wall time, so none waits for another.
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        desired: Desired,
+        now: datetime,
+        state: State,
+        *,
+        horizon: timedelta = DEFAULT_HORIZON,
+        backfill: timedelta = BACKFILL,
+    ) -> None:
+        self._gw, self._desired, self._state = gateway, desired, state
+        self.errors = ReadErrors()
+        self._window = Interval(now, now + horizon)
+        start_of_programme = datetime.combine(desired.start, time(0), tzinfo=desired.zone).astimezone(UTC)
+        self._since = max(start_of_programme, now - backfill)
+        self._occurrence_window = Interval(min(self._since, now), max(self._window.end, self._since))
+        self._organizers = desired.all_organizers or desired.organizers
+        # In the order the pairs name them: the first pairs' people are in the first batch.
+        people = list(dict.fromkeys(a for p in desired.pairs for a in (p.mentor.address, p.mentee.address)))
+        self._batches = [people[i : i + PEOPLE_PER_BATCH] for i in range(0, len(people), PEOPLE_PER_BATCH)]
+        self._batch_of = {a: i for i, batch in enumerate(self._batches) for a in batch}
+        self._schedules: dict[str, Schedule] = {}
+        self._chains: dict[str, tuple[str, ...]] = {}
+        self._chain_errors: dict[str, str] = {}
+        self._series: list[SeriesInfo] = []
+        self._occurrences: dict[str, tuple[OccurrenceInfo, ...]] = {}
+        if desired.reject_reporting_lines:
+            # Manager chains are cached between runs (the steady-state run reads none), but only for a
+            # week, so a reorganisation is noticed.
+            read_at = datetime.fromisoformat(state.chains_read) if state.chains_read else None
+            if read_at is None or now - read_at > CHAINS_TTL:
+                state.chains.clear()
+                state.chains_read = now.isoformat()
+        self._series_task = asyncio.ensure_future(self._read_series())
+        self._people_tasks: list[asyncio.Future[None]] = []
+        for batch in self._batches:  # started in order: the read limit is first come, first served
+            self._people_tasks.append(asyncio.ensure_future(self._read_schedules(batch)))
+            self._people_tasks.append(asyncio.ensure_future(self._read_chains(batch)))
+        self._observed: Observed | None = None
+
+    @property
+    def _tasks(self) -> list[asyncio.Future[Any]]:
+        return [self._series_task, *self._people_tasks]
+
+    async def series(self) -> Observed:
+        """Once our series are listed: what was read, with schedules and chains still filling."""
+        await _all_or_none([self._series_task], cancel=self._tasks)
+        if self._observed is None:
+            self._observed = Observed(
+                unreadable={
+                    box: why for box, why in self.errors.mailboxes.items() if box in self._organizers
+                },
+                horizon=self._window,
+                schedules=self._schedules,
+                series=tuple(self._series),
+                occurrences=self._occurrences,
+                chains=self._chains,
+                sent=frozenset(self._state.sent),
+                since=self._since,
+            )
+        return self._observed
+
+    async def people(self, addresses: Iterable[str]) -> None:
+        """Wait until the free/busy and chains of ``addresses`` are read (or failed, as errors)."""
+        batches = sorted({self._batch_of[a] for a in addresses if a in self._batch_of})
+        waiting = [t for b in batches for t in self._people_tasks[2 * b : 2 * b + 2] if not t.done()]
+        if waiting:
+            await _all_or_none(waiting, cancel=self._tasks)
+        for b in batches:  # a failed read raises here (AuthError: the run stops)
+            for task in self._people_tasks[2 * b : 2 * b + 2]:
+                task.result()
+
+    async def finished(self) -> tuple[Observed, ReadErrors]:
+        """Everything read; per-person errors include the manager chains that could not be read."""
+        observed = await self.series()
+        await _all_or_none(self._people_tasks, cancel=self._tasks)
+        for address, problem in self._chain_errors.items():  # after free/busy's, which say more
+            self.errors.people.setdefault(address, problem)
+        return observed, self.errors
+
+    async def cancel(self) -> None:
+        """Stop every read still running (the run failed or was cancelled)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _read_schedules(self, people: list[str]) -> None:
         try:
-            return await gw.free_busy(people, window, fallback=desired.all_organizers or desired.organizers)
+            found = await self._gw.free_busy(people, self._window, fallback=self._organizers)
         except AuthError:
             raise  # no identity: the run stops (exit 2), it is not a per-pair problem
         except GraphError as exc:
-            log.error("observe.free_busy_failed", error=str(exc))
-            errors.people.update({p: f"free/busy could not be read: {exc}" for p in people})
-            return {}
+            log.error("observe.free_busy_failed", people=len(people), error=str(exc))
+            self.errors.people.update({p: f"free/busy could not be read: {exc}" for p in people})
+            return
+        # The gateway answers in lower case; the planner looks people up as the programme spells them.
+        for address in people:
+            schedule = found.get(address) or found.get(address.lower())
+            if schedule is not None:
+                self._schedules[address] = schedule
 
-    start_of_programme = datetime.combine(desired.start, time(0), tzinfo=desired.zone).astimezone(UTC)
-    since = max(start_of_programme, now - backfill)
-    occurrence_window = Interval(min(since, now), max(window.end, since))
-    organizers = desired.all_organizers or desired.organizers
-    mine = {p.id for p in desired.pairs}
+    async def _read_series(self) -> None:
+        gw, desired = self._gw, self._desired
+        mine = {p.id for p in desired.pairs}
 
-    # Every programme mailbox is listed (one paged read each): a pair whose series sits in another
-    # mailbox than the one it would get today (a mailbox was added) keeps it, instead of a second one.
-    async def series_in(organizer: str) -> list[SeriesInfo]:
-        try:
-            listed = await gw.list_series(organizer, programme=desired.key)
-        except AuthError:
-            raise  # no identity: the run stops (exit 2), it is not a per-pair problem
-        except GraphError as exc:
-            log.error("observe.series_failed", mailbox=organizer, error=str(exc))
-            errors.mailboxes[organizer] = str(exc)
-            return []
-        return [s for s in listed if s.key in mine or s.key not in desired.all_pairs]
+        # Every programme mailbox is listed (one paged read each): a pair whose series sits in another
+        # mailbox than the one it would get today (a mailbox was added) keeps it, instead of a second one.
+        async def series_in(organizer: str) -> list[SeriesInfo]:
+            try:
+                listed = await gw.list_series(organizer, programme=desired.key)
+            except AuthError:
+                raise  # no identity: the run stops (exit 2), it is not a per-pair problem
+            except GraphError as exc:
+                log.error("observe.series_failed", mailbox=organizer, error=str(exc))
+                self.errors.mailboxes[organizer] = str(exc)
+                return []
+            return [s for s in listed if s.key in mine or s.key not in desired.all_pairs]
 
-    # One calendarView listing per organiser mailbox holding our series, not one instances call per series:
-    # the steady-state run's main cost (a few requests per mailbox instead of one per pair).
-    async def occurrences_in(organizer: str, ours: list[SeriesInfo]) -> dict[str, tuple[OccurrenceInfo, ...]]:
-        try:
-            found = await gw.calendar_view(organizer, occurrence_window)
-        except AuthError:
-            raise  # no identity: the run stops (exit 2), it is not a per-pair problem
-        except GraphError as exc:
-            log.error("observe.occurrences_failed", mailbox=organizer, error=str(exc))
-            for s in ours:
-                errors.mailboxes[f"series:{s.id}"] = str(exc)
-            return {s.id: () for s in ours}
-        return {s.id: tuple(found.get(s.id, ())) for s in ours}
+        # One calendarView listing per organiser mailbox holding our series, not one instances call per
+        # series: the steady-state run's main cost (a few requests per mailbox instead of one per pair).
+        async def occurrences_in(
+            organizer: str, ours: list[SeriesInfo]
+        ) -> dict[str, tuple[OccurrenceInfo, ...]]:
+            try:
+                found = await gw.calendar_view(organizer, self._occurrence_window)
+            except AuthError:
+                raise  # no identity: the run stops (exit 2), it is not a per-pair problem
+            except GraphError as exc:
+                log.error("observe.occurrences_failed", mailbox=organizer, error=str(exc))
+                for s in ours:
+                    self.errors.mailboxes[f"series:{s.id}"] = str(exc)
+                return {s.id: () for s in ours}
+            return {s.id: tuple(found.get(s.id, ())) for s in ours}
 
-    async def read_series() -> tuple[list[SeriesInfo], dict[str, tuple[OccurrenceInfo, ...]]]:
-        series = [s for listed in await _together(*(series_in(o) for o in organizers)) for s in listed]
+        series = [s for listed in await _together(*(series_in(o) for o in self._organizers)) for s in listed]
         by_organizer: dict[str, list[SeriesInfo]] = {}
         for s in series:
             by_organizer.setdefault(s.organizer, []).append(s)
-        occurrences: dict[str, tuple[OccurrenceInfo, ...]] = {}
         for part in await _together(*(occurrences_in(o, ours) for o, ours in by_organizer.items())):
-            occurrences.update(part)
-        return series, occurrences
+            self._occurrences.update(part)
+        self._series.extend(series)
 
-    async def read_chains() -> dict[str, tuple[str, ...]]:
-        chains: dict[str, tuple[str, ...]] = {}
-        if not desired.reject_reporting_lines:
-            return chains
-        # Manager chains are cached between runs (the steady-state run reads none), but only for a week,
-        # so a reorganisation is noticed.
-        read_at = datetime.fromisoformat(state.chains_read) if state.chains_read else None
-        if read_at is None or now - read_at > CHAINS_TTL:
-            state.chains.clear()
-            state.chains_read = now.isoformat()
-
+    async def _read_chains(self, people: list[str]) -> None:
+        state = self._state
+        if not self._desired.reject_reporting_lines:
+            return
         unread = [p for p in people if p not in state.chains]
         for address in people:
             if address in state.chains:
-                chains[address] = tuple(state.chains[address])
+                self._chains[address] = tuple(state.chains[address])
         failed: dict[str, GraphError] = {}
         read: dict[str, list[str]] = {}
         if unread:
             # Everyone not cached at once: a few dozen people per request (see Gateway.manager_chains).
             try:
-                read = await gw.manager_chains(unread, errors=failed)
+                read = await self._gw.manager_chains(unread, errors=failed)
             except AuthError:
                 raise  # no identity: the run stops (exit 2), it is not a per-pair problem
             except GraphError as exc:
@@ -142,38 +243,10 @@ async def observe(
             problem, chain = failed.get(address.lower()), read.get(address.lower())
             if problem is not None:
                 log.error("observe.manager_chain_failed", person=address, error=str(problem))
-                chain_errors[address] = f"manager chain could not be read: {problem}"
+                self._chain_errors[address] = f"manager chain could not be read: {problem}"
             elif chain is not None:
-                chains[address] = tuple(chain)
+                self._chains[address] = tuple(chain)
                 state.chains[address] = list(chain)
-        return chains
-
-    chain_errors: dict[str, str] = {}
-    reads = (
-        asyncio.ensure_future(read_schedules()),
-        asyncio.ensure_future(read_series()),
-        asyncio.ensure_future(read_chains()),
-    )
-    await _all_or_none(reads)
-    schedules, (series, occurrences), chains = reads[0].result(), reads[1].result(), reads[2].result()
-    for address, problem in chain_errors.items():  # after free/busy's, which say more when both failed
-        errors.people.setdefault(address, problem)
-
-    observed = Observed(
-        unreadable={
-            box: why
-            for box, why in errors.mailboxes.items()
-            if box in (desired.all_organizers or desired.organizers)
-        },
-        horizon=window,
-        schedules=schedules,
-        series=tuple(series),
-        occurrences=occurrences,
-        chains=chains,
-        sent=frozenset(state.sent),
-        since=since,
-    )
-    return observed, errors
 
 
 async def _together(*jobs: Awaitable[T]) -> list[T]:
@@ -183,12 +256,16 @@ async def _together(*jobs: Awaitable[T]) -> list[T]:
     return [task.result() for task in tasks]
 
 
-async def _all_or_none(tasks: Sequence[asyncio.Future[Any]]) -> None:
-    """Wait for every task; when one fails (AuthError: the run stops), cancel the others and re-raise."""
+async def _all_or_none(
+    tasks: Sequence[asyncio.Future[Any]], *, cancel: Sequence[asyncio.Future[Any]] | None = None
+) -> None:
+    """Wait for every task; when one fails (AuthError: the run stops), cancel the others (or all of
+    ``cancel``) and re-raise."""
     try:
         await asyncio.gather(*tasks)
     except BaseException:
-        for task in tasks:
+        others = tasks if cancel is None else cancel
+        for task in others:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
         raise

@@ -6,6 +6,7 @@ tests call it directly with a gateway bound to the in-process sandbox and a simu
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -18,12 +19,12 @@ import structlog
 
 from worker.core.actions import Action
 from worker.core.desired import Desired, Observed
-from worker.core.plan import PairState, Plan, plan
+from worker.core.plan import PairState, Plan, Planner, plan
 from worker.core.types import Interval
 from worker.reconcile import lease
-from worker.reconcile.apply import Outcome, apply
+from worker.reconcile.apply import Applying, Outcome
 from worker.reconcile.desired import Shard, desired_from
-from worker.reconcile.observe import BACKFILL, DEFAULT_HORIZON, observe
+from worker.reconcile.observe import BACKFILL, DEFAULT_HORIZON, ReadErrors, Reading, observe
 from worker.reconcile.state import State, state_dir
 
 if TYPE_CHECKING:
@@ -121,20 +122,26 @@ async def reconcile(
                 result = RunResult(desired, state, idle, Plan(()), Outcome(skipped=True))
                 log.info("run.finished", dry_run=dry_run, **result.summary())
                 return result
-        observed, read_errors = await observe(
-            gateway, desired, now, state, horizon=horizon, backfill=backfill
-        )
-        decided = plan(desired, observed, now)
-        for status in decided.statuses:  # a pair the planner could not serve: say why, once, in the log
-            if status.state == PairState.ERROR:
-                log.error("plan.pair_failed", pair=status.pair, error=status.detail)
-        outcome = None
-        if not dry_run:
-            if on_plan is not None:
-                on_plan(decided)
+        if dry_run:
+            observed, read_errors = await observe(
+                gateway, desired, now, state, horizon=horizon, backfill=backfill
+            )
+            decided = plan(desired, observed, now)
+            _log_failed(decided)
+            outcome = None
+        else:
             exclusive = held is not None and held.exclusive(desired.organizers)
-            outcome = await apply(
-                gateway, decided, state, now=now, on_write=on_write, stopping=stopping, exclusive=exclusive
+            observed, read_errors, decided, outcome = await _read_plan_apply(
+                gateway,
+                desired,
+                state,
+                now=now,
+                horizon=horizon,
+                backfill=backfill,
+                exclusive=exclusive,
+                on_write=on_write,
+                on_plan=on_plan,
+                stopping=stopping,
             )
             state.save(now=now)
         result = RunResult(
@@ -146,6 +153,76 @@ async def reconcile(
         if held is not None:
             await lease.release(gateway, held)
         structlog.contextvars.unbind_contextvars("run_id", "programme")
+
+
+def _log_failed(decided: Plan) -> None:
+    for status in decided.statuses:  # a pair the planner could not serve: say why, once, in the log
+        if status.state == PairState.ERROR:
+            log.error("plan.pair_failed", pair=status.pair, error=status.detail)
+
+
+async def _read_plan_apply(
+    gateway: Gateway,
+    desired: Desired,
+    state: State,
+    *,
+    now: datetime,
+    horizon: timedelta,
+    backfill: timedelta,
+    exclusive: bool,
+    on_write: Callable[[str, Action], None] | None,
+    on_plan: Callable[[Plan], None] | None,
+    stopping: Callable[[], bool] | None,
+) -> tuple[Observed, ReadErrors, Plan, Outcome]:
+    """Read, plan and apply with no phase waiting for the whole of the one before: each pair is planned
+    as soon as our series are listed and its two people's free/busy and chains are in, and its writes
+    start at once, while later people are still being read. On a first run the writes are what the run
+    waits for (the programme mailbox's four requests in flight), so they start within a batch's reads
+    instead of after everyone's. The decisions are ``plan``'s over the finished reads (``Planner``)."""
+    reading = Reading(gateway, desired, now, state, horizon=horizon, backfill=backfill)
+    applying: Applying | None = None
+    try:
+        observed = await reading.series()
+        planner = Planner(desired, observed, now)
+        applying = Applying(
+            gateway,
+            state,
+            now=now,
+            books=_books_at_most(desired, observed),
+            on_write=on_write,
+            stopping=stopping,
+            exclusive=exclusive,
+        )
+        for pair in desired.pairs:
+            await reading.people((pair.mentor.address, pair.mentee.address))
+            status, actions = planner.pair(pair)
+            if status.state == PairState.ERROR:
+                log.error("plan.pair_failed", pair=status.pair, error=status.detail)
+            applying.pair(actions)
+            # Let the writes under way be answered between pairs: planning one takes about a millisecond
+            # of CPU, and a batch of them at once would hold every response waiting on this event loop.
+            await asyncio.sleep(0)
+        by_pair: dict[str, list[Action]] = {}
+        for action in planner.retirements():
+            by_pair.setdefault(action.pair, []).append(action)
+        for actions in by_pair.values():
+            applying.pair(actions)
+        observed, read_errors = await reading.finished()
+        decided = planner.plan()
+        if on_plan is not None:
+            on_plan(decided)
+        outcome = await applying.finished()
+    finally:
+        if applying is not None:
+            await applying.cancel()
+        await reading.cancel()
+    return observed, read_errors, decided, outcome
+
+
+def _books_at_most(desired: Desired, observed: Observed) -> Counter[str]:
+    """Per organiser mailbox, how many pairs may be booked this run: those with no series of ours."""
+    booked = {s.key for s in observed.series}
+    return Counter(p.organizer.lower() for p in desired.pairs if p.id not in booked)
 
 
 async def programme_report(
