@@ -4,14 +4,21 @@ what reading everyone first, then planning, would have decided."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.world import World, play
-from worker.core.actions import Action
+from worker.core.actions import Action, Book
 from worker.core.plan import plan
+from worker.graph.errors import AuthError
+from worker.reconcile import apply as apply_module
 from worker.reconcile import observe as observe_module
+from worker.reconcile.apply import Applying
 from worker.reconcile.run import reconcile
+from worker.reconcile.state import State
 
 
 def test_a_run_decides_what_a_dry_run_decided_though_it_writes_while_it_reads(
@@ -59,5 +66,74 @@ def test_the_first_pairs_are_booked_before_the_last_people_are_read(tmp_path: Pa
         assert done.summary()["errors"] == 0 and done.summary()["booked"] > 2
         assert writes_done_when_read[0] == 0, "nothing is written before the first batch is read"
         assert writes_done_when_read[-1] > 0, "booked while later people were read"
+
+    play(tmp_path, scenario)
+
+
+def test_an_auth_error_in_a_later_batch_stops_the_run_before_any_pair_is_written(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(observe_module, "PEOPLE_PER_BATCH", 4)
+
+    async def scenario(w: World) -> None:
+        free_busy, create = w.gateway.free_busy, w.gateway.create_series
+        created: list[str] = []
+        dry = await w.run(dry_run=True)
+        last = dry.desired.pairs[-1].mentee.address
+
+        async def failing_late(people: list[str], *args: Any, **kwargs: Any) -> Any:
+            if last in people:
+                raise AuthError("the token was revoked")
+            for _ in range(200):  # the first batches take longer than the last one takes to fail
+                await asyncio.sleep(0)
+            return await free_busy(people, *args, **kwargs)
+
+        async def recording(spec: Any) -> Any:
+            created.append(spec.key)
+            return await create(spec)
+
+        w.gateway.free_busy, w.gateway.create_series = failing_late, recording
+        with pytest.raises(AuthError):
+            await w.run()
+        assert created == [], "no pair is written once any read has met an AuthError"
+        assert await w.series() == []
+
+    play(tmp_path, scenario)
+
+
+def test_a_cancelled_apply_starts_no_fix_up_afterwards(tmp_path: Path, monkeypatch: Any) -> None:
+    # A pair cancelled in the middle of its create still counts the create as done; if that completes
+    # the first wave's half, no wave may start: nothing writes once apply has been cancelled.
+    monkeypatch.setattr(apply_module, "FIXUP_WAVE_MIN", 2)
+
+    async def scenario(w: World) -> None:
+        dry = await w.run(dry_run=True)
+        first, second = [b for b in dry.plan.of_kind(Book) if b.skipped][:2]
+        create, listed = w.gateway.create_series, []
+
+        async def hangs_on_the_second(spec: Any) -> Any:
+            if spec.key == second.spec.key:
+                await asyncio.Event().wait()
+            return await create(spec)
+
+        async def calendar_view(*args: Any, **kwargs: Any) -> Any:
+            listed.append(args)
+            return {}
+
+        w.gateway.create_series, w.gateway.calendar_view = hangs_on_the_second, calendar_view
+        box = first.spec.organizer.lower()
+        state = State.load(w.state, dry.desired.key)
+        applying = Applying(w.gateway, state, now=w.now, books=Counter({box: 4}), exclusive=True)
+        applying.pair([first])
+        applying.pair([second])
+        for _ in range(10_000):
+            if applying.outcome.booked:
+                break
+            await asyncio.sleep(0)
+        assert applying.outcome.booked == 1
+        await applying.cancel()
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert listed == [], "no fix-up listing after the cancel"
 
     play(tmp_path, scenario)

@@ -121,9 +121,10 @@ class Applying:
     concurrently under the gates ``apply`` describes. :meth:`finished` waits for every pair, then fixes
     up the new series; :meth:`cancel` stops whatever is still running.
 
-    ``books``: how many creates each organiser mailbox is expected to get (exactly, or at most), for
+    ``books``: how many creates each organiser mailbox is expected to get (exactly, or an estimate), for
     the fix-up waves: a mailbox with many creates lists the first half's blacked-out days while the
-    second half is being created, so the listings never leave it idle.
+    second half is being created, so the listings never leave it idle. An estimate only moves that
+    first wave: whatever it did not take is fixed up after the last pair.
     """
 
     def __init__(
@@ -148,10 +149,11 @@ class Applying:
         self._booked: Counter[str] = Counter()
         self._pairs: list[asyncio.Task[None]] = []
         self._waves: list[asyncio.Task[None]] = []
+        self._closed = False  # cancelled: no new wave may start (a pair's `finally` could start one)
 
     def pair(self, actions: list[Action]) -> None:
         """Start carrying out one pair's actions (all of one pair, in order)."""
-        if actions:
+        if actions and not self._closed:
             self._pairs.append(asyncio.ensure_future(self._run_pair(actions[0].pair, actions)))
 
     async def finished(self) -> Outcome:
@@ -169,12 +171,15 @@ class Applying:
         return self.outcome
 
     async def cancel(self) -> None:
+        self._closed = True
         tasks = [*self._pairs, *self._waves]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _fix_up(self, box: str) -> None:
+        if self._closed:
+            return
         found = self._fixups.pop(box, [])
         if found:
             self._waves.append(

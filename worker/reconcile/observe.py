@@ -114,9 +114,12 @@ class Reading:
                 state.chains_read = now.isoformat()
         self._series_task = asyncio.ensure_future(self._read_series())
         self._people_tasks: list[asyncio.Future[None]] = []
+        self._failed: BaseException | None = None  # the first read that raised (AuthError: the run stops)
         for batch in self._batches:  # started in order: the read limit is first come, first served
-            self._people_tasks.append(asyncio.ensure_future(self._read_schedules(batch)))
-            self._people_tasks.append(asyncio.ensure_future(self._read_chains(batch)))
+            for read in (self._read_schedules(batch), self._read_chains(batch)):
+                task = asyncio.ensure_future(read)
+                task.add_done_callback(self._note_failure)
+                self._people_tasks.append(task)
         self._observed: Observed | None = None
 
     @property
@@ -141,15 +144,20 @@ class Reading:
             )
         return self._observed
 
+    def _note_failure(self, task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None and self._failed is None:
+            self._failed = task.exception()
+
     async def people(self, addresses: Iterable[str]) -> None:
-        """Wait until the free/busy and chains of ``addresses`` are read (or failed, as errors)."""
+        """Wait until the free/busy and chains of ``addresses`` are read (or failed, as errors). Any read
+        that raised so far, these people's or a later batch's, raises here: an AuthError stops the run
+        before another pair is written, as it did when every read came before the first write."""
         batches = sorted({self._batch_of[a] for a in addresses if a in self._batch_of})
         waiting = [t for b in batches for t in self._people_tasks[2 * b : 2 * b + 2] if not t.done()]
         if waiting:
             await _all_or_none(waiting, cancel=self._tasks)
-        for b in batches:  # a failed read raises here (AuthError: the run stops)
-            for task in self._people_tasks[2 * b : 2 * b + 2]:
-                task.result()
+        if self._failed is not None:
+            raise self._failed
 
     async def finished(self) -> tuple[Observed, ReadErrors]:
         """Everything read; per-person errors include the manager chains that could not be read."""

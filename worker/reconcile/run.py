@@ -19,7 +19,7 @@ import structlog
 
 from worker.core.actions import Action
 from worker.core.desired import Desired, Observed
-from worker.core.plan import PairState, Plan, Planner, plan
+from worker.core.plan import PROP_ENDED, PairState, Plan, Planner, plan
 from worker.core.types import Interval
 from worker.reconcile import lease
 from worker.reconcile.apply import Applying, Outcome
@@ -98,6 +98,9 @@ async def reconcile(
     stopping: Callable[[], bool] | None = None,
 ) -> RunResult:
     """Make the calendars match the programme (or, with ``dry_run``, say what that would take).
+
+    ``on_plan`` is called once every pair is decided; in a run that writes, the first pairs' writes are
+    under way by then (see ``_read_plan_apply``). ``on_write`` is called as each write completes.
 
     ``stopping`` (SIGTERM in ``crossgen run``): once true, apply starts no new write; state is saved.
     """
@@ -188,7 +191,7 @@ async def _read_plan_apply(
             gateway,
             state,
             now=now,
-            books=_books_at_most(desired, observed),
+            books=_expected_books(desired, observed),
             on_write=on_write,
             stopping=stopping,
             exclusive=exclusive,
@@ -219,10 +222,11 @@ async def _read_plan_apply(
     return observed, read_errors, decided, outcome
 
 
-def _books_at_most(desired: Desired, observed: Observed) -> Counter[str]:
-    """Per organiser mailbox, how many pairs may be booked this run: those with no series of ours."""
-    booked = {s.key for s in observed.series}
-    return Counter(p.organizer.lower() for p in desired.pairs if p.id not in booked)
+def _expected_books(desired: Desired, observed: Observed) -> Counter[str]:
+    """Per organiser mailbox, about how many pairs this run will book: those with no live series of ours
+    (some of them will find no slot or be refused; a pair whose policy changed is booked anew too)."""
+    live = {s.key for s in observed.series if PROP_ENDED not in s.properties}
+    return Counter(p.organizer.lower() for p in desired.pairs if p.id not in live)
 
 
 async def programme_report(

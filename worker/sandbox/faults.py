@@ -27,11 +27,12 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from worker.sandbox.errors import SandboxError
 
 Sleeper = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -237,6 +238,20 @@ class Limits:
     def arrived(self) -> float:
         """A mark to pass to :meth:`latency` once the request has been processed."""
         return self._monotonic() if self._monotonic is not None else 0.0
+
+    async def around(self, arrived: float, handler: Callable[[], Awaitable[T]]) -> T:
+        """Run ``handler`` within the request's latency. In real time the handler runs first and the rest
+        of the latency is waited out after it, so the sandbox's CPU is inside the latency. In virtual
+        time (an injected sleeper) processing takes no time anyway, and the write is done at the end of
+        the latency: a write is then invisible to other requests for as long as it is in flight, the
+        harder case for the worker's races (two runs' lease markers, two creates of one series)."""
+        if self._monotonic is None:
+            await self.latency(arrived)
+            return await handler()
+        try:
+            return await handler()
+        finally:
+            await self.latency(arrived)
 
     async def latency(self, arrived: float) -> None:
         """Wait out the rest of the request's latency: drawn from ``latency_seconds``, less the time

@@ -3,9 +3,9 @@
 The order of the pipeline is the order Graph's front door imposes, as far as a client can tell:
 authenticate (401), route (400/405), resolve the mailbox (404), RBAC scope (403), per-mailbox
 concurrency and request-rate limits (429), injected transient faults (429/503/504), the handler
-itself, the rest of the latency (which counts from arrival, so the sandbox's own work is inside it, as
-Graph's is), then "commit then fail" (the write happened, the client sees 504). Each step is counted
-in ``Counters`` for tests.
+itself within the latency (in real time the latency counts from arrival, so the sandbox's own work is
+inside it, as Graph's is; see ``Limits.around``), then "commit then fail" (the write happened, the
+client sees 504). Each step is counted in ``Counters`` for tests.
 """
 
 from __future__ import annotations
@@ -178,10 +178,7 @@ class Sandbox:
                     raise too_many_requests(self.limits.retry_after())
                 if fault is not None:
                     raise service_unavailable(fault, self.limits.retry_after())
-                try:
-                    return await route.handler(ctx, **params)
-                finally:
-                    await self.limits.latency(arrived)
+                return await self.limits.around(arrived, lambda: route.handler(ctx, **params))
             return await route.handler(ctx, **params)
         user = self.tenant.find_user(segment)
         mailbox_key = user.id if user else segment.lower()
@@ -213,10 +210,7 @@ class Sandbox:
                 raise too_many_requests(self.limits.retry_after())
             if fault is not None:
                 raise service_unavailable(fault, self.limits.retry_after())
-            try:
-                reply = await route.handler(ctx, **handler_params)
-            finally:
-                await self.limits.latency(arrived)
+            reply = await self.limits.around(arrived, lambda: route.handler(ctx, **handler_params))
             if route.write and reply.status < 400 and self.limits.commit_then_fail(arrival):
                 body = graph_error_body(
                     "UnknownError", "The request timed out.", now=now, request_id=str(uuid.uuid4())
