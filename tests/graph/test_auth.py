@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from tests.graph.conftest import (
     make_gateway,
     mount_login,
 )
-from worker.graph.auth import AuthSettings, Identity, LoopbackHttpTransport, MsalTokenProvider
+from worker.graph.auth import REUSE_MARGIN, AuthSettings, Identity, LoopbackHttpTransport, MsalTokenProvider
 from worker.graph.errors import AuthError
 from worker.graph.ops import Gateway
 
@@ -295,3 +296,69 @@ async def test_concurrent_first_requests_share_one_token_request(wire: Wire, gat
     )
     await asyncio.gather(*(gateway.mailbox_zone(f"p{i}@contoso.com") for i in range(12)))
     assert len(wire.token_requests) == 1
+
+
+class _CountingIdentity:
+    """Stands in for Identity: hands out numbered tokens good for ``lifetime`` seconds."""
+
+    def __init__(self, lifetime: float = 3599.0) -> None:
+        self.asked = 0
+        self.lifetime = lifetime
+        self.invalidated = 0
+
+    def token_and_lifetime(self) -> tuple[str, float]:
+        self.asked += 1
+        return f"token-{self.asked}", self.lifetime
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+
+
+def test_the_token_provider_reuses_a_token_until_shortly_before_it_expires() -> None:
+    now = [1000.0]
+    identity = _CountingIdentity()
+    provider = MsalTokenProvider(identity, ["graph.example"], clock=lambda: now[0])  # type: ignore[arg-type]
+    url = "https://graph.example/v1.0/users"
+
+    async def scenario() -> list[str]:
+        got = [await provider.get_authorization_token(url) for _ in range(3)]
+        now[0] += 3599 - REUSE_MARGIN - 1
+        got.append(await provider.get_authorization_token(url))  # still good
+        now[0] += 2
+        got.append(await provider.get_authorization_token(url))  # within the margin: MSAL again
+        provider.invalidate()  # a 401
+        got.append(await provider.get_authorization_token(url))
+        got.append(await provider.get_authorization_token("https://elsewhere.example/x"))
+        return got
+
+    assert asyncio.run(scenario()) == ["token-1"] * 4 + ["token-2", "token-3", ""]
+    assert identity.asked == 3 and identity.invalidated == 1
+
+
+def test_a_token_fetched_across_an_invalidation_is_not_kept() -> None:
+    identity = _CountingIdentity()
+    provider = MsalTokenProvider(identity, ["graph.example"])  # type: ignore[arg-type]
+    url = "https://graph.example/v1.0/users"
+    fetch = identity.token_and_lifetime
+
+    def invalidated_meanwhile() -> tuple[str, float]:
+        provider.invalidate()  # another request's 401 lands while this fetch is in its thread
+        return fetch()
+
+    async def scenario() -> list[str]:
+        identity.token_and_lifetime = invalidated_meanwhile  # type: ignore[method-assign]
+        first = await provider.get_authorization_token(url)
+        identity.token_and_lifetime = fetch  # type: ignore[method-assign]
+        return [first, await provider.get_authorization_token(url)]
+
+    assert asyncio.run(scenario()) == ["token-1", "token-2"]
+
+
+def test_a_short_lived_token_is_never_reused() -> None:
+    identity = _CountingIdentity(lifetime=60.0)
+    provider = MsalTokenProvider(identity, ["graph.example"])  # type: ignore[arg-type]
+
+    async def scenario() -> list[str]:
+        return [await provider.get_authorization_token("https://graph.example/v1.0/x") for _ in range(2)]
+
+    assert asyncio.run(scenario()) == ["token-1", "token-2"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from urllib.parse import unquote
 
@@ -224,3 +225,31 @@ async def test_move_update_cancel_and_end_send_valid_bodies(wire: Wire, gateway:
     assert ended["recurrence"]["pattern"]["daysOfWeek"] == ["monday"]
 
     assert assert_bodies_valid(wire.graph_requests()) == 4
+
+
+def test_the_spelt_out_cancel_url_is_the_one_msgraph_would_build(gateway: Gateway) -> None:
+    # A cancel writes its URL itself (one quote per segment, not std-uritemplate's one per character): it
+    # must be what the SDK's request builder expands, character for character, for ids with + / = in them.
+    from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import (
+        CancelPostRequestBody,
+    )
+
+    organizer = "o'brien+desk@contoso.com"
+    event_id = "AAMkAGI2T+G/uZ7mR8E2=_x-y~z"
+    item = gateway._client.users.by_user_id(organizer).events.by_event_id(event_id)
+    sdk = item.cancel.to_post_request_information(CancelPostRequestBody(comment="Bonne journée <3"))
+    sdk.path_parameters["baseurl"] = gateway._adapter.base_url
+    ours = gateway._cancel_request(organizer, event_id, "Bonne journée <3")
+    assert ours.url == sdk.url
+    assert ours.http_method == sdk.http_method
+    assert json.loads(ours.content) == json.loads(sdk.content)  # {"Comment": ...}, the CSDL's name
+
+
+async def test_a_cancel_of_an_id_with_reserved_characters_reaches_it(wire: Wire, gateway: Gateway) -> None:
+    encoded = "AAMkAGI2T%2BG%2FuZ7mR8E2%3D"
+    route = wire.router.post(f"{GRAPH}/users/mentoring%40contoso.com/events/{encoded}/cancel")
+    route.mock(return_value=httpx.Response(202))
+    await gateway.cancel("mentoring@contoso.com", "AAMkAGI2T+G/uZ7mR8E2=", "The programme has ended.")
+    assert route.call_count == 1
+    assert body_of(route.calls[0].request) == {"Comment": "The programme has ended."}
+    assert assert_bodies_valid([route.calls.last.request]) == 1

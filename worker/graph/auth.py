@@ -17,7 +17,8 @@ import asyncio
 import ipaddress
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,6 +249,10 @@ class Identity:
 
     def token(self) -> str:
         """An access token for Graph, from the cache when it is still good (MSAL checks expiry)."""
+        return self.token_and_lifetime()[0]
+
+    def token_and_lifetime(self) -> tuple[str, float]:
+        """An access token for Graph and the seconds it is still good for (as MSAL reports them)."""
         try:
             with self._lock:
                 result = self._app.acquire_token_for_client(scopes=self._scopes)
@@ -267,7 +272,11 @@ class Identity:
         register_secret(token)
         if result.get("token_source") == "identity_provider":
             log.info("graph.token_acquired", expires_in=result.get("expires_in"))
-        return str(token)
+        try:
+            lifetime = float(result.get("expires_in") or 0)
+        except (TypeError, ValueError):
+            lifetime = 0.0
+        return str(token), lifetime
 
     def invalidate(self) -> None:
         """Drop cached access tokens, so the next ``token()`` asks the identity platform again.
@@ -284,24 +293,48 @@ class Identity:
         self._http.close()
 
 
-class MsalTokenProvider(AccessTokenProvider):
-    """kiota's access-token provider over :class:`Identity`, for the allowed hosts only."""
+# A token is used from the provider's own copy until this long before MSAL says it expires; then MSAL is
+# asked again (it refreshes at about the same point).
+REUSE_MARGIN = 300.0
 
-    def __init__(self, identity: Identity, allowed_hosts: list[str]) -> None:
+
+class MsalTokenProvider(AccessTokenProvider):
+    """kiota's access-token provider over :class:`Identity`, for the allowed hosts only.
+
+    MSAL is blocking, so it is asked from a worker thread; while the token it gave is good for more than
+    ``REUSE_MARGIN`` seconds the provider hands out its own copy instead. A thread hop per request cost
+    about 0.15 ms of the event loop's time, and the loop is what answers every response of a run.
+    """
+
+    def __init__(
+        self, identity: Identity, allowed_hosts: list[str], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._identity = identity
         self._hosts = AllowedHostsValidator([h.lower() for h in allowed_hosts])
+        self._clock = clock
+        self._held: tuple[str, float] | None = None  # (token, good until on ``clock``)
+        self._generation = 0  # bumped by invalidate: a fetch begun before it keeps no copy
 
     async def get_authorization_token(
         self, uri: str, additional_authentication_context: dict[str, Any] | None = None
     ) -> str:
         if not self._hosts.is_url_host_valid(uri):
             return ""  # never hand our token to a host we were not configured for
-        return await asyncio.to_thread(self._identity.token)
+        held = self._held
+        if held is not None and self._clock() < held[1]:
+            return held[0]
+        asked, generation = self._clock(), self._generation
+        token, lifetime = await asyncio.to_thread(self._identity.token_and_lifetime)
+        if generation == self._generation:
+            self._held = (token, asked + lifetime - REUSE_MARGIN) if lifetime > REUSE_MARGIN else None
+        return token
 
     def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
         return self._hosts
 
     def invalidate(self) -> None:
+        self._held = None
+        self._generation += 1
         self._identity.invalidate()
 
     def close(self) -> None:

@@ -43,7 +43,6 @@ from msgraph.generated.users.item.calendar_view.calendar_view_request_builder im
     CalendarViewRequestBuilder,
 )
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
-from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
 from msgraph.generated.users.item.events.item.instances.instances_request_builder import (
     InstancesRequestBuilder,
 )
@@ -243,7 +242,7 @@ class Gateway:
         graph_url = graph_url_from_env(env)
         identity = Identity(AuthSettings.from_env(env), http_client=token_http_client)
         host = httpx.URL(graph_url).host
-        provider = MsalTokenProvider(identity, [host])
+        provider = MsalTokenProvider(identity, [host], **({"clock": clock} if clock else {}))
         pacer = Pacer(limits, sleep=sleep, **({"clock": clock} if clock else {}))
         http_client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(100.0, connect=30.0))
         client, adapter = build_graph_client(
@@ -877,7 +876,7 @@ class Gateway:
             return True if event.get("isCancelled") else None
 
         async def post() -> bool:
-            await self._send(item.cancel.to_post_request_information(CancelPostRequestBody(comment=comment)))
+            await self._send(self._cancel_request(organizer, event_id, comment))
             return True
 
         await self._call(
@@ -887,6 +886,22 @@ class Gateway:
             safety=Safety.CHECKED,
             already_done=gone,
         )
+
+    def _cancel_request(self, organizer: str, event_id: str, comment: str) -> RequestInformation:
+        """``POST /users/{organizer}/events/{id}/cancel`` with ``{"comment": ...}``, spelt out: the URL as
+        msgraph's template expands it (each segment percent-encoded, RFC 6570) but with one ``quote`` per
+        segment instead of std-uritemplate's one call per character of a 150-character event id, and the
+        body as the SDK's model writes it. Cancels are most of a first run's writes (one per blacked-out
+        session), and building them through the request builder and model cost 0.17 ms each."""
+        request = RequestInformation(Method.POST)
+        request.url = (
+            f"{self._adapter.base_url}/users/{quote(organizer, safe='')}"
+            f"/events/{quote(event_id, safe='')}/cancel"
+        )
+        request.headers.try_add("Accept", "application/json")
+        # "Comment", as the CSDL names the action's parameter and as msgraph's model sends it
+        request.set_stream_content(json.dumps({"Comment": comment}).encode(), "application/json")
+        return request
 
     async def end_series(
         self, organizer: str, series_id: str, last_date: date, *, properties: Mapping[str, str] | None = None
