@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import json
 import os
 from collections import Counter
@@ -137,7 +138,12 @@ async def fan_out(jobs: Sequence[Awaitable[T]], *, gate: asyncio.Semaphore) -> l
         async with gate:
             return await job
 
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
+    try:
+        return list(await asyncio.gather(*(one(job) for job in jobs)))
+    finally:
+        for job in jobs:  # cancelled (a run stopping) before the gate let them start: never to be awaited
+            if inspect.iscoroutine(job) and inspect.getcoroutinestate(job) == inspect.CORO_CREATED:
+                job.close()
 
 
 def split_window(window: Interval, step: timedelta = MAX_WINDOW) -> list[Interval]:

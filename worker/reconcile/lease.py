@@ -56,34 +56,62 @@ class Lease:
 async def acquire(
     gateway: Gateway, *, name: str, mailboxes: tuple[str, ...], now: datetime, ttl: timedelta = DEFAULT_TTL
 ) -> Lease:
-    """Take the lease on every mailbox, in a fixed order (so two runs cannot each hold half)."""
+    """Take the lease on every mailbox: in a fixed order up to the first one taken, then the rest at once.
+
+    The first mailbox taken is the gate: a run that holds it came before every live rival there, and a
+    later rival gives up at that mailbox before it takes any other, so the rest can be taken together
+    (one round trip for all of them instead of one each) and two runs still never each hold half."""
     lease = Lease()
     if ttl <= timedelta(0):
         return lease  # leasing off: the deployment guarantees one runner
-    for mailbox in sorted(mailboxes):
-        try:
-            marker = await gateway.take_lease(
-                mailbox, name=name, holder=lease.holder, until=now + ttl, now=now
-            )
-            lease.markers.append((mailbox, marker))
-            markers = await gateway.leases(mailbox, name=name, now=now)
-        except GraphError as exc:
-            # A mailbox we cannot write to (an RBAC scope, a missing mailbox) fails every write of the
-            # run the same way, pair by pair, with a clear error: no rival can write there either.
-            log.warning("run.lease_unavailable", mailbox=mailbox, error=str(exc))
-            continue
-        live = [m for m in markers if m[3] > now]
-        first = live[0] if live else None
-        if first is None or first[2] == lease.holder:
-            for marker_id, _created, _holder, until in markers:
-                if until <= now:  # left by a run that was killed: the holder clears it
-                    await _quietly(gateway.delete_event(mailbox, marker_id), mailbox)
-        if first is not None and first[2] != lease.holder:
-            lease.rival = mailbox
-            log.warning("run.lease_held_elsewhere", mailbox=mailbox, since=first[1].isoformat())
-            await release(gateway, lease)
-            return lease
+    order = sorted(mailboxes)
+    gated = 0
+    while gated < len(order):  # the gate: one at a time, as long as a mailbox cannot be leased at all
+        taken = await _take(gateway, lease, order[gated], name=name, now=now, ttl=ttl)
+        gated += 1
+        if taken is _RIVAL:
+            return await _give_up(gateway, lease, order[gated - 1])
+        if taken is _HELD:
+            break
+    rest = order[gated:]
+    outcomes = await asyncio.gather(*(_take(gateway, lease, m, name=name, now=now, ttl=ttl) for m in rest))
+    for mailbox, taken in zip(rest, outcomes, strict=True):
+        if taken is _RIVAL:
+            return await _give_up(gateway, lease, mailbox)
     return lease
+
+
+_HELD, _RIVAL, _UNAVAILABLE = "held", "rival", "unavailable"
+
+
+async def _give_up(gateway: Gateway, lease: Lease, mailbox: str) -> Lease:
+    lease.rival = mailbox
+    await release(gateway, lease)
+    return lease
+
+
+async def _take(
+    gateway: Gateway, lease: Lease, mailbox: str, *, name: str, now: datetime, ttl: timedelta
+) -> str:
+    """Create our marker in ``mailbox`` and see who holds the lease there."""
+    try:
+        marker = await gateway.take_lease(mailbox, name=name, holder=lease.holder, until=now + ttl, now=now)
+        lease.markers.append((mailbox, marker))
+        markers = await gateway.leases(mailbox, name=name, now=now)
+    except GraphError as exc:
+        # A mailbox we cannot write to (an RBAC scope, a missing mailbox) fails every write of the
+        # run the same way, pair by pair, with a clear error: no rival can write there either.
+        log.warning("run.lease_unavailable", mailbox=mailbox, error=str(exc))
+        return _UNAVAILABLE
+    live = [m for m in markers if m[3] > now]
+    holder = live[0] if live else None
+    if holder is not None and holder[2] != lease.holder:
+        log.warning("run.lease_held_elsewhere", mailbox=mailbox, since=holder[1].isoformat())
+        return _RIVAL
+    for marker_id, _created, _holder, until in markers:
+        if until <= now:  # left by a run that was killed: the holder clears it
+            await _quietly(gateway.delete_event(mailbox, marker_id), mailbox)
+    return _HELD
 
 
 async def _quietly(deletion: Awaitable[None], mailbox: str) -> None:

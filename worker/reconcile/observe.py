@@ -70,8 +70,11 @@ class Reading:
     """One read pass under way, for a run that plans each pair as soon as its reads are in.
 
     Our series (and their occurrences) are listed per organiser mailbox; free/busy and manager chains
-    are read in batches of ``PEOPLE_PER_BATCH`` people in the order the pairs name them, all at once
-    (the gateway's read limit lets the first batches in first). :meth:`series` gives an ``Observed``
+    are read in batches of ``PEOPLE_PER_BATCH`` people in the order the pairs name them: all at once,
+    or with ``window``, the first batch alone and then that many at a time, so the first pairs' reads
+    are not answered last of everyone's and later reads are spread over the writes instead of coming
+    as one burst before them (reads run far ahead of the writes anyway: a batch of 100 pairs takes the
+    programme mailbox seconds to book, and its reads one round trip). :meth:`series` gives an ``Observed``
     whose series are complete and whose schedules and chains fill as batches arrive; :meth:`people`
     waits for some people's batches; :meth:`finished` for everything, with the errors.
 
@@ -88,6 +91,7 @@ class Reading:
         *,
         horizon: timedelta = DEFAULT_HORIZON,
         backfill: timedelta = BACKFILL,
+        window: int | None = None,
     ) -> None:
         self._gw, self._desired, self._state = gateway, desired, state
         self.errors = ReadErrors()
@@ -115,12 +119,26 @@ class Reading:
         self._series_task = asyncio.ensure_future(self._read_series())
         self._people_tasks: list[asyncio.Future[None]] = []
         self._failed: BaseException | None = None  # the first read that raised (AuthError: the run stops)
-        for batch in self._batches:  # started in order: the read limit is first come, first served
-            for read in (self._read_schedules(batch), self._read_chains(batch)):
-                task = asyncio.ensure_future(read)
-                task.add_done_callback(self._note_failure)
-                self._people_tasks.append(task)
+        self._turns = asyncio.Semaphore(window) if window else None
+        self._first_read = asyncio.Event()
+        for i, batch in enumerate(self._batches):  # started in order; semaphores are first come, first served
+            task = asyncio.ensure_future(self._read_batch(batch, first=i == 0))
+            task.add_done_callback(self._note_failure)
+            self._people_tasks.append(task)
         self._observed: Observed | None = None
+
+    async def _read_batch(self, people: list[str], *, first: bool) -> None:
+        if self._turns is None:
+            await _together(self._read_schedules(people), self._read_chains(people))
+            return
+        try:
+            if not first:
+                await self._first_read.wait()
+            async with self._turns:
+                await _together(self._read_schedules(people), self._read_chains(people))
+        finally:
+            if first:
+                self._first_read.set()
 
     @property
     def _tasks(self) -> list[asyncio.Future[Any]]:
@@ -153,7 +171,7 @@ class Reading:
         that raised so far, these people's or a later batch's, raises here: an AuthError stops the run
         before another pair is written, as it did when every read came before the first write."""
         batches = sorted({self._batch_of[a] for a in addresses if a in self._batch_of})
-        waiting = [t for b in batches for t in self._people_tasks[2 * b : 2 * b + 2] if not t.done()]
+        waiting = [self._people_tasks[b] for b in batches if not self._people_tasks[b].done()]
         if waiting:
             await _all_or_none(waiting, cancel=self._tasks)
         if self._failed is not None:

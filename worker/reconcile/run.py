@@ -158,6 +158,10 @@ async def reconcile(
         structlog.contextvars.unbind_contextvars("run_id", "programme")
 
 
+# Batches of people read at once once the first is in, in a run that writes (see ``Reading``).
+READ_WINDOW = 2
+
+
 def _log_failed(decided: Plan) -> None:
     for status in decided.statuses:  # a pair the planner could not serve: say why, once, in the log
         if status.state == PairState.ERROR:
@@ -182,7 +186,7 @@ async def _read_plan_apply(
     start at once, while later people are still being read. On a first run the writes are what the run
     waits for (the programme mailbox's four requests in flight), so they start within a batch's reads
     instead of after everyone's. The decisions are ``plan``'s over the finished reads (``Planner``)."""
-    reading = Reading(gateway, desired, now, state, horizon=horizon, backfill=backfill)
+    reading = Reading(gateway, desired, now, state, horizon=horizon, backfill=backfill, window=READ_WINDOW)
     applying: Applying | None = None
     try:
         observed = await reading.series()
