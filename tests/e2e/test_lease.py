@@ -6,7 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from worker.graph.errors import Forbidden
+import pytest
+
+from worker.graph.errors import AuthError, Forbidden, Transient
 from worker.reconcile import lease
 
 NOW = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
@@ -15,10 +17,17 @@ NOW = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
 class FakeMailboxes:
     """take_lease / leases / delete_event over in-memory markers; each call yields, so calls overlap."""
 
-    def __init__(self, *, rivals: dict[str, str] | None = None, unavailable: set[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        *,
+        rivals: dict[str, str] | None = None,
+        unavailable: set[str] = frozenset(),
+        failing: dict[str, Exception] | None = None,
+    ) -> None:
         self.markers: dict[str, list[tuple[str, datetime, str, datetime]]] = {}
         self.log: list[str] = []
         self.unavailable = unavailable
+        self.failing = failing or {}  # mailbox -> what its listing raises
         for mailbox, holder in (rivals or {}).items():
             self.markers[mailbox] = [
                 ("rival-marker", NOW - timedelta(minutes=1), holder, NOW + timedelta(minutes=9))
@@ -37,6 +46,8 @@ class FakeMailboxes:
 
     async def leases(self, mailbox: str, *, name: str, now: datetime) -> list[Any]:
         await asyncio.sleep(0)
+        if mailbox in self.failing:
+            raise self.failing[mailbox]
         self.log.append(f"listed {mailbox}")
         return list(self.markers.get(mailbox, []))
 
@@ -80,3 +91,21 @@ def test_a_mailbox_that_cannot_be_leased_passes_the_gate_to_the_next() -> None:
     assert held.held and not held.exclusive(("a@x.com", "b@x.com", "c@x.com"))
     assert boxes.log[:3] == ["take a@x.com", "take b@x.com", "listed b@x.com"]
     assert boxes.log[3:] == ["take c@x.com", "listed c@x.com"]
+
+
+def test_a_listing_that_fails_gives_the_lease_up_rather_than_guess() -> None:
+    # Our marker landed, but whether a rival's came first is unknown: the run writes nothing this time.
+    boxes = FakeMailboxes(
+        rivals={"a@x.com": "someone-else"},
+        failing={"a@x.com": Transient("503 after the retries", method="GET", path="/users/a/events")},
+    )
+    held = _acquire(boxes, "a@x.com")
+    assert not held.held and not held.exclusive(("a@x.com",))
+    assert [m[2] for m in boxes.markers["a@x.com"]] == ["someone-else"], "our marker was given back"
+
+
+def test_an_auth_error_while_taking_it_leaves_no_marker_behind() -> None:
+    boxes = FakeMailboxes(failing={"c@x.com": AuthError("the token was revoked")})
+    with pytest.raises(AuthError):
+        _acquire(boxes, "a@x.com", "b@x.com", "c@x.com")
+    assert all(not markers for markers in boxes.markers.values())

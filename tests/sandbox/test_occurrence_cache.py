@@ -87,3 +87,17 @@ def test_a_changed_recurrence_is_a_different_series() -> None:
     assert len(starts(recurrence)) == 10
     ended = {**recurrence, "range": {**recurrence["range"], "numberOfOccurrences": 4}}
     assert len(starts(ended)) == 4
+
+
+def test_a_series_until_the_year_9999_costs_only_its_window() -> None:
+    recurrence = {
+        "pattern": {"type": "absoluteYearly", "interval": 1, "month": 3, "dayOfMonth": 14},
+        "range": {"type": "endDate", "startDate": "2027-03-14", "endDate": "9999-12-31"},
+    }
+    first = datetime(2027, 3, 14, 12, 0)
+    for year in (2027, 2031, 2500):  # the last one past the kept years: expanded afresh
+        start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year, 12, 31, tzinfo=UTC)
+        kept = timeutil.occurrence_starts(
+            recurrence, first_local=first, zone_name="UTC", window_start=start, window_end=end
+        )
+        assert kept == [datetime(year, 3, 14, 12, 0, tzinfo=UTC)]

@@ -138,12 +138,19 @@ async def fan_out(jobs: Sequence[Awaitable[T]], *, gate: asyncio.Semaphore) -> l
         async with gate:
             return await job
 
+    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
     try:
-        return list(await asyncio.gather(*(one(job) for job in jobs)))
-    finally:
-        for job in jobs:  # cancelled (a run stopping) before the gate let them start: never to be awaited
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        # One job failed (its answer is the caller's error) or the run is stopping: the others' answers
+        # would be thrown away, so they stop too, and the jobs never let through the gate are closed.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for job in jobs:
             if inspect.iscoroutine(job) and inspect.getcoroutinestate(job) == inspect.CORO_CREATED:
                 job.close()
+        raise
 
 
 def split_window(window: Interval, step: timedelta = MAX_WINDOW) -> list[Interval]:
@@ -894,7 +901,7 @@ class Gateway:
         )
 
     def _cancel_request(self, organizer: str, event_id: str, comment: str) -> RequestInformation:
-        """``POST /users/{organizer}/events/{id}/cancel`` with ``{"comment": ...}``, spelt out: the URL as
+        """``POST /users/{organizer}/events/{id}/cancel`` with ``{"Comment": ...}``, spelt out: the URL as
         msgraph's template expands it (each segment percent-encoded, RFC 6570) but with one ``quote`` per
         segment instead of std-uritemplate's one call per character of a 150-character event id, and the
         body as the SDK's model writes it. Cancels are most of a first run's writes (one per blacked-out

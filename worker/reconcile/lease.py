@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from worker.graph.errors import GraphError
+from worker.graph.errors import AuthError, Forbidden, GraphError, NotFound
 
 if TYPE_CHECKING:
     from worker.graph.gateway import Gateway
@@ -65,20 +65,33 @@ async def acquire(
     if ttl <= timedelta(0):
         return lease  # leasing off: the deployment guarantees one runner
     order = sorted(mailboxes)
-    gated = 0
-    while gated < len(order):  # the gate: one at a time, as long as a mailbox cannot be leased at all
-        taken = await _take(gateway, lease, order[gated], name=name, now=now, ttl=ttl)
-        gated += 1
-        if taken is _RIVAL:
-            return await _give_up(gateway, lease, order[gated - 1])
-        if taken is _HELD:
-            break
-    rest = order[gated:]
-    outcomes = await asyncio.gather(*(_take(gateway, lease, m, name=name, now=now, ttl=ttl) for m in rest))
-    for mailbox, taken in zip(rest, outcomes, strict=True):
-        if taken is _RIVAL:
-            return await _give_up(gateway, lease, mailbox)
-    return lease
+    rest: list[asyncio.Future[str]] = []
+    try:
+        gated = 0
+        while gated < len(order):  # the gate: one at a time, as long as a mailbox cannot be leased at all
+            taken = await _take(gateway, lease, order[gated], name=name, now=now, ttl=ttl)
+            gated += 1
+            if taken is _RIVAL:
+                return await _give_up(gateway, lease, order[gated - 1])
+            if taken is _HELD:
+                break
+        rest = [
+            asyncio.ensure_future(_take(gateway, lease, m, name=name, now=now, ttl=ttl))
+            for m in order[gated:]
+        ]
+        outcomes = await asyncio.gather(*rest)
+        for mailbox, taken in zip(order[gated:], outcomes, strict=True):
+            if taken is _RIVAL:
+                return await _give_up(gateway, lease, mailbox)
+        return lease
+    except BaseException:
+        # AuthError, a bug, or the run cancelled while taking it: no marker may outlive this call (it would
+        # keep the next runs out until it expires).
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+        await asyncio.shield(release(gateway, lease))
+        raise
 
 
 _HELD, _RIVAL, _UNAVAILABLE = "held", "rival", "unavailable"
@@ -93,16 +106,29 @@ async def _give_up(gateway: Gateway, lease: Lease, mailbox: str) -> Lease:
 async def _take(
     gateway: Gateway, lease: Lease, mailbox: str, *, name: str, now: datetime, ttl: timedelta
 ) -> str:
-    """Create our marker in ``mailbox`` and see who holds the lease there."""
+    """Create our marker in ``mailbox`` and see who holds the lease there: ``_HELD``, ``_RIVAL`` (another
+    run, or no way to tell: the run gives up), or ``_UNAVAILABLE`` (the app may not write there)."""
     try:
         marker = await gateway.take_lease(mailbox, name=name, holder=lease.holder, until=now + ttl, now=now)
-        lease.markers.append((mailbox, marker))
-        markers = await gateway.leases(mailbox, name=name, now=now)
-    except GraphError as exc:
+    except AuthError:
+        raise  # no identity: the run stops (exit 2)
+    except (Forbidden, NotFound) as exc:
         # A mailbox we cannot write to (an RBAC scope, a missing mailbox) fails every write of the
         # run the same way, pair by pair, with a clear error: no rival can write there either.
         log.warning("run.lease_unavailable", mailbox=mailbox, error=str(exc))
         return _UNAVAILABLE
+    except GraphError as exc:
+        # Throttled or failing after the retries: a rival may hold it. This run gives up; the next comes.
+        log.warning("run.lease_unknown", mailbox=mailbox, error=str(exc))
+        return _RIVAL
+    lease.markers.append((mailbox, marker))
+    try:
+        markers = await gateway.leases(mailbox, name=name, now=now)
+    except AuthError:
+        raise
+    except GraphError as exc:  # our marker is there, but not whether a rival's came first
+        log.warning("run.lease_unknown", mailbox=mailbox, error=str(exc))
+        return _RIVAL
     live = [m for m in markers if m[3] > now]
     holder = live[0] if live else None
     if holder is not None and holder[2] != lease.holder:

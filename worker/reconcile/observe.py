@@ -169,7 +169,7 @@ class Reading:
     async def people(self, addresses: Iterable[str]) -> None:
         """Wait until the free/busy and chains of ``addresses`` are read (or failed, as errors). Any read
         that raised so far, these people's or a later batch's, raises here: an AuthError stops the run
-        before another pair is written, as it did when every read came before the first write."""
+        before another pair is handed over to be written (pairs of earlier batches may be already)."""
         batches = sorted({self._batch_of[a] for a in addresses if a in self._batch_of})
         waiting = [self._people_tasks[b] for b in batches if not self._people_tasks[b].done()]
         if waiting:

@@ -91,41 +91,39 @@ def occurrence_starts(
 ) -> list[datetime]:
     """UTC original starts of a series' occurrences in the window (overlapping it, given ``duration``).
 
-    A series' whole run of starts is expanded once and kept (``_all_starts``): the same series is asked
-    for again and again (each calendarView expands every series of the mailbox, each getSchedule every
-    series of the person), and a mailbox holds hundreds. A window past the kept run is expanded afresh.
+    A series' starts are expanded once and kept (``_kept_starts``): the same series is asked for again
+    and again (each calendarView expands every series of the mailbox, each getSchedule every series of
+    the person), and a mailbox holds hundreds. A window past the kept years is expanded afresh.
     """
     key = json.dumps(recurrence_obj, sort_keys=True, default=str)
-    starts, horizon = _all_starts(key, first_local, zone_name)
+    starts, horizon = _kept_starts(key, first_local, zone_name)
     low, high = window_start.astimezone(UTC), window_end.astimezone(UTC)
-    if horizon is not None and high > horizon:
+    if high > horizon:
         return _expand(recurrence_obj, first_local, zone_name, window_start, window_end, duration)
     reach = duration or timedelta(0)
     # the first start that could be inside: the window's start, less how long an occurrence lasts
     i = bisect.bisect_left(starts, low - reach)
     out = []
-    for instant in starts[i:]:
-        if instant >= high:
-            break
+    while i < len(starts) and starts[i] < high:
+        instant = starts[i]
         if (low <= instant) if not reach else (instant + reach > low):
             out.append(instant)
+        i += 1
     return out
 
 
-# An open-ended series ("noEnd") is kept this far past its first start; later windows are expanded afresh.
-_OPEN_ENDED_YEARS = 10
+# A series' starts are kept for this long past its first (every series the worker books ends well
+# inside it); a window reaching further is expanded afresh, so a series "until 9999" or with a million
+# occurrences costs what its window costs, as before, not its whole length.
+_KEPT_YEARS = 10
 
 
-@functools.lru_cache(maxsize=50_000)
-def _all_starts(key: str, first_local: datetime, zone_name: str) -> tuple[list[datetime], datetime | None]:
-    """Every UTC start of the series (up to a horizon for an open-ended one, which is returned too)."""
-    recurrence_obj = json.loads(key)
-    range_ = recurrence_obj.get("range") or {}
-    finite = str(range_.get("type") or "").lower() in ("enddate", "numbered")
+@functools.lru_cache(maxsize=20_000)
+def _kept_starts(key: str, first_local: datetime, zone_name: str) -> tuple[tuple[datetime, ...], datetime]:
+    """The series' UTC starts from its first to ``_KEPT_YEARS`` later, and that horizon."""
     begin = (first_local - timedelta(days=3)).replace(tzinfo=UTC)
-    horizon = None if finite else begin + timedelta(days=366 * _OPEN_ENDED_YEARS)
-    end = horizon or datetime.max.replace(tzinfo=UTC) - timedelta(days=3)
-    return _expand(recurrence_obj, first_local, zone_name, begin, end, None), horizon
+    horizon = begin + timedelta(days=366 * _KEPT_YEARS)
+    return tuple(_expand(json.loads(key), first_local, zone_name, begin, horizon, None)), horizon
 
 
 def _expand(
