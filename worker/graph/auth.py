@@ -247,12 +247,9 @@ class Identity:
         except (ValueError, httpx.HTTPError) as exc:
             raise AuthError(f"cannot set up the identity at {authority}: {type(exc).__name__}") from None
 
-    def token(self) -> str:
-        """An access token for Graph, from the cache when it is still good (MSAL checks expiry)."""
-        return self.token_and_lifetime()[0]
-
     def token_and_lifetime(self) -> tuple[str, float]:
-        """An access token for Graph and the seconds it is still good for (as MSAL reports them)."""
+        """An access token for Graph, from the cache when it is still good (MSAL checks expiry), and the
+        seconds it is still good for (as MSAL reports them)."""
         try:
             with self._lock:
                 result = self._app.acquire_token_for_client(scopes=self._scopes)

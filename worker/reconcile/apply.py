@@ -93,9 +93,6 @@ async def apply(
     Once ``stopping()`` is true (SIGTERM), no pair starts another action; writes already sent finish,
     so the run ends between writes and the next run picks up where this one stopped.
     """
-    by_pair: dict[str, list[Action]] = defaultdict(list)
-    for action in plan.actions:
-        by_pair[action.pair].append(action)
     books = Counter(_mailbox_of(a).lower() for a in plan.actions if isinstance(a, Book))
     applying = Applying(
         gateway,
@@ -108,8 +105,7 @@ async def apply(
         exclusive=exclusive,
     )
     try:
-        for actions in by_pair.values():
-            applying.pair(actions)
+        applying.pairs(plan.actions)
         return await applying.finished()
     finally:
         await applying.cancel()
@@ -155,6 +151,14 @@ class Applying:
         """Start carrying out one pair's actions (all of one pair, in order)."""
         if actions and not self._closed:
             self._pairs.append(asyncio.ensure_future(self._run_pair(actions[0].pair, actions)))
+
+    def pairs(self, actions: Iterable[Action]) -> None:
+        """Start carrying out ``actions``, of any number of pairs: each pair's in their order."""
+        by_pair: dict[str, list[Action]] = defaultdict(list)
+        for action in actions:
+            by_pair[action.pair].append(action)
+        for mine in by_pair.values():
+            self.pair(mine)
 
     async def finished(self) -> Outcome:
         """Wait for every pair started, then fix up the rest of the new series (a few listings per

@@ -71,7 +71,7 @@ class Reading:
 
     Our series (and their occurrences) are listed per organiser mailbox; free/busy and manager chains
     are read in batches of ``PEOPLE_PER_BATCH`` people in the order the pairs name them: all at once,
-    or with ``window``, the first batch alone and then that many at a time, so the first pairs' reads
+    or with ``batches_at_once``, the first batch alone and then that many at a time, so the first pairs' reads
     are not answered last of everyone's and later reads are spread over the writes instead of coming
     as one burst before them (reads run far ahead of the writes anyway: a batch of 100 pairs takes the
     programme mailbox seconds to book, and its reads one round trip). :meth:`series` gives an ``Observed``
@@ -91,7 +91,7 @@ class Reading:
         *,
         horizon: timedelta = DEFAULT_HORIZON,
         backfill: timedelta = BACKFILL,
-        window: int | None = None,
+        batches_at_once: int | None = None,
     ) -> None:
         self._gw, self._desired, self._state = gateway, desired, state
         self.errors = ReadErrors()
@@ -119,7 +119,7 @@ class Reading:
         self._series_task = asyncio.ensure_future(self._read_series())
         self._people_tasks: list[asyncio.Future[None]] = []
         self._failed: BaseException | None = None  # the first read that raised (AuthError: the run stops)
-        self._turns = asyncio.Semaphore(window) if window else None
+        self._turns = asyncio.Semaphore(batches_at_once) if batches_at_once else None
         self._first_read = asyncio.Event()
         for i, batch in enumerate(self._batches):  # started in order; semaphores are first come, first served
             task = asyncio.ensure_future(self._read_batch(batch, first=i == 0))

@@ -159,7 +159,7 @@ async def reconcile(
 
 
 # Batches of people read at once once the first is in, in a run that writes (see ``Reading``).
-READ_WINDOW = 2
+BATCHES_AT_ONCE = 2
 
 
 def _log_failed(decided: Plan) -> None:
@@ -186,7 +186,9 @@ async def _read_plan_apply(
     start at once, while later people are still being read. On a first run the writes are what the run
     waits for (the programme mailbox's four requests in flight), so they start within a batch's reads
     instead of after everyone's. The decisions are ``plan``'s over the finished reads (``Planner``)."""
-    reading = Reading(gateway, desired, now, state, horizon=horizon, backfill=backfill, window=READ_WINDOW)
+    reading = Reading(
+        gateway, desired, now, state, horizon=horizon, backfill=backfill, batches_at_once=BATCHES_AT_ONCE
+    )
     applying: Applying | None = None
     try:
         observed = await reading.series()
@@ -202,20 +204,15 @@ async def _read_plan_apply(
         )
         for pair in desired.pairs:
             await reading.people((pair.mentor.address, pair.mentee.address))
-            status, actions = planner.pair(pair)
-            if status.state == PairState.ERROR:
-                log.error("plan.pair_failed", pair=status.pair, error=status.detail)
+            _status, actions = planner.pair(pair)
             applying.pair(actions)
             # Let the writes under way be answered between pairs: planning one takes about a millisecond
             # of CPU, and a batch of them at once would hold every response waiting on this event loop.
             await asyncio.sleep(0)
-        by_pair: dict[str, list[Action]] = {}
-        for action in planner.retirements():
-            by_pair.setdefault(action.pair, []).append(action)
-        for actions in by_pair.values():
-            applying.pair(actions)
+        applying.pairs(planner.retirements())
         observed, read_errors = await reading.finished()
         decided = planner.plan()
+        _log_failed(decided)
         if on_plan is not None:
             on_plan(decided)
         outcome = await applying.finished()
