@@ -5,10 +5,12 @@ rest to the next run's repair."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,7 +41,8 @@ MORE_PAIRS = """  - mentor: lea.martin@contoso.com
 
 
 class Recording:
-    """The sandbox app, noting each HTTP request's method and path."""
+    """The sandbox app, noting each HTTP request's method and path, and those of a ``$batch``'s items
+    (after the batch itself: ``POST $batch``)."""
 
     def __init__(self, app: Any) -> None:
         self._inner = app
@@ -51,6 +54,20 @@ class Recording:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             self.calls.append((scope["method"], scope["path"]))
+            if scope["path"].endswith("/$batch"):
+                body = b""
+                while True:
+                    message = await receive()
+                    body += message.get("body", b"")
+                    if not message.get("more_body"):
+                        break
+                for item in json.loads(body)["requests"]:
+                    self.calls.append((item["method"], "/v1.0" + unquote(item["url"])))
+
+                async def replay() -> dict[str, Any]:
+                    return {"type": "http.request", "body": body, "more_body": False}
+
+                receive = replay
         await self._inner(scope, receive, send)
 
 
@@ -136,6 +153,7 @@ def _fixed_up_by_a_few_listings(*, listings: int | None) -> Any:
         else:
             assert 4 <= made["GET calendarView"] <= 8
         assert made["POST cancel"] == sum(len(b.skipped) for b in fixed)
+        assert 0 < made["POST $batch"] < made["POST cancel"], "the cancels travel together in $batch requests"
         assert made["PATCH events/{id}"] == len(moves)
         assert made["POST events"] == len(books) + 1  # the creates, and the run lease's marker
 

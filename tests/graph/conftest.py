@@ -66,7 +66,15 @@ class Wire:
     token_requests: list[httpx.Request] = field(default_factory=list)
 
     def graph_requests(self) -> list[httpx.Request]:
-        return [c.request for c in self.router.calls if c.request.url.host == "graph.microsoft.com"]
+        """Graph requests in order; a ``$batch``'s items stand in for it (``mount_batch`` records them)."""
+        return [
+            c.request
+            for c in self.router.calls
+            if c.request.url.host == "graph.microsoft.com" and not c.request.url.path.endswith("/$batch")
+        ]
+
+    def batches(self) -> list[httpx.Request]:
+        return [c.request for c in self.router.calls if c.request.url.path.endswith("/$batch")]
 
 
 def openid_configuration(base: str, tenant: str) -> dict[str, Any]:
@@ -95,6 +103,33 @@ def mount_login(router: respx.MockRouter, wire: Wire, base: str = LOGIN) -> None
     router.post(f"{base}/{TENANT}/oauth2/v2.0/token").mock(side_effect=token)
 
 
+def mount_batch(router: respx.MockRouter) -> respx.Route:
+    """Graph's ``POST /$batch`` over the test's own routes: each item is resolved by the router as if it
+    were sent alone (so a test's route for ``.../cancel`` sees it, and counts it), and its answer goes
+    back as that item's status, headers and body. A route that raises answers the item 504."""
+
+    def batch(request: httpx.Request) -> httpx.Response:
+        responses = []
+        for item in json.loads(request.content)["requests"]:
+            headers = {"authorization": request.headers.get("authorization", "")}
+            headers.update(item.get("headers") or {})
+            content = json.dumps(item["body"]).encode() if "body" in item else None
+            one = httpx.Request(item["method"], GRAPH + item["url"], headers=headers, content=content)
+            try:
+                answer = router.resolve(one).response
+                assert isinstance(answer, httpx.Response)
+            except (httpx.HTTPError, respx.models.SideEffectError):
+                answer = httpx.Response(504, json={"error": {"code": "UnknownError", "message": "timed out"}})
+            out: dict[str, Any] = {"id": item["id"], "status": answer.status_code}
+            out["headers"] = dict(answer.headers)
+            if answer.content:
+                out["body"] = answer.json()
+            responses.append(out)
+        return httpx.Response(200, json={"responses": responses})
+
+    return router.post(f"{GRAPH}/$batch").mock(side_effect=batch)
+
+
 def base_env(**extra: str) -> dict[str, str]:
     env = {"AZURE_TENANT_ID": TENANT, "AZURE_CLIENT_ID": CLIENT, "AZURE_CLIENT_SECRET": CANARY_SECRET}
     env.update(extra)
@@ -112,6 +147,7 @@ def wire() -> Iterator[Wire]:
         clock = VirtualClock()
         w = Wire(router, VirtualSleep(clock), clock)
         mount_login(router, w)
+        mount_batch(router)
         yield w
 
 
@@ -146,16 +182,25 @@ def assert_bodies_valid(requests: list[httpx.Request]) -> int:
             continue
         if not request.headers.get("content-type", "").startswith("application/json"):
             continue
-        path = request.url.path
-        body = body_of(request)
-        if path.endswith("/getSchedule"):
-            problems = schema.validate_action("getSchedule", body)
-        elif path.endswith("/cancel"):
-            problems = schema.validate_action("cancel", body)
-        elif "/events" in path:
-            problems = schema.validate_entity("event", body, for_create=request.method == "POST")
-        else:
-            raise AssertionError(f"no validator for {request.method} {path}")
-        assert problems == [], (request.method, path, problems)
+        path, body = request.url.path, body_of(request)
+        if path.endswith("/$batch"):  # each item's body, as Graph validates it
+            for item in body["requests"]:
+                if item.get("body") is not None:
+                    _assert_body_valid(schema, item["method"], item["url"], item["body"])
+                    checked += 1
+            continue
+        _assert_body_valid(schema, request.method, path, body)
         checked += 1
     return checked
+
+
+def _assert_body_valid(schema: Any, method: str, path: str, body: Any) -> None:
+    if path.endswith("/getSchedule"):
+        problems = schema.validate_action("getSchedule", body)
+    elif path.endswith("/cancel"):
+        problems = schema.validate_action("cancel", body)
+    elif "/events" in path:
+        problems = schema.validate_entity("event", body, for_create=method == "POST")
+    else:
+        raise AssertionError(f"no validator for {method} {path}")
+    assert problems == [], (method, path, problems)

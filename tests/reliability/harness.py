@@ -22,10 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from unittest import mock
+from urllib.parse import urlsplit
 
 import httpx
 
 from worker.core.types import Interval, OccurrenceInfo, SeriesInfo
+from worker.graph import batching
 from worker.inprocess import BASE, AsgiSyncTransport, Participant, SimulatedTime, connect, sandbox_env
 from worker.reconcile.run import RunResult, reconcile
 from worker.sandbox.app import create_app
@@ -83,8 +85,25 @@ def traced_calls() -> Iterator[None]:
 
         return await original(tagged, **kwargs)
 
-    with mock.patch.object(ops, "call_with_retries", traced):
+    submit = batching.Batcher.submit
+
+    async def submit_traced(self: batching.Batcher, mailbox: str, item: batching.Item) -> batching.Reply:
+        # A batch item is sent by the batcher's task, not the call's: remember whose it is.
+        _ITEM_CALLS[_item_key(item.method, item.url, item.body)].append(CALL.get())
+        return await submit(self, mailbox, item)
+
+    with mock.patch.object(ops, "call_with_retries", traced), \
+            mock.patch.object(batching.Batcher, "submit", submit_traced):
         yield
+    _ITEM_CALLS.clear()
+
+
+# The traced call of each batch item waiting to be sent, by what the item says (FIFO per key).
+_ITEM_CALLS: defaultdict[tuple[str, str, str], list[int | None]] = defaultdict(list)
+
+
+def _item_key(method: str, url: str, body: Any) -> tuple[str, str, str]:
+    return method.upper(), url, hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -97,19 +116,31 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         self.sent: list[Sent] = []
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
+        self.batches = 0  # $batch requests (each of their items is in ``sent``)
         # Rewrites a JSON answer before the worker sees it: Graph sending something it should not.
         self.tamper: Callable[[httpx.Request, Any], Any] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        mailbox = _mailbox(request.url.path)
+        items = _batch_items(request, body)
+        # A batch's items count against their own mailboxes, as Graph evaluates them (at most 4 at once).
+        width = Counter({_mailbox(request.url.path): 1}) if items is None else Counter(
+            _mailbox(urlsplit(i["url"]).path) for i in items
+        )
+        width = Counter({m: min(n, 4) for m, n in width.items()})
         at = self._clock()
-        self.in_flight[mailbox] += 1
-        self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self.in_flight[mailbox])
+        self.in_flight.update(width)
+        for mailbox in width:
+            self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self.in_flight[mailbox])
         try:
             response = await self._inner.handle_async_request(request)
         finally:
-            self.in_flight[mailbox] -= 1
+            self.in_flight.subtract(width)
+        if items is not None:
+            self.batches += 1
+            self._record_items(at, request, items, json.loads(await response.aread()))
+            return response
+        mailbox = _mailbox(request.url.path)
         is_json = response.headers.get("content-type", "").startswith("application/json")
         if self.tamper is not None and is_json:
             data = json.loads(await response.aread())
@@ -121,6 +152,28 @@ class RecordingTransport(httpx.AsyncBaseTransport):
                               response.status_code, float(header) if header else None, mailbox, CALL.get(),
                               b"Name lease" in body))
         return response
+
+    def _record_items(self, at: datetime, request: httpx.Request, items: list[Any], answer: Any) -> None:
+        """A ``$batch``: one ``Sent`` per item, with the item's own status and Retry-After, and the traced
+        call that submitted it (``traced_calls``)."""
+        by_id = {r["id"]: r for r in answer.get("responses", [])} if isinstance(answer, dict) else {}
+        version = str(request.url).rsplit("/$batch", 1)[0]
+        for item in items:
+            reply = by_id.get(item["id"], {"status": 0, "headers": {}})
+            headers = {k.lower(): v for k, v in (reply.get("headers") or {}).items()}
+            key = _item_key(item["method"], item["url"], item.get("body"))
+            calls = _ITEM_CALLS.get(key)
+            call = calls.pop(0) if calls else None
+            retry_after = headers.get("retry-after")
+            self.sent.append(Sent(at, item["method"].upper(), version + item["url"], key[2],
+                                  int(reply["status"]), float(retry_after) if retry_after else None,
+                                  _mailbox(urlsplit(item["url"]).path), call, False))
+
+
+def _batch_items(request: httpx.Request, body: bytes) -> list[Any] | None:
+    if request.method != "POST" or not request.url.path.endswith("/$batch"):
+        return None
+    return list(json.loads(body)["requests"])
 
 
 async def _yield_a_while(seconds: float) -> None:

@@ -54,6 +54,10 @@ def test_throttled_and_failing_graph_converges_with_every_retry_after_honoured(t
         assert max(w.app.counters.max_in_flight.values()) <= 4
         assert max(t for tr in w.transports for t in tr.max_in_flight.values()) <= 4
         assert len(runs) <= 8
+        # The cancels went as $batch items, each judged on its own status (the chains above are items').
+        items = [s for s in sent if s.url.endswith("/cancel")]
+        assert sum(t.batches for t in w.transports) > 0 and items
+        assert {s.status for s in items} & RETRYABLE, "some batch items were throttled or failed, and retried"
 
     with traced_calls():
         play(tmp_path, scenario, faults=throttling())
@@ -81,6 +85,24 @@ def test_writes_that_commit_then_answer_504_leave_no_duplicate_series_or_email(t
     # Seed 4's dice land on two of the six creates. The dice are keyed on the request body too, so a change
     # to what a create sends moves them: pick the seed again (the assertions above say what it must hit).
     play(tmp_path, scenario, faults=faults, seed=4)
+
+
+def test_a_batched_cancel_that_commits_then_answers_504_is_looked_up_not_sent_again(tmp_path: Path) -> None:
+    # Cancels of blacked-out sessions travel as $batch items; an item can commit and still answer 504.
+    async def scenario(w: World) -> None:
+        await w.converge()
+        found = await audit(w)
+        assert found.clean, found
+        cancels = [s for s in w.sent if s.method == "POST" and s.url.endswith("/cancel")]
+        hit = [s for s in cancels if s.status == 504]
+        assert hit and sum(t.batches for t in w.transports) > 0, "the dice must hit some batched cancels"
+        committed = Counter(s.url for s in cancels if s.status < 300 or s.status == 504)
+        assert set(committed.values()) == {1}, "cancelled once: a 504 is looked up, not resent"
+        for item in hit:
+            event = item.url.removesuffix("/cancel")
+            assert any(s.method == "GET" and s.url.split("?")[0] == event and s.at >= item.at for s in w.sent)
+
+    play(tmp_path, scenario, faults=FaultConfig(commit_then_fail_rate=0.4, latency_seconds=(0.05, 0.2)))
 
 
 def test_no_mailbox_ever_sees_more_than_four_requests_in_flight(tmp_path: Path) -> None:

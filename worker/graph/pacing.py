@@ -6,6 +6,10 @@ counts against the budget too, so the worker paces itself:
 
 - :meth:`Pacer.slot` holds every HTTP request (retries included, it runs as a middleware) to at most
   ``concurrency`` in flight per mailbox, and to the mailbox's request budget, waiting when it is spent;
+- :meth:`Pacer.slots` does the same for a ``$batch`` request: its items count one by one against their
+  mailboxes' budgets (Graph evaluates batch items individually), and it holds as many of each mailbox's
+  slots as it has items there, up to ``concurrency`` (Graph forwards at most four items at a time);
+  :meth:`Pacer.free_slots` is the batcher's way in: the slots first, then a batch filled to fit them;
 - :meth:`Pacer.send_budget` is a per-sender bucket that answers at once (``try_acquire``): a feedback email
   that finds no budget is left for the next run rather than holding the run up;
 - :meth:`Pacer.least_loaded` spreads free/busy reads: getSchedule may be called as any mailbox of the
@@ -17,9 +21,10 @@ Clock and sleep are injected: tests run a virtual clock and never wait.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -29,6 +34,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # The mailbox of a request is the segment after /users/ (or "me"); anything else (e.g. $batch) is "".
 _TENANT_WIDE = ""
+
+# Set while a request is sent in slots already held for it (a batch filled to fit: ``free_slots``).
+PACED: contextvars.ContextVar[bool] = contextvars.ContextVar("crossgen_paced", default=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,20 @@ class TokenBucket:
         return waited
 
 
+class Slots:
+    """Slots of one mailbox held for a batch (``Pacer.free_slots``)."""
+
+    def __init__(self, pacer: Pacer, mailbox: str, width: int) -> None:
+        self._pacer, self.mailbox, self.width = pacer, mailbox, width
+
+    async def spend(self, requests: int) -> None:
+        """Count ``requests`` items against the mailbox's budget (waiting for it) and its figures."""
+        pacer, mailbox = self._pacer, self.mailbox
+        for _ in range(requests):
+            pacer.waited[mailbox] += await pacer._budget(mailbox).acquire()
+        pacer.requests_made[mailbox] += requests
+
+
 class Pacer:
     """Per-mailbox concurrency, request budget, sending budget and request counts."""
 
@@ -103,6 +125,9 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._semaphores: dict[str, asyncio.Semaphore] = {}
+        # Per mailbox, taken while a batch gathers several of its slots, so two batches never each hold
+        # part of what both need (single requests never take it: they hold one slot and never wait).
+        self._gathering: dict[str, asyncio.Lock] = {}
         self._budgets: dict[str, TokenBucket] = {}
         self._send_budgets: dict[str, TokenBucket] = {}
         self._in_flight: dict[str, int] = defaultdict(int)
@@ -143,6 +168,68 @@ class Pacer:
             finally:
                 self._in_flight[mailbox] -= 1
                 self.held[mailbox] += self._clock() - taken
+
+    @asynccontextmanager
+    async def free_slots(self, mailbox: str, up_to: int) -> AsyncIterator[Slots]:
+        """Between 1 and ``up_to`` of the mailbox's slots, for a batch still to be filled: waits for one,
+        then takes those free at that moment, so no slot is ever held waiting for another. The holder
+        fills the batch to fit (``Slots.width``) and spends its items' budget with ``Slots.spend``."""
+        mailbox = mailbox.lower()
+        semaphore = self._semaphores.setdefault(mailbox, asyncio.Semaphore(self.limits.concurrency))
+        await semaphore.acquire()
+        width = 1
+        while width < min(up_to, self.limits.concurrency) and not semaphore.locked():
+            await semaphore.acquire()  # free: returns at once
+            width += 1
+        held = Slots(self, mailbox, width)
+        self._in_flight[mailbox] += width
+        self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
+        taken = self._clock()
+        try:
+            yield held
+        finally:
+            self._in_flight[mailbox] -= width
+            self.held[mailbox] += (self._clock() - taken) * width
+            for _ in range(width):
+                semaphore.release()
+
+    @asynccontextmanager
+    async def slots(self, counts: Mapping[str, int]) -> AsyncIterator[None]:
+        """One ``$batch`` request's turn: ``counts`` items per mailbox. It holds ``min(n, concurrency)`` of
+        each mailbox's slots and spends ``n`` of its budget. The slots are gathered mailbox by mailbox in
+        sorted order, each under that mailbox's lock, so batches cannot deadlock each other (no batch
+        waits for a mailbox while holding a later one's slots) and never block other mailboxes'."""
+        wanted = {m.lower(): 0 for m in counts}
+        for mailbox, n in counts.items():
+            wanted[mailbox.lower()] += n
+        wanted = {m: n for m, n in wanted.items() if n > 0}
+        held: list[asyncio.Semaphore] = []  # one entry per permit taken
+        try:
+            for mailbox in sorted(wanted):
+                semaphore = self._semaphores.setdefault(mailbox, asyncio.Semaphore(self.limits.concurrency))
+                async with self._gathering.setdefault(mailbox, asyncio.Lock()):
+                    for _ in range(min(wanted[mailbox], self.limits.concurrency)):
+                        await semaphore.acquire()
+                        held.append(semaphore)
+            for mailbox in sorted(wanted):
+                for _ in range(wanted[mailbox]):
+                    self.waited[mailbox] += await self._budget(mailbox).acquire()
+            width = {m: min(n, self.limits.concurrency) for m, n in wanted.items()}
+            for mailbox, n in wanted.items():
+                self._in_flight[mailbox] += width[mailbox]
+                self.requests_made[mailbox] += n
+                self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
+            taken = self._clock()
+            try:
+                yield
+            finally:
+                spent = self._clock() - taken
+                for mailbox in wanted:
+                    self._in_flight[mailbox] -= width[mailbox]
+                    self.held[mailbox] += spent * width[mailbox]
+        finally:
+            for semaphore in held:
+                semaphore.release()
 
     def send_budget(self, sender: str) -> TokenBucket:
         sender = sender.lower()

@@ -1,0 +1,182 @@
+"""Cancels as JSON $batch items: gathered per mailbox, four a batch, each item retried as its own call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from tests.graph.conftest import GRAPH, VirtualClock, VirtualSleep, Wire, assert_bodies_valid, make_gateway
+from worker.graph.batching import Batcher, Item, Reply
+from worker.graph.errors import InvalidRequest, NotFound
+from worker.graph.ops import Gateway
+from worker.graph.pacing import Pacer, PacingLimits
+
+pytestmark = pytest.mark.anyio
+
+ORG = "mentoring@contoso.com"
+OTHER = "mentoring-2@contoso.com"
+
+
+def cancel_route(wire: Wire, organizer: str = ORG, **mock: object) -> object:
+    url = rf".*/users/{organizer.replace('@', '(@|%40)')}/events/(?P<event>[^/]+)/cancel$"
+    return wire.router.post(url__regex=url).mock(**(mock or {"return_value": httpx.Response(202)}))
+
+
+def items_of(batch: httpx.Request) -> list[dict[str, object]]:
+    return list(json.loads(batch.content)["requests"])
+
+
+async def test_cancels_started_together_travel_twenty_to_a_batch(wire: Wire, gateway: Gateway) -> None:
+    route = cancel_route(wire)
+    await asyncio.gather(*(gateway.cancel(ORG, f"occ-{i}", "No session this week") for i in range(25)))
+    batches = wire.batches()
+    assert [len(items_of(b)) for b in batches] == [20, 5]  # Graph's limit is 20 a batch
+    assert route.call_count == 25
+    first = items_of(batches[0])[0]
+    assert first["method"] == "POST" and first["url"] == "/users/mentoring%40contoso.com/events/occ-0/cancel"
+    # Graph requires a Content-Type with a body, and a batch's own headers do not reach its items
+    assert first["headers"] == {"Content-Type": "application/json", "Prefer": 'IdType="ImmutableId"'}
+    assert first["body"] == {"Comment": "No session this week"}
+    assert assert_bodies_valid(batches) == 25  # every item's body against the CSDL
+    assert gateway.batched == (2, 25)
+
+
+async def test_each_mailbox_gets_its_own_batches(wire: Wire, gateway: Gateway) -> None:
+    cancel_route(wire)
+    cancel_route(wire, OTHER)
+    await asyncio.gather(
+        *(gateway.cancel(ORG, f"a-{i}", "x") for i in range(3)),
+        *(gateway.cancel(OTHER, f"b-{i}", "x") for i in range(2)),
+    )
+    urls = [{str(i["url"]).split("/")[2] for i in items_of(b)} for b in wire.batches()]
+    assert sorted(map(sorted, urls)) == [["mentoring%40contoso.com"], ["mentoring-2%40contoso.com"]]
+
+
+async def test_a_throttled_item_waits_its_own_retry_after_and_goes_again_in_a_later_batch(
+    wire: Wire, gateway: Gateway
+) -> None:
+    throttled = httpx.Response(
+        429,
+        headers={"Retry-After": "2.5"},
+        json={"error": {"code": "ApplicationThrottled", "message": "MailboxConcurrency"}},
+    )
+    route = wire.router.post(f"{GRAPH}/users/{ORG}/events/occ-1/cancel").mock(
+        side_effect=[throttled, httpx.Response(202)]
+    )
+    other = wire.router.post(f"{GRAPH}/users/{ORG}/events/occ-2/cancel").mock(
+        return_value=httpx.Response(202)
+    )
+    await asyncio.gather(gateway.cancel(ORG, "occ-1", "x"), gateway.cancel(ORG, "occ-2", "x"))
+    assert route.call_count == 2 and other.call_count == 1, "only the throttled item is sent again"
+    assert wire.sleep.waits == [2.5]
+    assert [len(items_of(b)) for b in wire.batches()] == [2, 1]
+
+
+async def test_an_item_that_fails_is_that_cancel_s_error_and_the_others_are_done(
+    wire: Wire, gateway: Gateway
+) -> None:
+    missing = httpx.Response(404, json={"error": {"code": "ErrorItemNotFound", "message": "not found"}})
+    wire.router.post(f"{GRAPH}/users/{ORG}/events/gone/cancel").mock(return_value=missing)
+    kept = wire.router.post(f"{GRAPH}/users/{ORG}/events/here/cancel").mock(return_value=httpx.Response(202))
+    results = await asyncio.gather(
+        gateway.cancel(ORG, "gone", "x"), gateway.cancel(ORG, "here", "x"), return_exceptions=True
+    )
+    assert isinstance(results[0], NotFound) and "ErrorItemNotFound" in str(results[0])
+    assert results[1] is None and kept.call_count == 1
+    assert len(wire.batches()) == 1
+
+
+async def test_a_batch_that_fails_as_a_whole_fails_each_item_which_is_retried(wire: Wire) -> None:
+    gateway = make_gateway(wire)
+    route = cancel_route(wire)
+    envelope = wire.router.routes[-2]  # mount_batch's route, before cancel_route's
+    assert envelope.pattern is not None and "$batch" in repr(envelope.pattern)
+    busy = {"error": {"code": "ServiceUnavailable", "message": "busy"}}
+    answers = iter([httpx.Response(503, headers={"Retry-After": "1"}, json=busy)])
+
+    real = envelope.side_effect
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or real(request)  # type: ignore[operator,misc]
+
+    envelope.side_effect = flaky
+    lookup = wire.router.get(url__regex=r".*/events/occ-\d$").mock(
+        return_value=httpx.Response(200, json={"id": "occ", "isCancelled": False})
+    )
+    await asyncio.gather(gateway.cancel(ORG, "occ-1", "x"), gateway.cancel(ORG, "occ-2", "x"))
+    # 503 on the envelope: each item may have been done, so each is looked up, then sent again.
+    assert lookup.call_count == 2 and route.call_count == 2
+    assert wire.sleep.waits == [1.0, 1.0]
+
+
+async def test_a_malformed_batch_answer_is_an_invalid_request_for_its_items(
+    wire: Wire, gateway: Gateway
+) -> None:
+    wire.router.post(f"{GRAPH}/$batch").mock(return_value=httpx.Response(200, json={"value": []}))
+    with pytest.raises(InvalidRequest, match="no responses"):
+        await gateway.cancel(ORG, "occ-1", "x")
+
+
+async def test_without_batching_a_cancel_is_its_own_request(wire: Wire) -> None:
+    gateway = make_gateway(wire, batch_writes=False)
+    route = cancel_route(wire)
+    await asyncio.gather(*(gateway.cancel(ORG, f"occ-{i}", "x") for i in range(3)))
+    assert route.call_count == 3 and wire.batches() == []
+
+
+async def test_a_batch_holds_one_slot_per_item_and_counts_each_against_the_mailbox() -> None:
+    clock = VirtualClock()
+    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
+    release = asyncio.Event()
+
+    async def single() -> None:
+        async with pacer.slot(ORG):
+            await release.wait()
+
+    async def batch(n: int) -> None:
+        async with pacer.slots({ORG: n}):
+            clock.now += 0.1
+            await release.wait()
+
+    tasks = [asyncio.create_task(batch(4)), asyncio.create_task(single()), asyncio.create_task(batch(3))]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert pacer.max_in_flight[ORG] == 4, "the first batch has all four slots; the rest wait"
+    release.set()
+    await asyncio.gather(*tasks)
+    assert pacer.max_in_flight[ORG] == 4
+    assert pacer.requests_made[ORG] == 8
+    assert pacer.held[ORG] == pytest.approx(0.1 * 4 + 0.1 * 3), "slot time: each item's slot for the batch"
+
+
+async def test_two_batches_gathering_slots_never_deadlock() -> None:
+    pacer = Pacer(PacingLimits(concurrency=4), clock=VirtualClock(), sleep=VirtualSleep())
+
+    async def batch(counts: dict[str, int]) -> None:
+        async with pacer.slots(counts):
+            await asyncio.sleep(0)
+
+    jobs = [batch({ORG: 3, OTHER: 2}), batch({OTHER: 4, ORG: 2}), batch({ORG: 4}), batch({OTHER: 1})] * 5
+    await asyncio.wait_for(asyncio.gather(*jobs), timeout=5)
+    assert pacer.max_in_flight[ORG] <= 4 and pacer.max_in_flight[OTHER] <= 4
+    assert pacer._in_flight[ORG] == 0 and pacer._in_flight[OTHER] == 0
+
+
+async def test_an_item_whose_caller_gave_up_before_it_was_sent_is_not_sent() -> None:
+    sent: list[list[dict[str, object]]] = []
+
+    async def send(items: list[dict[str, object]]) -> list[dict[str, object]]:
+        sent.append(items)
+        return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
+
+    batcher = Batcher(send)
+    kept = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/users/a/events/1/cancel", {})))
+    dropped = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/users/a/events/2/cancel", {})))
+    await asyncio.sleep(0)
+    dropped.cancel()
+    assert await kept == Reply(202, {})
+    assert [[i["url"] for i in b] for b in sent] == [["/users/a/events/1/cancel"]]
+    await batcher.aclose()
