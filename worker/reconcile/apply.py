@@ -53,6 +53,17 @@ log = structlog.get_logger(__name__)
 # more occurrences in a page of 1,000, not another request.
 FIXUP_GAP = timedelta(days=3)
 
+# Pairs in progress per programme mailbox. Creates and cancels travel in JSON batches of up to 20 items
+# (``Gateway.create_series``, ``batching``) that Graph carries out four at a time: with 24 pairs, one
+# batch is being carried out while the next fills. (Sent one request each, 8 kept the four slots busy;
+# batched, 8 made batches of four, each paying a round trip for one latency of work.)
+PAIRS_PER_MAILBOX = 24
+
+# Pairs in progress across all mailboxes: beyond this, tasks would only queue in front of httpx's pool of
+# 100 connections (which rescans its waiters on every change: CPU for nothing). A pair waiting for its
+# batch holds no connection: four programme mailboxes' 24 each fit.
+MAX_PAIRS_AT_ONCE = 96
+
 
 @dataclass
 class Outcome:
@@ -79,16 +90,16 @@ async def apply(
     *,
     now: datetime,
     on_write: Callable[[str, Action], None] | None = None,
-    concurrency: int = 8,
+    concurrency: int = PAIRS_PER_MAILBOX,
     stopping: Callable[[], bool] | None = None,
     exclusive: bool = False,
 ) -> Outcome:
     """Carry out ``plan``. ``on_write`` is told of each write as it completes (progress, tests).
     ``exclusive``: this run holds the programme's lease on every mailbox it writes to.
 
-    ``concurrency`` pairs at a time per programme mailbox (twice the four requests Graph lets one mailbox
-    have in flight, so each mailbox's pipeline stays full), and at most ``MAX_PAIRS_AT_ONCE`` in all: the
-    mailboxes of a sharded programme are written in parallel, each at its own limit.
+    ``concurrency`` pairs at a time per programme mailbox (a full JSON batch of creates and a few more,
+    so the mailbox's next batch fills while one is carried out), and at most ``MAX_PAIRS_AT_ONCE`` in
+    all: the mailboxes of a sharded programme are written in parallel, each at its own limit.
 
     Once ``stopping()`` is true (SIGTERM), no pair starts another action; writes already sent finish,
     so the run ends between writes and the next run picks up where this one stopped.
@@ -131,7 +142,7 @@ class Applying:
         now: datetime,
         books: Counter[str],
         on_write: Callable[[str, Action], None] | None = None,
-        concurrency: int = 8,
+        concurrency: int = PAIRS_PER_MAILBOX,
         stopping: Callable[[], bool] | None = None,
         exclusive: bool = False,
     ) -> None:
@@ -140,6 +151,7 @@ class Applying:
         self.outcome = Outcome()
         self._gates = _Gates(concurrency)
         self._fixups: dict[str, list[_Fixup]] = defaultdict(list)  # organiser mailbox -> series to fix up
+        self._fixing: dict[str, asyncio.Semaphore] = {}  # organiser mailbox -> its series being fixed up
         self._stopped: set[str] = set()
         self._books = books
         self._booked: Counter[str] = Counter()
@@ -195,7 +207,7 @@ class Applying:
                         self._state,
                         self.outcome,
                         self._now,
-                        self._gates.of(box),
+                        self._fixing.setdefault(box, asyncio.Semaphore(FIXUP_SERIES_AT_ONCE)),
                         self._stopping,
                         self._stopped,
                     )
@@ -243,9 +255,12 @@ class Applying:
 # A mailbox with at least this many creates in one run is fixed up in two waves (see ``apply``).
 FIXUP_WAVE_MIN = 40
 
-# Pairs in progress across all mailboxes: beyond this, tasks would only queue in front of httpx's pool of
-# 100 connections (which rescans its waiters on every change: CPU for nothing).
-MAX_PAIRS_AT_ONCE = 48
+# Series of one mailbox fixed up at once. Their cancels go out together as a few JSON batches (two of a
+# wave's series in three need one; see ``Gateway.cancel``), so this keeps about two full batches ready:
+# one being carried out four items at a time, the next waiting, and no round trip idles the mailbox. A
+# SIGTERM waits for at most these before the run stops.
+FIXUP_SERIES_AT_ONCE = 20
+
 
 
 def _mailbox_of(action: Action) -> str:
@@ -488,7 +503,7 @@ async def _fix_mailbox(
     state: State,
     out: Outcome,
     now: datetime,
-    gate: _Gate,
+    gate: asyncio.Semaphore,
     stopping: Callable[[], bool] | None,
     stopped: set[str],
 ) -> None:
@@ -576,13 +591,21 @@ async def _fix_series(
             properties={PROP_MOVES: "0"},
         )
         out.writes += 1
+    # The series' cancels at once: they travel together in the mailbox's next batch (``Gateway.cancel``).
+    cancels = []
     for original in fixup.cancels:
         occ = occurrences.get(original)
         if occ is None or occ.is_cancelled:
             missing += occ is None
             continue
-        await gw.cancel(fixup.organizer, occ.id, fixup.note)
-        out.writes += 1
+        cancels.append(occ.id)
+    results = await asyncio.gather(
+        *(gw.cancel(fixup.organizer, occ_id, fixup.note) for occ_id in cancels), return_exceptions=True
+    )
+    failed = [r for r in results if isinstance(r, BaseException)]
+    out.writes += len(results) - len(failed)
+    if failed:
+        raise failed[0]
     if missing:
         # Not listed yet (Graph's lag) or outside what could be read: the next run's repair does it.
         log.warning("apply.fixup_deferred", pair=fixup.pair, series=fixup.series_id, sessions=missing)
