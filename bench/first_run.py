@@ -13,7 +13,8 @@ would, and prints:
 - wall time of the first run, and the throttle-bound minimum for this configuration:
   per mailbox m with n_m requests, max(n_m / (4 / latency), (n_m - 10,000) / (10,000 / 600 s)),
   the largest over mailboxes; and their ratio;
-- requests (HTTP requests the sandbox served), per pair and per new pair, by kind; 429s;
+- Graph requests (what Graph's limits count: direct requests and the items of each ``$batch``), per pair
+  and per new pair, by kind; HTTP requests (a ``$batch`` is one), and the batches; 429s;
 - the busiest mailbox's mean time per request in a pacing slot (the bound assumes the latency alone),
   and when each kind of request was first sent and last answered (the run's phases);
 - the same for a steady-state run right after (nothing left to do);
@@ -111,6 +112,9 @@ async def _one_run(
         kind = _kind(request.method, request.url.path)
         kinds[kind] += 1
         phases.setdefault(kind, [time.perf_counter() - began, 0.0])
+        if kind == "POST /$batch":  # its items, by their own kind (the batch line counts HTTP requests)
+            for item in json.loads(request.content)["requests"]:
+                kinds[_kind(item["method"], item["url"]) + " (in $batch)"] += 1
 
     async def answered(response: httpx.Response) -> None:
         span = phases.get(_kind(response.request.method, response.request.url.path))
@@ -147,7 +151,11 @@ async def _one_run(
         await gateway.aclose()
     counters = control.get("/_sandbox/counters").json()
     control.close()
-    served = sum(counters["status_counts"].values())
+    # The sandbox answers a $batch and each of its items: Graph requests are the items and the direct
+    # requests (what Graph's limits count), HTTP requests the batches and the direct requests.
+    batches, items = gateway.batched
+    served = sum(counters["status_counts"].values()) - batches
+    http = served - items + batches
     summary = result.summary()
     minimum = _minimum(counters["requests"], latency)
     pacer = gateway.pacer
@@ -166,6 +174,10 @@ async def _one_run(
         "requests": served,
         "requests_per_pair": round(served / pairs, 3),
         "requests_per_new_pair": round(served / summary["booked"], 3) if summary["booked"] else None,
+        "http_requests": http,
+        "http_requests_per_new_pair": round(http / summary["booked"], 3) if summary["booked"] else None,
+        "batches": batches,
+        "batch_items": items,
         "status_429": counters["status_counts"].get("429", 0),
         "share_429": round(counters["status_counts"].get("429", 0) / served, 4) if served else 0.0,
         "busiest_mailbox_requests": max(counters["requests"].values(), default=0),
@@ -259,6 +271,10 @@ def main() -> None:
             "requests",
             "requests_per_pair",
             "requests_per_new_pair",
+            "http_requests",
+            "http_requests_per_new_pair",
+            "batches",
+            "batch_items",
             "status_429",
             "share_429",
             "busiest_mailbox_requests",
