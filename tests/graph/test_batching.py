@@ -33,7 +33,8 @@ async def test_cancels_started_together_travel_twenty_to_a_batch(wire: Wire, gat
     route = cancel_route(wire)
     await asyncio.gather(*(gateway.cancel(ORG, f"occ-{i}", "No session this week") for i in range(25)))
     batches = wire.batches()
-    assert [len(items_of(b)) for b in batches] == [20, 5]  # Graph's limit is 20 a batch
+    # Graph's limit is 20 a batch; then whole rounds of four (Graph runs four at a time), then the rest
+    assert [len(items_of(b)) for b in batches] == [20, 4, 1]
     assert route.call_count == 25
     first = items_of(batches[0])[0]
     assert first["method"] == "POST" and first["url"] == "/users/mentoring%40contoso.com/events/occ-0/cancel"
@@ -41,7 +42,7 @@ async def test_cancels_started_together_travel_twenty_to_a_batch(wire: Wire, gat
     assert first["headers"] == {"Content-Type": "application/json", "Prefer": 'IdType="ImmutableId"'}
     assert first["body"] == {"Comment": "No session this week"}
     assert assert_bodies_valid(batches) == 25  # every item's body against the CSDL
-    assert gateway.batched == (2, 25)
+    assert gateway.batched == (3, 25)
 
 
 async def test_each_mailbox_gets_its_own_batches(wire: Wire, gateway: Gateway) -> None:
@@ -179,4 +180,41 @@ async def test_an_item_whose_caller_gave_up_before_it_was_sent_is_not_sent() -> 
     dropped.cancel()
     assert await kept == Reply(202, {})
     assert [[i["url"] for i in b] for b in sent] == [["/users/a/events/1/cancel"]]
+    await batcher.aclose()
+
+
+async def test_a_batch_waits_for_the_slots_its_items_need_and_never_carries_more_than_it_holds() -> None:
+    clock = VirtualClock()
+    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
+    sent: list[int] = []
+
+    async def send(items: list[dict[str, object]]) -> list[dict[str, object]]:
+        sent.append(len(items))
+        await asyncio.sleep(0)
+        return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
+
+    batcher = Batcher(send, pacer=pacer)
+    busy = [asyncio.Event() for _ in range(4)]
+
+    async def single(done: asyncio.Event) -> None:
+        async with pacer.slot(ORG):
+            await done.wait()
+
+    singles = [asyncio.create_task(single(e)) for e in busy]  # all four slots taken
+    await asyncio.sleep(0)
+    first = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/a/0", {})))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    rest = [asyncio.ensure_future(batcher.submit(ORG, Item("POST", f"/a/{i}", {}))) for i in range(1, 11)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    busy[0].set()  # one slot frees: the batch that wanted one goes, with one item, though ten more came
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert sent == [1]
+    for event in busy[1:]:
+        event.set()
+    await asyncio.gather(first, *rest, *singles)
+    assert sent == [1, 8, 2], "then whole rounds of four, then the rest"
+    assert pacer.max_in_flight[ORG] == 4 and pacer.requests_made[ORG] == 4 + 11
     await batcher.aclose()

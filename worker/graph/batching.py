@@ -127,14 +127,17 @@ class Batcher:
             self._draining.discard(key)
 
     async def _batch_in_slots(self, key: str, filled: asyncio.Future[None]) -> None:
-        """The mailbox's next batch, filled once its slots are held: with all four, up to ``per_batch``
-        items (Graph runs them four at a time); with fewer, one item per slot. Items that arrive while
-        it waits join it, so a busy mailbox's batches fill up by themselves."""
+        """The mailbox's next batch, filled once its slots are held. With fewer items than slots, one
+        item per slot; otherwise whole rounds of four (Graph runs a batch's items four at a time, so a
+        batch of six would leave two slots idle in its second round), up to ``per_batch``. Items that
+        arrive while it waits join it, so a busy mailbox's batches fill up by themselves."""
         assert self._pacer is not None
         try:
             pending = self._pending[key]
             async with self._pacer.free_slots(key, len(pending)) as held:
-                room = self._per_batch if held.width >= self._pacer.limits.concurrency else held.width
+                width, four = held.width, self._pacer.limits.concurrency
+                # With fewer slots than Graph runs at once, no more items than slots, however many came.
+                room = width if width < four else min(self._per_batch, max(four, len(pending) // four * four))
                 entries = [e for e in pending[:room] if not e[1].done()]
                 del pending[:room]
                 filled.set_result(None)

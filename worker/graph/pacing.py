@@ -171,26 +171,32 @@ class Pacer:
 
     @asynccontextmanager
     async def free_slots(self, mailbox: str, up_to: int) -> AsyncIterator[Slots]:
-        """Between 1 and ``up_to`` of the mailbox's slots, for a batch still to be filled: waits for one,
-        then takes those free at that moment, so no slot is ever held waiting for another. The holder
-        fills the batch to fit (``Slots.width``) and spends its items' budget with ``Slots.spend``."""
+        """``min(up_to, concurrency)`` of the mailbox's slots, for a batch still to be filled (the holder
+        fills it to fit ``Slots.width`` and spends its items' budget with ``Slots.spend``). They are
+        gathered under the mailbox's lock, as :meth:`slots` does: a batch with work for all four waits
+        for all four rather than go out in whatever slot frees first, because batches that each take
+        one or two slots would keep the mailbox's slots apart for good, every item then paying its own
+        round trip."""
         mailbox = mailbox.lower()
         semaphore = self._semaphores.setdefault(mailbox, asyncio.Semaphore(self.limits.concurrency))
-        await semaphore.acquire()
-        width = 1
-        while width < min(up_to, self.limits.concurrency) and not semaphore.locked():
-            await semaphore.acquire()  # free: returns at once
-            width += 1
-        held = Slots(self, mailbox, width)
-        self._in_flight[mailbox] += width
-        self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
-        taken = self._clock()
+        width = max(1, min(up_to, self.limits.concurrency))
+        taken_permits = 0
         try:
-            yield held
+            async with self._gathering.setdefault(mailbox, asyncio.Lock()):
+                while taken_permits < width:
+                    await semaphore.acquire()
+                    taken_permits += 1
+            held = Slots(self, mailbox, width)
+            self._in_flight[mailbox] += width
+            self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
+            taken = self._clock()
+            try:
+                yield held
+            finally:
+                self._in_flight[mailbox] -= width
+                self.held[mailbox] += (self._clock() - taken) * width
         finally:
-            self._in_flight[mailbox] -= width
-            self.held[mailbox] += (self._clock() - taken) * width
-            for _ in range(width):
+            for _ in range(taken_permits):
                 semaphore.release()
 
     @asynccontextmanager
