@@ -54,15 +54,15 @@ log = structlog.get_logger(__name__)
 FIXUP_GAP = timedelta(days=3)
 
 # Pairs in progress per programme mailbox. Creates and cancels travel in JSON batches of up to 20 items
-# (``Gateway.create_series``, ``batching``) that Graph carries out four at a time: with 24 pairs, one
-# batch is being carried out while the next fills. (Sent one request each, 8 kept the four slots busy;
-# batched, 8 made batches of four, each paying a round trip for one latency of work.)
-PAIRS_PER_MAILBOX = 24
+# (``Gateway.create_series``, ``batching``) that Graph carries out four at a time: with 40 pairs, one
+# full batch is being carried out while the next fills. (Sent one request each, 8 kept the four slots
+# busy; batched, 8 made batches of four, each paying a round trip for one latency of work.)
+PAIRS_PER_MAILBOX = 40
 
 # Pairs in progress across all mailboxes: beyond this, tasks would only queue in front of httpx's pool of
 # 100 connections (which rescans its waiters on every change: CPU for nothing). A pair waiting for its
-# batch holds no connection: four programme mailboxes' 24 each fit.
-MAX_PAIRS_AT_ONCE = 96
+# batch holds no connection: four programme mailboxes' 40 each fit.
+MAX_PAIRS_AT_ONCE = 160
 
 
 @dataclass
@@ -259,7 +259,7 @@ FIXUP_WAVE_MIN = 40
 # wave's series in three need one; see ``Gateway.cancel``), so this keeps about two full batches ready:
 # one being carried out four items at a time, the next waiting, and no round trip idles the mailbox. A
 # SIGTERM waits for at most these before the run stops.
-FIXUP_SERIES_AT_ONCE = 20
+FIXUP_SERIES_AT_ONCE = 30
 
 
 
