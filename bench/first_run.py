@@ -53,12 +53,13 @@ def _serve(pairs: int, seed: int, latency: float, port: int) -> None:
     """The child: the generated tenant on uvicorn."""
     import uvicorn
 
-    from worker.sandbox.app import create_app
+    from worker.sandbox.app import create_app, settle_for_serving
     from worker.sandbox.faults import FaultConfig
 
     built = tenant_gen.tenant(pairs, seed=seed, start=START)
     app = create_app(tenant=built, seed=seed, faults=FaultConfig(latency_seconds=(latency, latency)))
     app.sandbox.clock.set(START)  # running from the programme's Monday
+    settle_for_serving()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
 
 

@@ -38,7 +38,7 @@ def serve(host: str, port: int, seed: int, empty: bool, faults_json: str | None)
     """Serve the sandbox until stopped; the first stdout line is the connection info as JSON."""
     import uvicorn
 
-    from worker.sandbox.app import create_app
+    from worker.sandbox.app import create_app, settle_for_serving
     from worker.sandbox.faults import FaultConfig, FaultConfigError
 
     faults = FaultConfig()
@@ -53,6 +53,7 @@ def serve(host: str, port: int, seed: int, empty: bool, faults_json: str | None)
     app = create_app(seed=seed, empty=empty, faults=faults)
     base_url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
     info = app.info(base_url)
+    settle_for_serving()
 
     class AnnouncingServer(uvicorn.Server):
         """Prints the connection line only once the socket is bound, so readers can connect at once."""

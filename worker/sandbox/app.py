@@ -146,6 +146,17 @@ class SandboxApp(Starlette):
         }
 
 
+def settle_for_serving() -> None:
+    """For a process that serves one sandbox until it stops: move everything alive now (the seeded
+    tenant, the imports) out of the cyclic garbage collector's sight. They live as long as the server,
+    and a full collection otherwise walks them all again, stalling every request in flight (measured
+    on a 4,000-person tenant: about 135 ms a pass, ten passes in a 2,000-pair first run)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _graph_response(reply: Reply) -> Response:
     content = b"" if reply.body is None else json.dumps(reply.body, ensure_ascii=False).encode()
     return Response(content=content, status_code=reply.status, headers=reply.headers)
