@@ -145,3 +145,39 @@ def test_a_cancelled_apply_starts_no_fix_up_afterwards(tmp_path: Path, monkeypat
         assert listed == [], "no fix-up listing after the cancel"
 
     play(tmp_path, scenario)
+
+
+def test_what_the_reads_froze_for_the_run_is_the_collector_s_again_when_it_ends(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import gc
+
+    monkeypatch.setattr(observe_module, "PEOPLE_PER_BATCH", 4)
+    frozen: list[int] = []
+    keep = observe_module.Reading._keep
+
+    def counted(self: Any) -> None:
+        keep(self)
+        frozen.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(observe_module.Reading, "_keep", counted)
+
+    async def scenario(w: World) -> None:
+        await w.run()
+        assert len(frozen) == 4 and frozen[-1] > 0, "each batch's reads were kept out of the collector's way"
+        assert gc.get_freeze_count() == 0, "and given back when the run ended"
+        free_busy = w.gateway.free_busy
+        calls: list[int] = []
+
+        async def fails_second(people: list[str], *args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 2:
+                raise AuthError("the token was revoked")
+            return await free_busy(people, *args, **kwargs)
+
+        w.gateway.free_busy = fails_second
+        with pytest.raises(AuthError):  # a run that fails gives them back too
+            await w.run()
+        assert frozen[-1] > 0 and gc.get_freeze_count() == 0
+
+    play(tmp_path, scenario)

@@ -7,6 +7,7 @@ tests call it directly with a gateway bound to the in-process sandbox and a simu
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -187,7 +188,14 @@ async def _read_plan_apply(
     waits for (the programme mailbox's four requests in flight), so they start within a batch's reads
     instead of after everyone's. The decisions are ``plan``'s over the finished reads (``Planner``)."""
     reading = Reading(
-        gateway, desired, now, state, horizon=horizon, backfill=backfill, batches_at_once=BATCHES_AT_ONCE
+        gateway,
+        desired,
+        now,
+        state,
+        horizon=horizon,
+        backfill=backfill,
+        batches_at_once=BATCHES_AT_ONCE,
+        freeze=True,
     )
     applying: Applying | None = None
     try:
@@ -220,6 +228,7 @@ async def _read_plan_apply(
         if applying is not None:
             await applying.cancel()
         await reading.cancel()
+        gc.unfreeze()  # what the reads froze is the collector's again (``Reading._keep``)
     return observed, read_errors, decided, outcome
 
 
