@@ -218,3 +218,15 @@ async def test_a_batch_waits_for_the_slots_its_items_need_and_never_carries_more
     assert sent == [1, 8, 2], "then whole rounds of four, then the rest"
     assert pacer.max_in_flight[ORG] == 4 and pacer.requests_made[ORG] == 4 + 11
     await batcher.aclose()
+
+
+async def test_crossgen_graph_batch_off_sends_each_write_alone_and_a_typo_is_refused(wire: Wire) -> None:
+    from tests.graph.conftest import base_env
+    from worker.graph.errors import AuthError
+
+    gateway = make_gateway(wire, env=base_env(CROSSGEN_GRAPH_BATCH="off"))
+    route = cancel_route(wire)
+    await asyncio.gather(*(gateway.cancel(ORG, f"occ-{i}", "x") for i in range(2)))
+    assert route.call_count == 2 and wire.batches() == []
+    with pytest.raises(AuthError, match="CROSSGEN_GRAPH_BATCH"):
+        make_gateway(wire, env=base_env(CROSSGEN_GRAPH_BATCH="maybe"))

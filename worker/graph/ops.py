@@ -253,11 +253,17 @@ class Gateway:
         clock: Callable[[], float] | None = None,
         now: Callable[[], datetime] | None = None,
         property_names: Iterable[str] = DEFAULT_PROPERTY_NAMES,
-        batch_writes: bool = True,
+        batch_writes: bool | None = None,
     ) -> Gateway:
         """From the azure-identity variables and ``CROSSGEN_GRAPH_URL`` (raises ``AuthError`` when they do
-        not describe a usable identity). Tests inject both http clients, the sleep and the clock."""
+        not describe a usable identity). Tests inject both http clients, the sleep and the clock.
+        ``batch_writes`` defaults to ``CROSSGEN_GRAPH_BATCH``: on unless ``off``, ``0``, ``false``, ``no``."""
         env = os.environ if env is None else env
+        if batch_writes is None:
+            switch = env.get("CROSSGEN_GRAPH_BATCH", "on").strip().lower()
+            if switch not in ("on", "off", "1", "0", "true", "false", "yes", "no", ""):
+                raise AuthError(f"CROSSGEN_GRAPH_BATCH must be on or off, not {switch!r}")
+            batch_writes = switch not in ("off", "0", "false", "no")
         graph_url = graph_url_from_env(env)
         identity = Identity(AuthSettings.from_env(env), http_client=token_http_client)
         host = httpx.URL(graph_url).host
