@@ -181,3 +181,26 @@ def test_what_the_reads_froze_for_the_run_is_the_collector_s_again_when_it_ends(
         assert frozen[-1] > 0 and gc.get_freeze_count() == 0
 
     play(tmp_path, scenario)
+
+
+def test_the_first_batch_of_people_is_the_smaller_one_the_first_writes_wait_for(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(observe_module, "PEOPLE_PER_BATCH", 6)
+    monkeypatch.setattr(observe_module, "FIRST_BATCH_PEOPLE", 2)
+
+    async def scenario(w: World) -> None:
+        free_busy = w.gateway.free_busy
+        sizes: list[int] = []
+
+        async def counted(people: list[str], *args: Any, **kwargs: Any) -> Any:
+            sizes.append(len(people))
+            return await free_busy(people, *args, **kwargs)
+
+        w.gateway.free_busy = counted
+        result = await w.run()
+        people = {a for p in result.desired.pairs for a in (p.mentor.address, p.mentee.address)}
+        assert sizes[0] == 2 and set(sizes[1:-1]) == {6} and sum(sizes) == len(people)
+        assert result.summary()["errors"] == 0
+
+    play(tmp_path, scenario)

@@ -48,6 +48,9 @@ class ReadErrors:
 # order the programme's pairs name them, so a run can plan and book its first pairs while the rest are
 # still being read (see ``Reading``).
 PEOPLE_PER_BATCH = 200
+# The first batch is smaller: it is what the first writes wait for (two getSchedule calls and one chain
+# read instead of ten and five), and the programme mailboxes are idle until it is in.
+FIRST_BATCH_PEOPLE = 40
 
 
 async def observe(
@@ -105,7 +108,9 @@ class Reading:
         self._organizers = desired.all_organizers or desired.organizers
         # In the order the pairs name them: the first pairs' people are in the first batch.
         people = list(dict.fromkeys(a for p in desired.pairs for a in (p.mentor.address, p.mentee.address)))
-        self._batches = [people[i : i + PEOPLE_PER_BATCH] for i in range(0, len(people), PEOPLE_PER_BATCH)]
+        first, size = min(FIRST_BATCH_PEOPLE, PEOPLE_PER_BATCH), PEOPLE_PER_BATCH
+        self._batches = [people[:first]] if people else []
+        self._batches += [people[i : i + size] for i in range(first, len(people), size)]
         self._batch_of = {a: i for i, batch in enumerate(self._batches) for a in batch}
         self._schedules: dict[str, Schedule] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
