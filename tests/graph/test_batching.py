@@ -230,3 +230,71 @@ async def test_crossgen_graph_batch_off_sends_each_write_alone_and_a_typo_is_ref
     assert route.call_count == 2 and wire.batches() == []
     with pytest.raises(AuthError, match="CROSSGEN_GRAPH_BATCH"):
         make_gateway(wire, env=base_env(CROSSGEN_GRAPH_BATCH="maybe"))
+
+
+async def test_a_throttled_batch_answered_424_as_a_whole_is_tried_again_item_by_item(
+    wire: Wire, gateway: Gateway
+) -> None:
+    # The throttling page says a throttled batch fails with 424 (the batching page: 200 and items).
+    route = cancel_route(wire)
+    envelope = next(r for r in wire.router.routes if "$batch" in repr(r.pattern))
+    real = envelope.side_effect
+    answers = iter(
+        [httpx.Response(424, headers={"Retry-After": "3"}, json={"error": {"code": "x", "message": "y"}})]
+    )
+    envelope.side_effect = lambda request: next(answers, None) or real(request)  # type: ignore[operator,misc]
+    wire.router.get(url__regex=r".*/events/occ-1$").mock(
+        return_value=httpx.Response(200, json={"id": "occ-1", "isCancelled": False})
+    )
+    await gateway.cancel(ORG, "occ-1", "x")
+    assert route.call_count == 1 and wire.sleep.waits == [3.0]
+
+
+async def test_an_unreadable_item_answer_is_a_maybe_done_failure_not_a_hang(wire: Wire) -> None:
+    gateway = make_gateway(wire)
+    route = cancel_route(wire)
+    envelope = next(r for r in wire.router.routes if "$batch" in repr(r.pattern))
+    real = envelope.side_effect
+    bad = iter([httpx.Response(200, json={"responses": [{"id": "1", "status": "202", "headers": []}]})])
+    envelope.side_effect = lambda request: next(bad, None) or real(request)  # type: ignore[operator,misc]
+    lookup = wire.router.get(url__regex=r".*/events/occ-1$").mock(
+        return_value=httpx.Response(200, json={"id": "occ-1", "isCancelled": False})
+    )
+    await asyncio.wait_for(gateway.cancel(ORG, "occ-1", "x"), timeout=5)
+    assert lookup.call_count == 1 and route.call_count == 1, "502 for the item: looked up, then sent"
+
+
+async def test_an_item_whose_caller_gave_up_while_its_batch_waited_for_budget_is_not_sent() -> None:
+    clock = VirtualClock()
+    release = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # the budget's wait: until the test says so
+        await release.wait()
+        clock.now += seconds
+
+    pacer = Pacer(PacingLimits(requests=1, request_period=600.0), clock=clock, sleep=sleep)
+    sent: list[str] = []
+
+    async def send(items: list[dict[str, object]]) -> list[dict[str, object]]:
+        sent.extend(str(i["url"]) for i in items)
+        return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
+
+    batcher = Batcher(send, pacer=pacer)
+    assert await batcher.submit(ORG, Item("POST", "/a/0", {})) == Reply(202, {})  # the budget is spent
+    waiting = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/a/1", {})))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    waiting.cancel()  # taken by a batch that waits for budget, not sent yet
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert sent == ["/a/0"]
+    hung = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/a/2", {})))
+    release.clear()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await batcher.aclose()  # a batch waiting for budget when the gateway closes: its caller is told
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(hung, timeout=5)

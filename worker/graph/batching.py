@@ -34,6 +34,8 @@ from worker.graph.pacing import PACED, Pacer
 log = structlog.get_logger(__name__)
 
 MAX_ITEMS = 20  # Graph's limit per batch
+# "Microsoft Graph sends the Outlook service up to four individual requests from the batch at a time"
+FORWARDED_AT_ONCE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,13 @@ class Reply:
 Send = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 
 
+@dataclass(eq=False, slots=True)
+class _Entry:
+    item: Item
+    future: asyncio.Future[Reply]
+    sent: bool = False  # once true, the item may have reached Graph whatever happens to its caller
+
+
 class Batcher:
     """Gathers items per mailbox and sends them with ``send`` (the items' JSON in, Graph's ``responses``
     out). Bound to the event loop it was made on, like the futures it hands out."""
@@ -86,7 +95,7 @@ class Batcher:
         self._send = send
         self._pacer = pacer
         self._per_batch = per_batch
-        self._pending: dict[str, list[tuple[Item, asyncio.Future[Reply]]]] = defaultdict(list)
+        self._pending: dict[str, list[_Entry]] = defaultdict(list)
         self._draining: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0  # batches sent, and items in them (for the figures)
@@ -94,21 +103,21 @@ class Batcher:
 
     async def submit(self, mailbox: str, item: Item) -> Reply:
         """Send ``item`` in the mailbox's next batch; its answer, or the batch's failure, raised."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Reply] = loop.create_future()
+        entry = _Entry(item, asyncio.get_running_loop().create_future())
         key = mailbox.lower()
-        entry = (item, future)
         self._pending[key].append(entry)
         if key not in self._draining:
             self._draining.add(key)
             self._spawn(self._drain(key))
         try:
-            return await asyncio.shield(future)
+            return await asyncio.shield(entry.future)
         except asyncio.CancelledError:
-            # Not sent yet: it never will be. Already sent: its answer arrives with nobody to read it.
-            with contextlib.suppress(ValueError):
-                self._pending[key].remove(entry)
-            future.add_done_callback(_consume)
+            if not entry.sent:  # it never will be: out of the queue, or skipped by the batch that took it
+                with contextlib.suppress(ValueError):
+                    self._pending[key].remove(entry)
+                entry.future.cancel()
+            else:  # its answer arrives with nobody to read it
+                entry.future.add_done_callback(_consume)
             raise
 
     async def _drain(self, key: str) -> None:
@@ -127,60 +136,64 @@ class Batcher:
             self._draining.discard(key)
 
     async def _batch_in_slots(self, key: str, filled: asyncio.Future[None]) -> None:
-        """The mailbox's next batch, filled once its slots are held. With fewer items than slots, one
-        item per slot; otherwise whole rounds of four (Graph runs a batch's items four at a time, so a
-        batch of six would leave two slots idle in its second round), up to ``per_batch``. Items that
-        arrive while it waits join it, so a busy mailbox's batches fill up by themselves."""
+        """The mailbox's next batch, filled once its slots are held. With fewer slots than Graph runs at
+        once, one item per slot, however many arrived meanwhile; otherwise whole rounds of four (Graph
+        runs a batch's items four at a time, so a batch of six would leave two slots idle in its second
+        round), up to ``per_batch``. Items that arrive while it waits join it, so a busy mailbox's
+        batches fill up by themselves."""
         assert self._pacer is not None
+        entries: list[_Entry] = []
         try:
             pending = self._pending[key]
             async with self._pacer.free_slots(key, len(pending)) as held:
-                width, four = held.width, self._pacer.limits.concurrency
-                # With fewer slots than Graph runs at once, no more items than slots, however many came.
-                room = width if width < four else min(self._per_batch, max(four, len(pending) // four * four))
-                entries = [e for e in pending[:room] if not e[1].done()]
+                width = held.width
+                if width < FORWARDED_AT_ONCE:
+                    room = width
+                else:
+                    room = min(self._per_batch, max(FORWARDED_AT_ONCE, len(pending) // 4 * 4))
+                entries = [e for e in pending[:room] if not e.future.done()]
                 del pending[:room]
                 filled.set_result(None)
                 if entries:
-                    await held.spend(len(entries))
+                    await held.spend(len(entries))  # may wait for the mailbox's request budget
                     token = PACED.set(True)  # these slots are the batch's: the middleware must not pace it
                     try:
                         await self._one_batch(entries)
                     finally:
                         PACED.reset(token)
+        except BaseException as exc:
+            _fail_unsent(entries, exc)
+            if not isinstance(exc, Exception):
+                raise
+            log.error("graph.batch_failed", error=f"{type(exc).__name__}: {exc}")
         finally:
             if not filled.done():
                 filled.set_result(None)
 
-    async def _one_batch(self, entries: list[tuple[Item, asyncio.Future[Reply]]]) -> None:
-        entries = [(item, future) for item, future in entries if not future.done()]
+    async def _one_batch(self, entries: list[_Entry]) -> None:
+        entries = [e for e in entries if not e.future.done()]  # callers that gave up are not sent
         if not entries:
             return
+        for entry in entries:
+            entry.sent = True
         self.batches += 1
         self.items += len(entries)
         try:
-            responses = await self._send([item.json(str(i)) for i, (item, _) in enumerate(entries, 1)])
+            responses = await self._send([e.item.json(str(i)) for i, e in enumerate(entries, 1)])
         except BaseException as exc:
-            for _, future in entries:
-                if not future.done():
-                    if isinstance(exc, asyncio.CancelledError):
-                        future.cancel()
-                    else:
-                        future.set_exception(exc)
+            _fail_unsent(entries, exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        by_id = {str(r.get("id")): r for r in responses if isinstance(r, dict)}
-        for i, (_, future) in enumerate(entries, 1):
-            if future.done():
-                continue
-            answer = by_id.get(str(i))
-            if answer is None:
-                missing = {"error": {"code": "BatchItemMissing", "message": "no answer in the batch"}}
-                future.set_result(Reply(502, {}, missing))
-                continue
-            headers = {str(k).lower(): str(v) for k, v in (answer.get("headers") or {}).items()}
-            future.set_result(Reply(int(answer.get("status") or 0), headers, answer.get("body")))
+        try:
+            by_id = {str(r.get("id")): r for r in responses if isinstance(r, dict)}
+            for i, entry in enumerate(entries, 1):
+                if not entry.future.done():
+                    entry.future.set_result(_reply(by_id.get(str(i))))
+        finally:  # whatever went wrong reading the answers, no caller is left waiting
+            for entry in entries:
+                if not entry.future.done():
+                    entry.future.set_result(_malformed("the batch's answer could not be read"))
 
     def _spawn(self, job: Awaitable[None]) -> None:
         task = asyncio.ensure_future(job)
@@ -194,9 +207,37 @@ class Batcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for entries in self._pending.values():
-            for _, future in entries:
-                future.cancel()
+            for entry in entries:
+                entry.future.cancel()
         self._pending.clear()
+
+
+def _reply(answer: Any) -> Reply:
+    """One item's answer as Graph sent it; anything unreadable is a 502 (maybe carried out: the
+    operation's lookup runs before it is sent again)."""
+    if not isinstance(answer, dict):
+        return _malformed("no answer in the batch")
+    status, headers = answer.get("status"), answer.get("headers") or {}
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        return _malformed(f"an item's status is {status!r}")
+    if not isinstance(headers, dict):
+        return _malformed("an item's headers are not an object")
+    return Reply(status, {str(k).lower(): str(v) for k, v in headers.items()}, answer.get("body"))
+
+
+def _malformed(message: str) -> Reply:
+    return Reply(502, {}, {"error": {"code": "BatchItemMalformed", "message": message}})
+
+
+def _fail_unsent(entries: list[_Entry], exc: BaseException) -> None:
+    """Tell the callers of ``entries`` still waiting: cancelled, or the batch's error (each caller's
+    retry layer reads it as it would a direct request's)."""
+    for entry in entries:
+        if not entry.future.done():
+            if isinstance(exc, asyncio.CancelledError):
+                entry.future.cancel()
+            else:
+                entry.future.set_exception(exc)
 
 
 def _consume(future: asyncio.Future[Reply]) -> None:

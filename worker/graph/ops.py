@@ -71,7 +71,9 @@ from worker.graph.errors import (
     NotFound,
     SendBudgetExhausted,
     TeamsLinkMissing,
+    Transient,
     for_status,
+    parse_retry_after,
 )
 from worker.graph.mail import message_id, sendmail_body
 from worker.graph.pacing import Pacer, PacingLimits
@@ -374,6 +376,19 @@ class Gateway:
             answer = wire.loads(await self._raw(request))
         except wire.WireError as exc:
             raise InvalidRequest(f"POST /$batch: {exc}", method="POST", path="/$batch") from exc
+        except ODataError as exc:
+            if exc.response_status_code == 424:
+                # The throttling page says a throttled batch "fails with a status code of 424" (NOTES §6,
+                # against the batching page's 200): not an answer about the items, so each is tried again.
+                headers = {str(k).lower(): str(v) for k, v in dict(exc.response_headers or {}).items()}
+                raise Transient(
+                    "POST /$batch: 424 Failed Dependency",
+                    retry_after=parse_retry_after(headers.get("retry-after")),
+                    status=424,
+                    method="POST",
+                    path="/$batch",
+                ) from exc
+            raise
         responses = answer.get("responses") if isinstance(answer, dict) else None
         if not isinstance(responses, list):
             raise InvalidRequest("POST /$batch: the answer has no responses", method="POST", path="/$batch")
@@ -796,7 +811,6 @@ class Gateway:
         item of a JSON batch with the mailbox's other creates of the moment, as cancels are."""
         organizer = spec.organizer.lower()
         event = mapping.event_json(spec)
-        body = json.dumps(event).encode()
 
         programme = spec.properties.get("programme")
 
@@ -817,7 +831,7 @@ class Gateway:
             else:
                 request = RequestInformation(Method.POST, EVENTS_TEMPLATE, {"user%2Did": organizer})
                 request.headers.try_add("Accept", "application/json")
-                request.set_stream_content(body, "application/json")
+                request.set_stream_content(json.dumps(event).encode(), "application/json")
                 created = wire.loads(await self._raw(request))
             if not isinstance(created, dict) or not created:
                 raise GraphError("create returned no event", method="POST", path=f"/users/{organizer}/events")

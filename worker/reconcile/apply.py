@@ -604,8 +604,11 @@ async def _fix_series(
     )
     failed = [r for r in results if isinstance(r, BaseException)]
     out.writes += len(results) - len(failed)
-    if failed:
-        raise failed[0]
+    for other in failed[1:]:
+        log.warning("apply.fixup_cancel_failed", pair=fixup.pair, error=f"{type(other).__name__}: {other}")
+    # A bug or a cancellation first (it is not the pair's problem), then the pair's first Graph error.
+    for problem in sorted(failed, key=lambda e: isinstance(e, GraphError)):
+        raise problem
     if missing:
         # Not listed yet (Graph's lag) or outside what could be read: the next run's repair does it.
         log.warning("apply.fixup_deferred", pair=fixup.pair, series=fixup.series_id, sessions=missing)

@@ -225,10 +225,12 @@ async def _read_plan_apply(
             on_plan(decided)
         outcome = await applying.finished()
     finally:
-        if applying is not None:
-            await applying.cancel()
-        await reading.cancel()
-        gc.unfreeze()  # what the reads froze is the collector's again (``Reading._keep``)
+        try:
+            if applying is not None:
+                await applying.cancel()
+            await reading.cancel()
+        finally:
+            gc.unfreeze()  # what the reads froze is the collector's again (``Reading._keep``)
     return observed, read_errors, decided, outcome
 
 
