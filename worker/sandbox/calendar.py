@@ -56,9 +56,13 @@ def _expand(rec: EventRecord, expand: str, override: Override | None = None) -> 
     wanted: list[str] = []
     if inner:
         _, _, clause = inner.partition("=")
-        predicate = odata.compile_filter(clause)
         known = {**rec.ext, **(override.ext if override is not None else {})}
-        wanted = [pid for pid in known if predicate is not None and predicate({"id": pid})]
+        keys = odata.id_alternatives(clause) if clause.strip() else None
+        if keys is not None:
+            wanted = [pid for pid in known if odata.ext_id_key(pid) in keys]
+        else:
+            predicate = odata.compile_filter(clause)
+            wanted = [pid for pid in known if predicate is not None and predicate({"id": pid})]
         # ids are compared with the name part case-sensitive: re-check through ext_id_key
         wanted = [pid for pid in wanted if render.extended_json(rec, [pid], override)]
     return {"singleValueExtendedProperties": render.extended_json(rec, wanted, override)}
