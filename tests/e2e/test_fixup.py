@@ -263,3 +263,47 @@ def test_a_bug_in_one_pair_stops_every_write_before_apply_returns(tmp_path: Path
         assert sorted(stub.cancelled) == sorted(k for k in stub.started[:2] + stub.started[3:])
 
     play(tmp_path, scenario)
+
+
+def test_a_mailbox_is_fixed_up_as_soon_as_its_own_pairs_are_done(tmp_path: Path, monkeypatch: Any) -> None:
+    # With several programme mailboxes, one that finished its creates does not idle until the others have.
+    fixed: list[tuple[str, bool]] = []  # (mailbox, were the slow mailbox's creates all done by then)
+    slow_done = asyncio.Event()
+    fix_mailbox = apply_module._fix_mailbox
+
+    async def noted(gw: Any, organizer: str, fixups: list[Any], *args: Any) -> None:
+        fixed.append((organizer.lower(), slow_done.is_set()))
+        await fix_mailbox(gw, organizer, fixups, *args)
+
+    monkeypatch.setattr(apply_module, "_fix_mailbox", noted)
+
+    async def scenario(w: World) -> None:
+        w.edit(
+            "program.yaml",
+            "organizer: mentoring@contoso.com",
+            "organizer: [mentoring@contoso.com, people.lead@contoso.com]",
+        )
+        slow, fast = "people.lead@contoso.com", "mentoring@contoso.com"
+        create = w.gateway.create_series
+        books = [b for b in (await w.run(dry_run=True)).plan.of_kind(Book) if b.spec.organizer == slow]
+        assert books, "the slow mailbox has pairs to book"
+        left = [len(books)]
+
+        async def counted(spec: Any) -> Any:
+            if spec.organizer != slow:
+                return await create(spec)
+            for _ in range(3_000):  # the slow mailbox's creates take longer than all the fast one's
+                await asyncio.sleep(0)
+            try:
+                return await create(spec)
+            finally:
+                left[0] -= 1
+                if left[0] == 0:
+                    slow_done.set()
+
+        w.gateway.create_series = counted
+        result = await w.run()
+        assert result.summary()["errors"] == 0
+        assert any(box == fast and not done for box, done in fixed), fixed
+
+    play(tmp_path, scenario)

@@ -156,13 +156,16 @@ class Applying:
         self._books = books
         self._booked: Counter[str] = Counter()
         self._pairs: list[asyncio.Task[None]] = []
+        self._pairs_of: dict[str, list[asyncio.Task[None]]] = defaultdict(list)  # by the mailbox they write
         self._waves: list[asyncio.Task[None]] = []
         self._closed = False  # cancelled: no new wave may start (a pair's `finally` could start one)
 
     def pair(self, actions: list[Action]) -> None:
         """Start carrying out one pair's actions (all of one pair, in order)."""
         if actions and not self._closed:
-            self._pairs.append(asyncio.ensure_future(self._run_pair(actions[0].pair, actions)))
+            task = asyncio.ensure_future(self._run_pair(actions[0].pair, actions))
+            self._pairs.append(task)
+            self._pairs_of[_mailbox_of(actions[0]).lower()].append(task)
 
     def pairs(self, actions: Iterable[Action]) -> None:
         """Start carrying out ``actions``, of any number of pairs: each pair's in their order."""
@@ -174,10 +177,18 @@ class Applying:
 
     async def finished(self) -> Outcome:
         """Wait for every pair started, then fix up the rest of the new series (a few listings per
-        mailbox). A bug (not a Graph error, which stays the pair's) or cancellation stops every other
-        write before this returns: nothing may go on writing once the run gives its lease back."""
+        mailbox): each mailbox as soon as its own pairs are done, so one that finished its creates
+        first does not idle until the others have. A bug (not a Graph error, which stays the pair's) or
+        cancellation stops every other write before this returns: nothing may go on writing once the
+        run gives its lease back."""
+
+        async def mailbox_done(box: str, tasks: list[asyncio.Task[None]]) -> None:
+            await asyncio.gather(*tasks)
+            self._fix_up(box)
+
         try:
-            await asyncio.gather(*self._pairs)
+            await asyncio.gather(*(mailbox_done(box, tasks) for box, tasks in list(self._pairs_of.items())))
+            await asyncio.gather(*self._pairs)  # any started meanwhile (none: every pair is handed over)
             for box in list(self._fixups):
                 self._fix_up(box)
             await asyncio.gather(*self._waves)
