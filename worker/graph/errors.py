@@ -9,7 +9,7 @@ traceback while callers only ever catch our types::
     │                               the CLI maps it to exit code 2
     ├── Throttled(retry_after)      429: the request was not processed; wait ``retry_after`` seconds
     │   └── SendBudgetExhausted     our own sending budget is spent: try again next run
-    ├── Transient(retry_after)      503/504, connection reset, timeout: may succeed later
+    ├── Transient(retry_after)      503/504 (and a batch's 424), connection reset, timeout: may succeed later
     ├── NotFound                    404: the user, event or message does not exist (any more)
     ├── Forbidden                   403: missing permission or an application access policy
     ├── Conflict                    409/412: the item changed under us
@@ -140,6 +140,10 @@ def for_status(
     if status == 429:
         return Throttled(text, retry_after=retry_after, **kw)
     if status in (500, 502, 503, 504):
+        return Transient(text, retry_after=retry_after, **kw)
+    if status == 424:
+        # Failed Dependency is about a $batch, never the request itself: the throttling page says a
+        # throttled batch "fails with a status code of 424" (NOTES §6), so it may succeed later.
         return Transient(text, retry_after=retry_after, **kw)
     if status == 401:
         return AuthError(text, **kw)

@@ -71,9 +71,7 @@ from worker.graph.errors import (
     NotFound,
     SendBudgetExhausted,
     TeamsLinkMissing,
-    Transient,
     for_status,
-    parse_retry_after,
 )
 from worker.graph.mail import message_id, sendmail_body
 from worker.graph.pacing import Pacer, PacingLimits
@@ -376,19 +374,6 @@ class Gateway:
             answer = wire.loads(await self._raw(request))
         except wire.WireError as exc:
             raise InvalidRequest(f"POST /$batch: {exc}", method="POST", path="/$batch") from exc
-        except ODataError as exc:
-            if exc.response_status_code == 424:
-                # The throttling page says a throttled batch "fails with a status code of 424" (NOTES §6,
-                # against the batching page's 200): not an answer about the items, so each is tried again.
-                headers = {str(k).lower(): str(v) for k, v in dict(exc.response_headers or {}).items()}
-                raise Transient(
-                    "POST /$batch: 424 Failed Dependency",
-                    retry_after=parse_retry_after(headers.get("retry-after")),
-                    status=424,
-                    method="POST",
-                    path="/$batch",
-                ) from exc
-            raise
         responses = answer.get("responses") if isinstance(answer, dict) else None
         if not isinstance(responses, list):
             raise InvalidRequest("POST /$batch: the answer has no responses", method="POST", path="/$batch")
