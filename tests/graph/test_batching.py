@@ -173,7 +173,7 @@ async def test_an_item_whose_caller_gave_up_before_it_was_sent_is_not_sent() -> 
         sent.append(items)
         return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
 
-    batcher = Batcher(send)
+    batcher = Batcher(send, pacer=Pacer(PacingLimits(), clock=VirtualClock(), sleep=VirtualSleep()))
     kept = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/users/a/events/1/cancel", {})))
     dropped = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/users/a/events/2/cancel", {})))
     await asyncio.sleep(0)

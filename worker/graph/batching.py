@@ -89,7 +89,7 @@ class Batcher:
     """Gathers items per mailbox and sends them with ``send`` (the items' JSON in, Graph's ``responses``
     out). Bound to the event loop it was made on, like the futures it hands out."""
 
-    def __init__(self, send: Send, *, pacer: Pacer | None = None, per_batch: int = MAX_ITEMS) -> None:
+    def __init__(self, send: Send, *, pacer: Pacer, per_batch: int = MAX_ITEMS) -> None:
         if not 1 <= per_batch <= MAX_ITEMS:
             raise ValueError(f"a batch holds 1 to {MAX_ITEMS} items")
         self._send = send
@@ -123,11 +123,6 @@ class Batcher:
     async def _drain(self, key: str) -> None:
         try:
             await asyncio.sleep(0)  # one turn of the loop: operations started together go together
-            if self._pacer is None:
-                pending = self._pending.pop(key, [])
-                for start in range(0, len(pending), self._per_batch):
-                    self._spawn(self._one_batch(pending[start : start + self._per_batch]))
-                return
             while self._pending.get(key):
                 filled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                 self._spawn(self._batch_in_slots(key, filled))
@@ -141,7 +136,6 @@ class Batcher:
         runs a batch's items four at a time, so a batch of six would leave two slots idle in its second
         round), up to ``per_batch``. Items that arrive while it waits join it, so a busy mailbox's
         batches fill up by themselves."""
-        assert self._pacer is not None
         entries: list[_Entry] = []
         try:
             pending = self._pending[key]
