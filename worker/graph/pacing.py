@@ -25,7 +25,7 @@ import contextvars
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -125,9 +125,7 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._semaphores: dict[str, asyncio.Semaphore] = {}
-        # Per mailbox, taken while a batch gathers several of its slots, so two batches never each hold
-        # part of what both need (single requests never take it: they hold one slot and never wait).
-        self._gathering: dict[str, asyncio.Lock] = {}
+        self._gathering: dict[str, asyncio.Lock] = {}  # per mailbox, while a batch gathers slots
         self._budgets: dict[str, TokenBucket] = {}
         self._send_budgets: dict[str, TokenBucket] = {}
         self._in_flight: dict[str, int] = defaultdict(int)
@@ -172,69 +170,53 @@ class Pacer:
     @asynccontextmanager
     async def free_slots(self, mailbox: str, up_to: int) -> AsyncIterator[Slots]:
         """``min(up_to, concurrency)`` of the mailbox's slots, for a batch still to be filled (the holder
-        fills it to fit ``Slots.width`` and spends its items' budget with ``Slots.spend``). They are
-        gathered under the mailbox's lock, as :meth:`slots` does: a batch with work for all four waits
-        for all four rather than go out in whatever slot frees first, because batches that each take
-        one or two slots would keep the mailbox's slots apart for good, every item then paying its own
-        round trip."""
+        fills it to fit ``Slots.width`` and spends its items' budget with ``Slots.spend``). A batch with
+        work for all four waits for all four rather than go out in whatever slot frees first, because
+        batches that each take one or two slots would keep the mailbox's slots apart for good, every
+        item then paying its own round trip."""
         mailbox = mailbox.lower()
-        semaphore = self._semaphores.setdefault(mailbox, asyncio.Semaphore(self.limits.concurrency))
         width = max(1, min(up_to, self.limits.concurrency))
-        taken_permits = 0
-        try:
-            async with self._gathering.setdefault(mailbox, asyncio.Lock()):
-                while taken_permits < width:
-                    await semaphore.acquire()
-                    taken_permits += 1
-            held = Slots(self, mailbox, width)
-            self._in_flight[mailbox] += width
-            self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
-            taken = self._clock()
-            try:
-                yield held
-            finally:
-                self._in_flight[mailbox] -= width
-                self.held[mailbox] += (self._clock() - taken) * width
-        finally:
-            for _ in range(taken_permits):
-                semaphore.release()
+        async with self._gathered(mailbox, width):
+            yield Slots(self, mailbox, width)
 
     @asynccontextmanager
     async def slots(self, counts: Mapping[str, int]) -> AsyncIterator[None]:
         """One ``$batch`` request's turn: ``counts`` items per mailbox. It holds ``min(n, concurrency)`` of
         each mailbox's slots and spends ``n`` of its budget. The slots are gathered mailbox by mailbox in
-        sorted order, each under that mailbox's lock, so batches cannot deadlock each other (no batch
-        waits for a mailbox while holding a later one's slots) and never block other mailboxes'."""
-        wanted = {m.lower(): 0 for m in counts}
+        sorted order, so batches cannot deadlock each other (no batch waits for a mailbox while holding a
+        later one's slots) and never block other mailboxes'."""
+        wanted: dict[str, int] = defaultdict(int)
         for mailbox, n in counts.items():
             wanted[mailbox.lower()] += n
-        wanted = {m: n for m, n in wanted.items() if n > 0}
-        held: list[asyncio.Semaphore] = []  # one entry per permit taken
+        async with AsyncExitStack() as stack:
+            for mailbox in sorted(m for m, n in wanted.items() if n > 0):
+                width = min(wanted[mailbox], self.limits.concurrency)
+                await stack.enter_async_context(self._gathered(mailbox, width))
+                await Slots(self, mailbox, width).spend(wanted[mailbox])
+            yield
+
+    @asynccontextmanager
+    async def _gathered(self, mailbox: str, width: int) -> AsyncIterator[None]:
+        """``width`` of the mailbox's slots, gathered under the mailbox's lock so two batches never each
+        hold part of what both need (single requests never take it: they hold one slot and never wait
+        for another), and counted in flight and held while the caller has them."""
+        semaphore = self._semaphores.setdefault(mailbox, asyncio.Semaphore(self.limits.concurrency))
+        taken = 0
         try:
-            for mailbox in sorted(wanted):
-                semaphore = self._semaphores.setdefault(mailbox, asyncio.Semaphore(self.limits.concurrency))
-                async with self._gathering.setdefault(mailbox, asyncio.Lock()):
-                    for _ in range(min(wanted[mailbox], self.limits.concurrency)):
-                        await semaphore.acquire()
-                        held.append(semaphore)
-            for mailbox in sorted(wanted):
-                for _ in range(wanted[mailbox]):
-                    self.waited[mailbox] += await self._budget(mailbox).acquire()
-            width = {m: min(n, self.limits.concurrency) for m, n in wanted.items()}
-            for mailbox, n in wanted.items():
-                self._in_flight[mailbox] += width[mailbox]
-                self.requests_made[mailbox] += n
-                self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
-            taken = self._clock()
+            async with self._gathering.setdefault(mailbox, asyncio.Lock()):
+                while taken < width:
+                    await semaphore.acquire()
+                    taken += 1
+            self._in_flight[mailbox] += width
+            self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
+            since = self._clock()
             try:
                 yield
             finally:
-                spent = self._clock() - taken
-                for mailbox in wanted:
-                    self._in_flight[mailbox] -= width[mailbox]
-                    self.held[mailbox] += spent * width[mailbox]
+                self._in_flight[mailbox] -= width
+                self.held[mailbox] += (self._clock() - since) * width
         finally:
-            for semaphore in held:
+            for _ in range(taken):
                 semaphore.release()
 
     def send_budget(self, sender: str) -> TokenBucket:
