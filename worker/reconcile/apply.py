@@ -155,7 +155,6 @@ class Applying:
         self._stopped: set[str] = set()
         self._books = books
         self._booked: Counter[str] = Counter()
-        self._pairs: list[asyncio.Task[None]] = []
         self._pairs_of: dict[str, list[asyncio.Task[None]]] = defaultdict(list)  # by the mailbox they write
         self._waves: list[asyncio.Task[None]] = []
         self._closed = False  # cancelled: no new wave may start (a pair's `finally` could start one)
@@ -164,7 +163,6 @@ class Applying:
         """Start carrying out one pair's actions (all of one pair, in order)."""
         if actions and not self._closed:
             task = asyncio.ensure_future(self._run_pair(actions[0].pair, actions))
-            self._pairs.append(task)
             self._pairs_of[_mailbox_of(actions[0]).lower()].append(task)
 
     def pairs(self, actions: Iterable[Action]) -> None:
@@ -188,7 +186,6 @@ class Applying:
 
         try:
             await asyncio.gather(*(mailbox_done(box, tasks) for box, tasks in list(self._pairs_of.items())))
-            await asyncio.gather(*self._pairs)  # any started meanwhile (none: every pair is handed over)
             for box in list(self._fixups):
                 self._fix_up(box)
             await asyncio.gather(*self._waves)
@@ -199,7 +196,7 @@ class Applying:
 
     async def cancel(self) -> None:
         self._closed = True
-        tasks = [*self._pairs, *self._waves]
+        tasks = [*(t for mine in self._pairs_of.values() for t in mine), *self._waves]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
