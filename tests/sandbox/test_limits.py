@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.sandbox.sandbox_client import FakeClock, Graph, example, run, shape_mismatches, with_graph
 from worker.sandbox.app import create_app
-from worker.sandbox.faults import FaultConfig, Limits, format_retry_after
+from worker.sandbox.faults import FaultConfig, Lane, Limits, format_retry_after
 
 ORG = "mentoring@contoso.com"
 EVENT = {
@@ -249,3 +251,38 @@ def test_latency_counts_from_arrival_so_the_sandboxs_own_work_is_inside_it() -> 
 
     asyncio.run(scenario())
     assert [round(s, 6) for s in slept] == [0.07, 0.0, 0.1]
+
+
+def test_a_batch_lane_keeps_its_own_schedule_so_late_wakeups_do_not_pile_up() -> None:
+    """A batch's items run four at a time, each after the one before in its lane. On Graph each round
+    takes the latency; the sandbox's one event loop wakes a sleeper a little late when it is busy, and
+    that lateness must not be added to every later round of the batch."""
+    slept: list[float] = []
+    now = [0.0]
+
+    async def late_sleeper(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds + 0.01  # the loop was busy: woken 10 ms late
+
+    limits = Limits(
+        FaultConfig(latency_seconds=(0.1, 0.1)), seed=0, sleeper=late_sleeper, monotonic=lambda: now[0]
+    )
+    lane = Lane()
+
+    async def item(ready: float, work: float) -> None:
+        lane.begin(ready)
+        arrived = limits.arrived(lane)
+        now[0] += work
+        await limits.latency(arrived, lane=lane)
+        lane.end(now[0])
+
+    async def scenario() -> None:
+        await item(0.0, 0.02)  # due at 0.1, answered at 0.11
+        await item(0.0, 0.02)  # it waited for the lane: its turn began at 0.1, so it is due at 0.2
+        lane.begin(0.0)  # an item refused before its latency (a 429) frees the lane when it is refused
+        lane.end(now[0])
+        await item(0.0, 0.0)
+
+    asyncio.run(scenario())
+    assert slept == [0.08, 0.07, 0.1]  # the third starts when the refused one freed the lane, at 0.21
+    assert lane.due == pytest.approx(0.31)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from worker.sandbox.errors import GraphError, bad_request
+from worker.sandbox.faults import Lane
 from worker.sandbox.router import GraphRequest, Reply
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ MAX_REQUESTS = 20
 FORWARD_AT_ONCE = 4
 
 
-def _item_request(outer: GraphRequest, item: dict[str, Any]) -> GraphRequest:
+def _item_request(outer: GraphRequest, item: dict[str, Any], lane: Lane | None = None) -> GraphRequest:
     url = item["url"]
     split = urlsplit(url if url.startswith("/") else "/" + url)
     path = unquote(split.path)  # as the server decodes a top-level request's path (the ASGI scope's)
@@ -55,6 +56,7 @@ def _item_request(outer: GraphRequest, item: dict[str, Any]) -> GraphRequest:
         base_url=outer.base_url,
         in_batch=True,
         raw_query=split.query,
+        lane=lane,
     )
 
 
@@ -95,7 +97,9 @@ async def run(sandbox: Sandbox, req: GraphRequest, *, now: datetime) -> Reply:
         raise bad_request("Invalid batch payload format.") from exc
     items = _validate(payload)
     done: dict[str, asyncio.Task[dict[str, Any]]] = {}
-    gate = asyncio.Semaphore(FORWARD_AT_ONCE)
+    lanes: asyncio.Queue[Lane] = asyncio.Queue()
+    for _ in range(FORWARD_AT_ONCE):
+        lanes.put_nowait(Lane())
 
     async def one(item: dict[str, Any]) -> dict[str, Any]:
         deps = [done[d] for d in item.get("dependsOn") or []]
@@ -108,8 +112,14 @@ async def run(sandbox: Sandbox, req: GraphRequest, *, now: datetime) -> Reply:
                 "headers": {"Content-Type": "application/json"},
                 "body": err.body(now=now, request_id=req.headers.get("client-request-id", "batch")),
             }
-        async with gate:
-            reply = await sandbox.dispatch(_item_request(req, item))
+        ready = sandbox.limits.arrived()
+        lane = await lanes.get()
+        lane.begin(ready)
+        try:
+            reply = await sandbox.dispatch(_item_request(req, item, lane))
+        finally:
+            lane.end(sandbox.limits.arrived())
+            lanes.put_nowait(lane)
         out: dict[str, Any] = {"id": item["id"], "status": reply.status, "headers": dict(reply.headers)}
         if reply.body is not None:
             out["body"] = reply.body

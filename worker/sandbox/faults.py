@@ -145,6 +145,27 @@ class Counters:
         return out
 
 
+@dataclass
+class Lane:
+    """One of the places where a ``$batch``'s items run, one after another (Graph forwards four at a
+    time). An item that waited for the lane starts when the one before was due to end (``due``), not
+    when this single event loop got round to waking it: on Graph the lanes are separate servers, so the
+    sandbox's own queueing must not pile up over a batch's rounds. With real sleep only."""
+
+    start: float | None = None  # when the current item's turn began
+    due: float | None = None  # when the last item's latency was due to end
+
+    def begin(self, ready: float) -> None:
+        """An item that has been waiting since ``ready`` takes the lane."""
+        self.start = ready if self.due is None else max(ready, self.due)
+        self.due = None
+
+    def end(self, now: float) -> None:
+        """The item is done; an item that failed before its latency frees the lane from ``now``."""
+        if self.due is None:
+            self.due = now
+
+
 class Limits:
     """The per-mailbox gates and the seeded fault dice. One instance per sandbox."""
 
@@ -235,11 +256,18 @@ class Limits:
         rate = self.config.commit_then_fail_rate
         return rate > 0 and self._die(b"commit-then-fail", arrival) < rate
 
-    def arrived(self) -> float:
-        """A mark to pass to :meth:`latency` once the request has been processed."""
-        return self._monotonic() if self._monotonic is not None else 0.0
+    def arrived(self, lane: Lane | None = None) -> float:
+        """A mark to pass to :meth:`latency` once the request has been processed: now, or for a batch
+        item, when its turn in its lane began (``Lane.start``)."""
+        if self._monotonic is None:
+            return 0.0
+        if lane is not None and lane.start is not None:
+            return lane.start
+        return self._monotonic()
 
-    async def around(self, arrived: float, handler: Callable[[], Awaitable[T]]) -> T:
+    async def around(
+        self, arrived: float, handler: Callable[[], Awaitable[T]], *, lane: Lane | None = None
+    ) -> T:
         """Run ``handler`` within the request's latency. In real time the handler runs first and the rest
         of the latency is waited out after it, so the sandbox's CPU is inside the latency. In virtual
         time (an injected sleeper) processing takes no time anyway, and the write is done at the end of
@@ -251,16 +279,19 @@ class Limits:
         try:
             return await handler()
         finally:
-            await self.latency(arrived)
+            await self.latency(arrived, lane=lane)
 
-    async def latency(self, arrived: float) -> None:
+    async def latency(self, arrived: float, *, lane: Lane | None = None) -> None:
         """Wait out the rest of the request's latency: drawn from ``latency_seconds``, less the time
         since ``arrived`` (with real sleep), so the sandbox's own CPU is inside the latency, not added to
-        it. A benchmark's throttle-bound minimum assumes each request takes exactly the latency."""
+        it. A benchmark's throttle-bound minimum assumes each request takes exactly the latency. A batch
+        item's ``lane`` learns when its latency was due to end (``Lane.due``)."""
         low, high = self.config.latency_seconds
         if high > 0:
             wait = self._rng.uniform(low, high)
             if self._monotonic is not None:
+                if lane is not None:
+                    lane.due = arrived + wait
                 wait -= self._monotonic() - arrived
             await self.sleeper(max(wait, 0.0))
         else:

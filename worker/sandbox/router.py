@@ -20,6 +20,7 @@ from worker.sandbox.errors import GraphError, bad_request
 from worker.sandbox.store import Mailbox, User
 
 if TYPE_CHECKING:
+    from worker.sandbox.faults import Lane
     from worker.sandbox.service import Sandbox
 
 JSON_CONTENT_TYPE = (
@@ -38,6 +39,7 @@ class GraphRequest:
     in_batch: bool = False
     control: bool = False  # issued by the control surface (acting as a participant): no limits, no faults
     raw_query: str | None = None  # the query string as sent (still percent-encoded), for Graph's URL limits
+    lane: Lane | None = None  # a batch item's place among those Graph runs at once (``faults.Lane``)
 
 
 @dataclass

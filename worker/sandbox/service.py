@@ -161,7 +161,7 @@ class Sandbox:
             c.throttled_at.append((now, mailbox_key, float(retry_after or 0)))
 
     async def _serve(self, req: GraphRequest, now: datetime, key: list[str]) -> Reply:
-        arrived = self.limits.arrived()
+        arrived = self.limits.arrived(req.lane)
         self.tokens.check(req.headers.get("authorization"), now=now)
         route, params = self.router.match(req.method, req.path)
         check_query_options(req.query)
@@ -178,7 +178,7 @@ class Sandbox:
                     raise too_many_requests(self.limits.retry_after())
                 if fault is not None:
                     raise service_unavailable(fault, self.limits.retry_after())
-                return await self.limits.around(arrived, lambda: route.handler(ctx, **params))
+                return await self.limits.around(arrived, lambda: route.handler(ctx, **params), lane=req.lane)
             return await route.handler(ctx, **params)
         user = self.tenant.find_user(segment)
         mailbox_key = user.id if user else segment.lower()
@@ -210,7 +210,9 @@ class Sandbox:
                 raise too_many_requests(self.limits.retry_after())
             if fault is not None:
                 raise service_unavailable(fault, self.limits.retry_after())
-            reply = await self.limits.around(arrived, lambda: route.handler(ctx, **handler_params))
+            reply = await self.limits.around(
+                arrived, lambda: route.handler(ctx, **handler_params), lane=req.lane
+            )
             if route.write and reply.status < 400 and self.limits.commit_then_fail(arrival):
                 body = graph_error_body(
                     "UnknownError", "The request timed out.", now=now, request_id=str(uuid.uuid4())
