@@ -220,6 +220,60 @@ async def test_a_batch_waits_for_the_slots_its_items_need_and_never_carries_more
     await batcher.aclose()
 
 
+async def test_a_batch_that_waited_for_one_slot_takes_those_freed_meanwhile_for_the_items_that_came() -> None:
+    clock = VirtualClock()
+    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
+    sent: list[int] = []
+
+    async def send(items: list[dict[str, object]]) -> list[dict[str, object]]:
+        sent.append(len(items))
+        await asyncio.sleep(0)
+        return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
+
+    batcher = Batcher(send, pacer=pacer)
+    busy = asyncio.Event()
+
+    async def single() -> None:
+        async with pacer.slot(ORG):
+            await busy.wait()
+
+    singles = [asyncio.create_task(single()) for _ in range(4)]
+    await asyncio.sleep(0)
+    first = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/a/0", {})))  # it asks for one slot
+    for _ in range(3):
+        await asyncio.sleep(0)
+    rest = [asyncio.ensure_future(batcher.submit(ORG, Item("POST", f"/a/{i}", {}))) for i in range(1, 11)]
+    busy.set()  # all four free at once: the batch gets its one, and the three others as well
+    await asyncio.gather(first, *rest, *singles)
+    assert sent == [8, 3], "two whole rounds of four in the four slots, then the rest"
+    assert pacer.max_in_flight[ORG] == 4
+    await batcher.aclose()
+
+
+async def test_widening_takes_only_free_slots_and_counts_each_from_when_it_was_taken() -> None:
+    clock = VirtualClock()
+    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
+    done = asyncio.Event()
+
+    async def single() -> None:
+        async with pacer.slot(ORG):
+            await done.wait()
+
+    singles = [asyncio.create_task(single()) for _ in range(2)]
+    await asyncio.sleep(0)
+    async with pacer.free_slots(ORG, 1) as held:
+        clock.now += 1.0
+        assert await held.widen(4) == 2, "two slots are another request's: one more is free"
+        assert pacer._in_flight[ORG] == 4
+        clock.now += 1.0
+    assert pacer._in_flight[ORG] == 2
+    assert pacer.held[ORG] == pytest.approx(2.0 + 1.0), "the first slot two seconds, the other one"
+    done.set()
+    await asyncio.gather(*singles)
+    async with pacer.free_slots(ORG, 4) as held:
+        assert held.width == 4 and await held.widen(4) == 4
+
+
 async def test_crossgen_graph_batch_off_sends_each_write_alone_and_a_typo_is_refused(wire: Wire) -> None:
     from tests.graph.conftest import base_env
     from worker.graph.errors import AuthError

@@ -131,8 +131,9 @@ class Batcher:
             self._draining.discard(key)
 
     async def _batch_in_slots(self, key: str, filled: asyncio.Future[None]) -> None:
-        """The mailbox's next batch, filled once its slots are held. With fewer slots than Graph runs at
-        once, one item per slot, however many arrived meanwhile; otherwise whole rounds of four (Graph
+        """The mailbox's next batch, filled once its slots are held, and widened to the slots freed while
+        it waited if items arrived meanwhile. With fewer slots than Graph runs at once, one item per
+        slot, however many arrived; otherwise whole rounds of four (Graph
         runs a batch's items four at a time, so a batch of six would leave two slots idle in its second
         round), up to ``per_batch``. Items that arrive while it waits join it, so a busy mailbox's
         batches fill up by themselves."""
@@ -140,7 +141,7 @@ class Batcher:
         try:
             pending = self._pending[key]
             async with self._pacer.free_slots(key, len(pending)) as held:
-                width = held.width
+                width = await held.widen(len(pending))  # items that came while it waited: slots freed since
                 if width < FORWARDED_AT_ONCE:
                     room = width
                 else:

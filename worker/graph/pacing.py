@@ -98,10 +98,42 @@ class TokenBucket:
 
 
 class Slots:
-    """Slots of one mailbox held for a batch (``Pacer.free_slots``)."""
+    """Slots of one mailbox held for a batch (``Pacer.free_slots``): ``width`` of them, counted in flight
+    and held from when each was taken."""
 
-    def __init__(self, pacer: Pacer, mailbox: str, width: int) -> None:
-        self._pacer, self.mailbox, self.width = pacer, mailbox, width
+    def __init__(self, pacer: Pacer, mailbox: str, semaphore: asyncio.Semaphore) -> None:
+        self._pacer, self.mailbox, self._semaphore = pacer, mailbox, semaphore
+        self.width = 0
+        self._since: list[float] = []
+
+    def _hold(self, taken: int) -> None:
+        pacer, mailbox = self._pacer, self.mailbox
+        self.width += taken
+        self._since.extend([pacer._clock()] * taken)
+        pacer._in_flight[mailbox] += taken
+        pacer.max_in_flight[mailbox] = max(pacer.max_in_flight[mailbox], pacer._in_flight[mailbox])
+
+    def _release(self) -> None:
+        pacer, mailbox = self._pacer, self.mailbox
+        now = pacer._clock()
+        pacer._in_flight[mailbox] -= self.width
+        pacer.held[mailbox] += sum(now - since for since in self._since)
+        for _ in range(self.width):
+            self._semaphore.release()
+        self.width, self._since = 0, []
+
+    async def widen(self, up_to: int) -> int:
+        """Also take the mailbox's slots that are free this instant, up to ``up_to`` in all (never more than
+        its concurrency, never one that another request is already waiting for); the new width. Never
+        waits: a batch that asked for one slot while one item was pending, and holds it by the time more
+        have arrived, takes the slots freed meanwhile instead of leaving them idle."""
+        up_to = min(up_to, self._pacer.limits.concurrency)
+        taken = 0
+        while self.width + taken < up_to and not self._semaphore.locked():
+            await self._semaphore.acquire()  # free and nobody waiting: returns at once
+            taken += 1
+        self._hold(taken)
+        return self.width
 
     async def spend(self, requests: int) -> None:
         """Count ``requests`` items against the mailbox's budget (waiting for it) and its figures."""
@@ -176,8 +208,8 @@ class Pacer:
         item then paying its own round trip."""
         mailbox = mailbox.lower()
         width = max(1, min(up_to, self.limits.concurrency))
-        async with self._gathered(mailbox, width):
-            yield Slots(self, mailbox, width)
+        async with self._gathered(mailbox, width) as held:
+            yield held
 
     @asynccontextmanager
     async def slots(self, counts: Mapping[str, int]) -> AsyncIterator[None]:
@@ -191,33 +223,30 @@ class Pacer:
         async with AsyncExitStack() as stack:
             for mailbox in sorted(m for m, n in wanted.items() if n > 0):
                 width = min(wanted[mailbox], self.limits.concurrency)
-                await stack.enter_async_context(self._gathered(mailbox, width))
-                await Slots(self, mailbox, width).spend(wanted[mailbox])
+                held = await stack.enter_async_context(self._gathered(mailbox, width))
+                await held.spend(wanted[mailbox])
             yield
 
     @asynccontextmanager
-    async def _gathered(self, mailbox: str, width: int) -> AsyncIterator[None]:
+    async def _gathered(self, mailbox: str, width: int) -> AsyncIterator[Slots]:
         """``width`` of the mailbox's slots, gathered under the mailbox's lock so two batches never each
         hold part of what both need (single requests never take it: they hold one slot and never wait
         for another), and counted in flight and held while the caller has them."""
         semaphore = self._semaphores.setdefault(mailbox, asyncio.Semaphore(self.limits.concurrency))
+        held = Slots(self, mailbox, semaphore)
         taken = 0
         try:
             async with self._gathering.setdefault(mailbox, asyncio.Lock()):
                 while taken < width:
                     await semaphore.acquire()
                     taken += 1
-            self._in_flight[mailbox] += width
-            self.max_in_flight[mailbox] = max(self.max_in_flight[mailbox], self._in_flight[mailbox])
-            since = self._clock()
-            try:
-                yield
-            finally:
-                self._in_flight[mailbox] -= width
-                self.held[mailbox] += (self._clock() - since) * width
+            held._hold(taken)
+            taken = 0
+            yield held
         finally:
-            for _ in range(taken):
+            for _ in range(taken):  # cancelled while gathering: what it had is given back
                 semaphore.release()
+            held._release()
 
     def send_budget(self, sender: str) -> TokenBucket:
         sender = sender.lower()
