@@ -204,3 +204,32 @@ def test_the_first_batch_of_people_is_the_smaller_one_the_first_writes_wait_for(
         assert result.summary()["errors"] == 0
 
     play(tmp_path, scenario)
+
+
+def test_the_first_batch_has_that_many_people_for_each_programme_mailbox(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    # Each mailbox gets about the same share of the first batch's pairs: with two, the batch is twice
+    # the size, so neither runs out of writes while the next batches are read.
+    monkeypatch.setattr(observe_module, "PEOPLE_PER_BATCH", 6)
+    monkeypatch.setattr(observe_module, "FIRST_BATCH_PEOPLE", 2)
+
+    async def scenario(w: World) -> None:
+        w.edit(
+            "program.yaml",
+            "organizer: mentoring@contoso.com",
+            "organizer: [mentoring@contoso.com, people.lead@contoso.com]",
+        )
+        free_busy = w.gateway.free_busy
+        sizes: list[int] = []
+
+        async def counted(people: list[str], *args: Any, **kwargs: Any) -> Any:
+            sizes.append(len(people))
+            return await free_busy(people, *args, **kwargs)
+
+        w.gateway.free_busy = counted
+        result = await w.run()
+        assert sizes[0] == 4 and set(sizes[1:-1]) == {6}
+        assert result.summary()["errors"] == 0
+
+    play(tmp_path, scenario)

@@ -48,8 +48,9 @@ class ReadErrors:
 # order the programme's pairs name them, so a run can plan and book its first pairs while the rest are
 # still being read (see ``Reading``).
 PEOPLE_PER_BATCH = 200
-# The first batch is smaller: it is what the first writes wait for (two getSchedule calls and one chain
-# read instead of ten and five), and the programme mailboxes are idle until it is in.
+# The first batch is smaller: it is what the first writes wait for, and the programme mailboxes are idle
+# until it is in. This many people per programme mailbox (two getSchedule calls and one chain read for
+# each): about 20 pairs each, a second's writes, so no mailbox runs dry while the next batches are read.
 FIRST_BATCH_PEOPLE = 40
 
 
@@ -108,7 +109,8 @@ class Reading:
         self._organizers = desired.all_organizers or desired.organizers
         # In the order the pairs name them: the first pairs' people are in the first batch.
         people = list(dict.fromkeys(a for p in desired.pairs for a in (p.mentor.address, p.mentee.address)))
-        first, size = min(FIRST_BATCH_PEOPLE, PEOPLE_PER_BATCH), PEOPLE_PER_BATCH
+        first = min(FIRST_BATCH_PEOPLE * max(1, len(desired.organizers)), PEOPLE_PER_BATCH)
+        size = PEOPLE_PER_BATCH
         self._batches = [people[:first]] if people else []
         self._batches += [people[i : i + size] for i in range(first, len(people), size)]
         self._batch_of = {a: i for i, batch in enumerate(self._batches) for a in batch}
