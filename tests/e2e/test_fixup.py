@@ -62,7 +62,7 @@ class Recording:
                     if not message.get("more_body"):
                         break
                 for item in json.loads(body)["requests"]:
-                    self.calls.append((item["method"], "/v1.0" + unquote(item["url"])))
+                    self.calls.append((item["method"], "/v1.0" + unquote(item["url"].split("?")[0])))
 
                 async def replay() -> dict[str, Any]:
                     return {"type": "http.request", "body": body, "more_body": False}

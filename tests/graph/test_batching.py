@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from tests.graph.conftest import GRAPH, VirtualClock, VirtualSleep, Wire, assert_bodies_valid, make_gateway
+from worker.core.types import Interval
 from worker.graph.batching import Batcher, Item, Reply
 from worker.graph.errors import InvalidRequest, NotFound
 from worker.graph.ops import Gateway
@@ -272,6 +275,55 @@ async def test_widening_takes_only_free_slots_and_counts_each_from_when_it_was_t
     await asyncio.gather(*singles)
     async with pacer.free_slots(ORG, 4) as held:
         assert held.width == 4 and await held.widen(4) == 4
+
+
+async def test_a_programme_mailbox_s_reads_during_the_writes_travel_in_its_batches(
+    wire: Wire, gateway: Gateway
+) -> None:
+    # A read sent alone would hold one of the mailbox's four slots while the next batch waits for all
+    # four: the Sent Items lookup of an email and the fix-up's calendarView pages go as items instead.
+    cancel_route(wire)
+    sent = wire.router.get(f"{GRAPH}/users/{ORG}/mailFolders/sentitems/messages").mock(
+        return_value=httpx.Response(200, json={"value": [{"id": "m1"}]})
+    )
+    second_page = f"{GRAPH}/users/{ORG}/calendarView?$skiptoken=page-2"
+    view = wire.router.get(url__regex=r".*/calendarView\?.*").mock(
+        side_effect=[
+            httpx.Response(200, json={"value": [], "@odata.nextLink": second_page}),
+            httpx.Response(200, json={"value": []}),
+        ]
+    )
+    window = Interval(datetime(2027, 2, 22, tzinfo=UTC), datetime(2027, 2, 27, tzinfo=UTC))
+    found, *_ = await asyncio.gather(
+        gateway.mail_already_sent(ORG, "escalation:pair-1"),
+        gateway.calendar_view(ORG, window),
+        *(gateway.cancel(ORG, f"occ-{i}", "x") for i in range(6)),
+    )
+    assert found is True and sent.call_count == 1 and view.call_count == 2
+    items = [i for b in wire.batches() for i in items_of(b)]
+    reads = [i for i in items if i["method"] == "GET"]
+    assert len(reads) == 3 and len(items) == 9, "each call above went once, as a batch item"
+    lookup = next(i for i in reads if "sentitems" in str(i["url"]))
+    first, then = sorted(
+        (i for i in reads if "calendarView" in str(i["url"])), key=lambda i: "skip" in str(i["url"])
+    )
+    assert str(lookup["url"]).startswith("/users/mentoring%40contoso.com/mailFolders/sentitems/messages?")
+    assert "internetMessageId" in unquote(str(lookup["url"]))
+    assert "startDateTime=2027-02-22" in unquote(str(first["url"])) and "body" not in first
+    assert then["url"] == "/users/mentoring@contoso.com/calendarView?$skiptoken=page-2", (
+        "the next link, relative"
+    )
+    for item in reads:
+        assert item["headers"]["Prefer"] == 'IdType="ImmutableId"'  # type: ignore[index]
+
+
+async def test_without_batching_a_read_is_its_own_request(wire: Wire) -> None:
+    gateway = make_gateway(wire, batch_writes=False)
+    sent = wire.router.get(f"{GRAPH}/users/{ORG}/mailFolders/sentitems/messages").mock(
+        return_value=httpx.Response(200, json={"value": []})
+    )
+    assert await gateway.mail_already_sent(ORG, "escalation:pair-1") is False
+    assert sent.call_count == 1 and wire.batches() == []
 
 
 async def test_crossgen_graph_batch_off_sends_each_write_alone_and_a_typo_is_refused(wire: Wire) -> None:

@@ -55,13 +55,18 @@ def graph_url_from_env(env: Mapping[str, str] | None = None) -> str:
     return url
 
 
+def prefer_immutable_ids(prefer: str) -> str:
+    """A ``Prefer`` header's value that also asks for immutable ids (unless it names an id type)."""
+    if "idtype=" in prefer.lower():
+        return prefer
+    return f"{prefer}, {IMMUTABLE_ID}" if prefer else IMMUTABLE_ID
+
+
 class ImmutableIdHandler(BaseMiddleware):
     """Adds ``IdType="ImmutableId"`` to the ``Prefer`` header of every request."""
 
     async def send(self, request: httpx.Request, transport: httpx.AsyncBaseTransport) -> httpx.Response:
-        prefer = request.headers.get("Prefer", "")
-        if "idtype=" not in prefer.lower():
-            request.headers["Prefer"] = f"{prefer}, {IMMUTABLE_ID}" if prefer else IMMUTABLE_ID
+        request.headers["Prefer"] = prefer_immutable_ids(request.headers.get("Prefer", ""))
         return await super().send(request, transport)
 
 
