@@ -14,7 +14,8 @@ would, and prints:
   per mailbox m with n_m requests, max(n_m / (4 / latency), (n_m - 10,000) / (10,000 / 600 s)),
   the largest over mailboxes; and their ratio;
 - Graph requests (what Graph's limits count: direct requests and the items of each ``$batch``), per pair
-  and per new pair, by kind; HTTP requests (a ``$batch`` is one), and the batches; 429s;
+  and per new pair, by kind, and per new pair beyond the one cancel each blacked-out session costs;
+  HTTP requests (a ``$batch`` is one), and the batches; 429s;
 - the busiest mailbox's mean time per request in a pacing slot (the bound assumes the latency alone),
   and when each kind of request was first sent and last answered (the run's phases);
 - the same for a steady-state run right after (nothing left to do);
@@ -100,6 +101,7 @@ async def _one_run(
     label: str,
     server_pid: int,
 ) -> dict[str, Any]:
+    from worker.core.actions import Book
     from worker.graph.ops import Gateway
     from worker.reconcile.run import reconcile
 
@@ -158,6 +160,9 @@ async def _one_run(
     served = sum(counters["status_counts"].values()) - batches
     http = served - items + batches
     summary = result.summary()
+    # Graph cannot create a series without some of its occurrences: each session a blackout skips
+    # costs one cancel, whatever the client does. Requests per new pair are also given beyond those.
+    skips = sum(len(a.skipped) for a in result.plan.actions if isinstance(a, Book))
     minimum = _minimum(counters["requests"], latency)
     pacer = gateway.pacer
     busiest = max(pacer.requests_made, key=lambda m: pacer.requests_made[m], default=None)
@@ -175,6 +180,10 @@ async def _one_run(
         "requests": served,
         "requests_per_pair": round(served / pairs, 3),
         "requests_per_new_pair": round(served / summary["booked"], 3) if summary["booked"] else None,
+        "blackout_cancels": skips,
+        "requests_per_new_pair_beyond_blackout_cancels": (
+            round((served - skips) / summary["booked"], 3) if summary["booked"] else None
+        ),
         "http_requests": http,
         "http_requests_per_new_pair": round(http / summary["booked"], 3) if summary["booked"] else None,
         "batches": batches,
@@ -272,6 +281,8 @@ def main() -> None:
             "requests",
             "requests_per_pair",
             "requests_per_new_pair",
+            "blackout_cancels",
+            "requests_per_new_pair_beyond_blackout_cancels",
             "http_requests",
             "http_requests_per_new_pair",
             "batches",
@@ -283,8 +294,8 @@ def main() -> None:
             "max_in_flight",
             "busiest_slot_hold_ms",
         ):
-            print(f"  {key:26} {run[key]}")
-        print(f"  {'summary':26} {json.dumps(run['summary'], sort_keys=True)}")
+            print(f"  {key:46} {run[key]}")
+        print(f"  {'summary':46} {json.dumps(run['summary'], sort_keys=True)}")
         for kind, n in run["by_kind"].items():
             print(f"    {n:7}  {n / run['pairs']:.3f}/pair  {kind}")
         print("  phases (first sent .. last answered, seconds from the start of the run):")
