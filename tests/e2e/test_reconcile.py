@@ -298,10 +298,17 @@ def test_of_two_series_for_a_pair_the_older_is_kept_even_when_the_newer_starts_f
         recurrence["range"]["startDate"] = week_earlier["start"]["dateTime"][:10]
         w.advance(hours=1)
         attendees = [{"emailAddress": a["emailAddress"], "type": a["type"]} for a in original["attendees"]]
-        await w.person.call("POST", f"/users/{ORGANIZER}/events", json={
-            "subject": original["subject"], **week_earlier, "recurrence": recurrence, "attendees": attendees,
-            "singleValueExtendedProperties": original["singleValueExtendedProperties"],
-        })
+        await w.person.call(
+            "POST",
+            f"/users/{ORGANIZER}/events",
+            json={
+                "subject": original["subject"],
+                **week_earlier,
+                "recurrence": recurrence,
+                "attendees": attendees,
+                "singleValueExtendedProperties": original["singleValueExtendedProperties"],
+            },
+        )
         assert len(await w.series(lea)) == 2
 
         result = await w.run()
@@ -316,3 +323,20 @@ def _shift(text: str, **delta: float) -> str:
     from datetime import datetime
 
     return (datetime.fromisoformat(text[:19]) + timedelta(**delta)).isoformat()
+
+
+def test_a_run_given_the_programme_it_checked_plans_that_not_what_is_on_disk_now(tmp_path: Path) -> None:
+    # `crossgen run` loads the programme to refuse bad config before touching a credential; the run then
+    # uses that programme instead of reading the YAML a second time (which a lead may be editing).
+    from worker.policies.load import load_programme
+    from worker.reconcile.run import reconcile
+
+    async def scenario(w: World) -> None:
+        checked = load_programme(w.config)
+        w.write("pairs.yaml", "pairs: [")  # broken since
+        result = await reconcile(
+            w.config, gateway=w.gateway, now=w.now, state_path=w.state, programme=checked
+        )
+        assert result.summary()["booked"] == 6 and result.summary()["errors"] == 0
+
+    play(tmp_path, scenario)

@@ -119,7 +119,7 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
     try:
         from worker.policies.load import load_programme
 
-        load_programme(config)  # refuse bad config before any credential or network is touched
+        programme = load_programme(config)  # refuse bad config before any credential or network is touched
     except ConfigError as exc:
         fail_config(exc)
     from worker.graph.errors import AuthError
@@ -141,6 +141,7 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
                     on_plan=on_plan,
                     on_write=on_write,
                     stopping=_TERMINATED.is_set,
+                    programme=programme,
                 )
         finally:
             loop.remove_signal_handler(signal.SIGTERM)

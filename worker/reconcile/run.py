@@ -30,6 +30,7 @@ from worker.reconcile.state import State, state_dir
 
 if TYPE_CHECKING:
     from worker.graph.gateway import Gateway
+    from worker.policies.programme import Programme
     from worker.report.model import ProgrammeReport
 
 log = structlog.get_logger(__name__)
@@ -97,8 +98,12 @@ async def reconcile(
     on_write: Callable[[str, Action], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     stopping: Callable[[], bool] | None = None,
+    programme: Programme | None = None,
 ) -> RunResult:
     """Make the calendars match the programme (or, with ``dry_run``, say what that would take).
+
+    ``programme``: ``config_dir`` already loaded (the CLI loads it first, to refuse bad config before any
+    credential is touched); the run then plans exactly what was checked.
 
     ``on_plan`` is called once every pair is decided; in a run that writes, the first pairs' writes are
     under way by then (see ``_read_plan_apply``). ``on_write`` is called as each write completes.
@@ -107,7 +112,8 @@ async def reconcile(
     """
     from worker.policies.load import load_programme  # raises ConfigError: the CLI maps it to exit 2
 
-    programme = load_programme(config_dir)
+    if programme is None:
+        programme = load_programme(config_dir)
     desired = desired_from(programme, shard=shard)
     run_id = uuid.uuid4().hex[:12]
     structlog.contextvars.bind_contextvars(run_id=run_id, programme=desired.key)
