@@ -183,13 +183,20 @@ def test_what_the_reads_froze_for_the_run_is_the_collector_s_again_when_it_ends(
     play(tmp_path, scenario)
 
 
+@pytest.mark.parametrize(
+    ("organizers", "first"),
+    [("mentoring@contoso.com", 2), ("[mentoring@contoso.com, people.lead@contoso.com]", 4)],
+)
 def test_the_first_batch_of_people_is_the_smaller_one_the_first_writes_wait_for(
-    tmp_path: Path, monkeypatch: Any
+    tmp_path: Path, monkeypatch: Any, organizers: str, first: int
 ) -> None:
+    # FIRST_BATCH_PEOPLE for each programme mailbox, so each gets about the same share of pairs to
+    # write while the next batches are read.
     monkeypatch.setattr(observe_module, "PEOPLE_PER_BATCH", 6)
     monkeypatch.setattr(observe_module, "FIRST_BATCH_PEOPLE", 2)
 
     async def scenario(w: World) -> None:
+        w.edit("program.yaml", "organizer: mentoring@contoso.com", f"organizer: {organizers}")
         free_busy = w.gateway.free_busy
         sizes: list[int] = []
 
@@ -200,36 +207,7 @@ def test_the_first_batch_of_people_is_the_smaller_one_the_first_writes_wait_for(
         w.gateway.free_busy = counted
         result = await w.run()
         people = {a for p in result.desired.pairs for a in (p.mentor.address, p.mentee.address)}
-        assert sizes[0] == 2 and set(sizes[1:-1]) == {6} and sum(sizes) == len(people)
-        assert result.summary()["errors"] == 0
-
-    play(tmp_path, scenario)
-
-
-def test_the_first_batch_has_that_many_people_for_each_programme_mailbox(
-    tmp_path: Path, monkeypatch: Any
-) -> None:
-    # Each mailbox gets about the same share of the first batch's pairs: with two, the batch is twice
-    # the size, so neither runs out of writes while the next batches are read.
-    monkeypatch.setattr(observe_module, "PEOPLE_PER_BATCH", 6)
-    monkeypatch.setattr(observe_module, "FIRST_BATCH_PEOPLE", 2)
-
-    async def scenario(w: World) -> None:
-        w.edit(
-            "program.yaml",
-            "organizer: mentoring@contoso.com",
-            "organizer: [mentoring@contoso.com, people.lead@contoso.com]",
-        )
-        free_busy = w.gateway.free_busy
-        sizes: list[int] = []
-
-        async def counted(people: list[str], *args: Any, **kwargs: Any) -> Any:
-            sizes.append(len(people))
-            return await free_busy(people, *args, **kwargs)
-
-        w.gateway.free_busy = counted
-        result = await w.run()
-        assert sizes[0] == 4 and set(sizes[1:-1]) == {6}
+        assert sizes[0] == first and set(sizes[1:-1]) == {6} and sum(sizes) == len(people)
         assert result.summary()["errors"] == 0
 
     play(tmp_path, scenario)

@@ -32,6 +32,21 @@ def items_of(batch: httpx.Request) -> list[dict[str, object]]:
     return list(json.loads(batch.content)["requests"])
 
 
+def sized_batcher() -> tuple[Pacer, Batcher, list[int]]:
+    """A pacer on a virtual clock, and a batcher over it whose batches are all answered 202: the list
+    gets each batch's size as it is sent."""
+    clock = VirtualClock()
+    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
+    sent: list[int] = []
+
+    async def send(items: list[dict[str, object]]) -> list[dict[str, object]]:
+        sent.append(len(items))
+        await asyncio.sleep(0)
+        return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
+
+    return pacer, Batcher(send, pacer=pacer), sent
+
+
 async def test_cancels_started_together_travel_twenty_to_a_batch(wire: Wire, gateway: Gateway) -> None:
     route = cancel_route(wire)
     await asyncio.gather(*(gateway.cancel(ORG, f"occ-{i}", "No session this week") for i in range(25)))
@@ -187,16 +202,7 @@ async def test_an_item_whose_caller_gave_up_before_it_was_sent_is_not_sent() -> 
 
 
 async def test_a_batch_waits_for_the_slots_its_items_need_and_never_carries_more_than_it_holds() -> None:
-    clock = VirtualClock()
-    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
-    sent: list[int] = []
-
-    async def send(items: list[dict[str, object]]) -> list[dict[str, object]]:
-        sent.append(len(items))
-        await asyncio.sleep(0)
-        return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
-
-    batcher = Batcher(send, pacer=pacer)
+    pacer, batcher, sent = sized_batcher()
     busy = [asyncio.Event() for _ in range(4)]
 
     async def single(done: asyncio.Event) -> None:
@@ -224,16 +230,7 @@ async def test_a_batch_waits_for_the_slots_its_items_need_and_never_carries_more
 
 
 async def test_a_batch_that_waited_for_one_slot_takes_those_freed_meanwhile_for_the_items_that_came() -> None:
-    clock = VirtualClock()
-    pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
-    sent: list[int] = []
-
-    async def send(items: list[dict[str, object]]) -> list[dict[str, object]]:
-        sent.append(len(items))
-        await asyncio.sleep(0)
-        return [{"id": i["id"], "status": 202, "headers": {}} for i in items]
-
-    batcher = Batcher(send, pacer=pacer)
+    pacer, batcher, sent = sized_batcher()
     busy = asyncio.Event()
 
     async def single() -> None:
