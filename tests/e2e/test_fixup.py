@@ -179,8 +179,10 @@ def test_a_series_missing_from_the_listing_is_left_to_the_next_runs_repair(tmp_p
         original = w.gateway.calendar_view
         lagging = True
 
-        async def calendar_view(organizer: str, window: Interval) -> dict[str, list[OccurrenceInfo]]:
-            found = await original(organizer, window)
+        async def calendar_view(
+            organizer: str, window: Interval, **kw: Any
+        ) -> dict[str, list[OccurrenceInfo]]:
+            found = await original(organizer, window, **kw)
             return {} if lagging else found  # Graph has not indexed the new series yet
 
         w.gateway.calendar_view = calendar_view
@@ -213,10 +215,12 @@ def test_a_failed_listing_is_the_error_of_the_pairs_it_holds_and_the_others_are_
         original = w.gateway.calendar_view
         winter = datetime(2027, 2, 22, tzinfo=UTC)
 
-        async def calendar_view(organizer: str, window: Interval) -> dict[str, list[OccurrenceInfo]]:
+        async def calendar_view(
+            organizer: str, window: Interval, **kw: Any
+        ) -> dict[str, list[OccurrenceInfo]]:
             if window.start <= winter < window.end:
                 raise Transient("calendarView: 503 after every retry", method="GET", path="/calendarView")
-            return await original(organizer, window)
+            return await original(organizer, window, **kw)
 
         w.gateway.calendar_view = calendar_view
         result = await w.run()

@@ -293,7 +293,7 @@ async def test_a_programme_mailbox_s_reads_during_the_writes_travel_in_its_batch
     window = Interval(datetime(2027, 2, 22, tzinfo=UTC), datetime(2027, 2, 27, tzinfo=UTC))
     found, *_ = await asyncio.gather(
         gateway.mail_already_sent(ORG, "escalation:pair-1"),
-        gateway.calendar_view(ORG, window),
+        gateway.calendar_view(ORG, window, amid_writes=True),
         *(gateway.cancel(ORG, f"occ-{i}", "x") for i in range(6)),
     )
     assert found is True and sent.call_count == 1 and view.call_count == 2
@@ -312,6 +312,45 @@ async def test_a_programme_mailbox_s_reads_during_the_writes_travel_in_its_batch
     )
     for item in reads:
         assert item["headers"]["Prefer"] == 'IdType="ImmutableId"'  # type: ignore[index]
+
+
+async def test_a_listing_outside_the_writes_or_a_next_link_elsewhere_is_read_directly(
+    wire: Wire, gateway: Gateway
+) -> None:
+    elsewhere = "https://graph.microsoft.us/v1.0/users/mentoring@contoso.com/calendarView?$skiptoken=2"
+    view = wire.router.get(url__regex=r".*/calendarView\?.*").mock(
+        side_effect=[
+            httpx.Response(200, json={"value": []}),  # the read phase's listing: not amid writes
+            httpx.Response(200, json={"value": [], "@odata.nextLink": elsewhere}),
+            httpx.Response(200, json={"value": []}),
+        ]
+    )
+    window = Interval(datetime(2027, 2, 22, tzinfo=UTC), datetime(2027, 2, 27, tzinfo=UTC))
+    await gateway.calendar_view(ORG, window)
+    await gateway.calendar_view(ORG, window, amid_writes=True)
+    assert view.call_count == 3
+    batched = [i for b in wire.batches() for i in items_of(b)]
+    assert len(batched) == 1 and "startDateTime" in unquote(str(batched[0]["url"])), "only the fix-up's page"
+    assert view.calls.last.request.url.host == "graph.microsoft.us", "the next link, followed as given"
+
+
+async def test_a_throttled_batched_read_waits_its_retry_after_and_is_read_again(
+    wire: Wire, gateway: Gateway
+) -> None:
+    throttled = httpx.Response(429, headers={"Retry-After": "3"}, json={"error": {"code": "TooManyRequests"}})
+    sent = wire.router.get(f"{GRAPH}/users/{ORG}/mailFolders/sentitems/messages").mock(
+        side_effect=[throttled, httpx.Response(200, json={"value": []})]
+    )
+    assert await gateway.mail_already_sent(ORG, "escalation:pair-1") is False
+    assert sent.call_count == 2 and wire.sleep.waits == [3.0] and len(wire.batches()) == 2
+
+
+def test_an_item_asks_for_immutable_ids_alongside_its_own_preferences() -> None:
+    from worker.graph.client import prefer_immutable_ids
+
+    assert prefer_immutable_ids("") == 'IdType="ImmutableId"'
+    assert prefer_immutable_ids('outlook.timezone="UTC"') == 'outlook.timezone="UTC", IdType="ImmutableId"'
+    assert prefer_immutable_ids('idtype="RestId"') == 'idtype="RestId"', "one that names its id type keeps it"
 
 
 async def test_without_batching_a_read_is_its_own_request(wire: Wire) -> None:

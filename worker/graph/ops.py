@@ -355,19 +355,23 @@ class Gateway:
         """One read whose body is mapped by ``wire`` rather than by msgraph models (see ``wire`` for why):
         the same adapter, middleware, pacing, retries and error mapping as every other call.
 
-        ``batch_in``: a read of a programme mailbox during the writes goes as an item of the mailbox's
-        next batch. Sent alone it would hold one of the mailbox's four slots, and the batch waiting for
-        all four would leave the other three idle meanwhile."""
+        ``batch_in``: a small read of a mailbox whose batches may be under way (the Sent Items lookup of
+        an email, a fix-up's calendarView page) goes as an item of the mailbox's next batch. Sent alone it
+        would hold one of the mailbox's four slots, and the batch waiting for all four would leave the
+        other three idle meanwhile. A URL outside the configured Graph base (a next link elsewhere)
+        cannot be an item, and is read directly."""
 
         async def attempt() -> wire.Json:
-            if batch_in is not None and self._batch_writes:
-                body = (await self._item(batch_in, self._as_item(request()), path=path)).body
+            built = request()
+            item = self._as_item(built) if batch_in is not None and self._batch_writes else None
+            if batch_in is not None and item is not None:
+                body = (await self._item(batch_in, item, path=path)).body
                 if not isinstance(body, dict):
                     raise InvalidRequest(
                         f"{method} {path}: the answer is not an object", method=method, path=path
                     )
                 return body
-            body = await self._raw(request())
+            body = await self._raw(built)
             try:
                 return wire.loads(body)
             except wire.WireError as exc:
@@ -375,13 +379,14 @@ class Gateway:
 
         return await self._call(method, path, attempt)
 
-    def _as_item(self, request: RequestInformation) -> batching.Item:
+    def _as_item(self, request: RequestInformation) -> batching.Item | None:
         """A request built by msgraph's request builders, as a batch item: its URL relative to the
-        version, its headers (a body is not carried: this is for reads)."""
+        version, its headers (a body is not carried: this is for reads). None if its URL is not below
+        the configured Graph base."""
         url = self._url_once(request).url
         base = self._adapter.base_url
-        if not url.startswith(base):
-            raise InvalidRequest(f"{url} is not a Graph URL", method=str(request.http_method), path=url)
+        if not url.startswith(base + "/") or request.http_method is None:
+            return None
         headers = {
             "-".join(part.capitalize() for part in name.split("-")): ", ".join(sorted(values))
             for name, values in request.headers.get_all().items()
@@ -897,10 +902,14 @@ class Gateway:
                 return sorted(found, key=lambda o: o.start)
             page = await self._json("GET", path, instances.with_url(link).to_get_request_information)
 
-    async def calendar_view(self, organizer: str, window: Interval) -> dict[str, list[OccurrenceInfo]]:
+    async def calendar_view(
+        self, organizer: str, window: Interval, *, amid_writes: bool = False
+    ) -> dict[str, list[OccurrenceInfo]]:
         """Every occurrence and exception of every series in the organiser's calendar over ``window``, by
         series id, from one paged calendarView listing (1,000 a page): the read of all our series'
-        sessions at once, instead of one ``instances`` call per series."""
+        sessions at once, instead of one ``instances`` call per series. ``amid_writes``: the mailbox's
+        batches are under way (a fix-up), so the pages go as items of them (see ``_json``)."""
+        batch_in = organizer if amid_writes else None
         query = CalendarViewRequestBuilder.CalendarViewRequestBuilderGetQueryParameters(
             start_date_time=_utc_text(window.start) + "Z",
             end_date_time=_utc_text(window.end) + "Z",
@@ -912,7 +921,7 @@ class Gateway:
         view = self._user(organizer).calendar_view
         path = f"/users/{organizer}/calendarView"
         page = await self._json(
-            "GET", path, lambda: view.to_get_request_information(config), batch_in=organizer
+            "GET", path, lambda: view.to_get_request_information(config), batch_in=batch_in
         )
         found: dict[str, list[OccurrenceInfo]] = {}
         while True:
@@ -925,7 +934,7 @@ class Gateway:
             if not link:
                 return {k: sorted(v, key=lambda o: o.start) for k, v in found.items()}
             page = await self._json(
-                "GET", path, lambda u=link: view.with_url(u).to_get_request_information(), batch_in=organizer
+                "GET", path, lambda u=link: view.with_url(u).to_get_request_information(), batch_in=batch_in
             )
 
     async def _patch(self, organizer: str, event_id: str, event: Event) -> None:

@@ -541,7 +541,7 @@ async def _fix_mailbox(
 
     async def listing(window: Interval) -> dict[str, list[OccurrenceInfo]] | GraphError:
         try:
-            return await gw.calendar_view(organizer, window)
+            return await gw.calendar_view(organizer, window, amid_writes=True)
         except GraphError as exc:
             log.error("apply.fixup_listing_failed", organizer=organizer, error=str(exc))
             return exc
