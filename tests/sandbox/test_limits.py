@@ -286,3 +286,33 @@ def test_a_batch_lane_keeps_its_own_schedule_so_late_wakeups_do_not_pile_up() ->
     asyncio.run(scenario())
     assert slept == [0.08, 0.07, 0.1]  # the third starts when the refused one freed the lane, at 0.21
     assert lane.due == pytest.approx(0.31)
+
+
+def test_a_batchs_rounds_through_the_sandbox_take_the_latency_each_not_the_latency_plus_late_wakeups() -> (
+    None
+):
+    """The same through ``$batch``: eight items in four lanes are two rounds, and the second round's
+    items wait out what is left of theirs after the first round's late wake-up."""
+    now = [0.0]
+    slept: list[float] = []
+
+    async def late_sleeper(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        due = now[0] + seconds + 0.01  # the loop was busy: woken 10 ms late
+        await asyncio.sleep(0)  # the other lanes' items sleep meanwhile
+        now[0] = max(now[0], due)
+
+    app = create_app(empty=True, clock=FakeClock(), sleeper=late_sleeper)
+
+    async def scenario() -> None:
+        async with Graph(app) as graph:
+            await graph.add_user("mentoring")
+            app.faults.update({"latency_seconds": [0.1, 0.1]})
+            app.sandbox.limits._monotonic = lambda: now[0]  # real-time semantics, on a clock we move
+            requests = [{"id": str(i), "method": "GET", "url": f"/users/{ORG}/events"} for i in range(8)]
+            response = await graph.post("/$batch", {"requests": requests})
+            assert [r["status"] for r in response.json()["responses"]] == [200] * 8
+
+    asyncio.run(scenario())
+    assert slept == [0.1] * 4 + [0.09] * 4
+    assert now[0] == pytest.approx(0.21), "two rounds of 100 ms and the last wake-up's 10 ms"
