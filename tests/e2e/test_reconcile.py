@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.e2e.world import LEAD, ORGANIZER, World, pair_id, play
@@ -340,3 +341,45 @@ def test_a_run_given_the_programme_it_checked_plans_that_not_what_is_on_disk_now
         assert result.summary()["booked"] == 6 and result.summary()["errors"] == 0
 
     play(tmp_path, scenario)
+
+
+def test_crossgen_run_reads_the_yaml_once_and_runs_the_programme_it_checked(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from click.testing import CliRunner
+
+    import worker.graph.ops as ops_module
+    import worker.policies.load as load_module
+    import worker.reconcile.run as run_module
+    from worker.commands.reconcile import run
+
+    loads: list[object] = []
+    real_load = load_module.load_programme
+
+    def counted(config: Path) -> Any:
+        loads.append(real_load(config))
+        return loads[-1]
+
+    given: dict[str, Any] = {}
+
+    class Ran:
+        exit_code = 0
+
+        def summary(self) -> dict[str, int]:
+            return {"pairs": 0}
+
+    async def reconcile(config: Path, **kwargs: Any) -> Ran:
+        given.update(kwargs)
+        return Ran()
+
+    class NoGraph:
+        async def aclose(self) -> None:
+            pass
+
+    monkeypatch.setattr(load_module, "load_programme", counted)
+    monkeypatch.setattr(run_module, "reconcile", reconcile)
+    monkeypatch.setattr(ops_module.Gateway, "from_env", staticmethod(lambda: NoGraph()))
+    config = Path(__file__).resolve().parents[2] / "config"
+    result = CliRunner().invoke(run, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert len(loads) == 1 and given["programme"] is loads[0]
