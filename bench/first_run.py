@@ -161,8 +161,13 @@ async def _one_run(
     http = served - items + batches
     summary = result.summary()
     # Graph cannot create a series without some of its occurrences: each session a blackout skips
-    # costs one cancel, whatever the client does. Requests per new pair are also given beyond those.
-    skips = sum(len(a.skipped) for a in result.plan.actions if isinstance(a, Book))
+    # costs one cancel, whatever the client does. Requests per new pair are also given beyond those
+    # (the skips of the pairs that were booked without an error: those cancels were all made).
+    skips = sum(
+        len(a.skipped)
+        for a in result.plan.actions
+        if isinstance(a, Book) and a.pair not in result.pair_errors
+    )
     minimum = _minimum(counters["requests"], latency)
     pacer = gateway.pacer
     busiest = max(pacer.requests_made, key=lambda m: pacer.requests_made[m], default=None)
