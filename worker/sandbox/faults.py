@@ -14,7 +14,9 @@ event loop picks, and a shared stream would hand each a different fate from run 
 fixes which requests fail, whatever order they come in, and a retry rolls afresh.
 
 The clock is the sandbox's injected clock; sleeping (latency) goes through an injectable sleeper so
-tests never wait for real.
+tests never wait for real. Latency is a request's whole service time, the sandbox's own processing
+included; a ``$batch``'s items run in four lanes (``Lane``), each item's latency counted from when the
+one before it in its lane was due to end.
 """
 
 from __future__ import annotations
