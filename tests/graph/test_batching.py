@@ -156,7 +156,8 @@ async def test_a_batch_holds_one_slot_per_item_and_counts_each_against_the_mailb
             await release.wait()
 
     async def batch(n: int) -> None:
-        async with pacer.slots({ORG: n}):
+        async with pacer.free_slots(ORG, n) as held:
+            await held.spend(n)
             clock.now += 0.1
             await release.wait()
 
@@ -171,14 +172,18 @@ async def test_a_batch_holds_one_slot_per_item_and_counts_each_against_the_mailb
     assert pacer.held[ORG] == pytest.approx(0.1 * 4 + 0.1 * 3), "slot time: each item's slot for the batch"
 
 
-async def test_two_batches_gathering_slots_never_deadlock() -> None:
+async def test_batches_gathering_slots_never_deadlock() -> None:
     pacer = Pacer(PacingLimits(concurrency=4), clock=VirtualClock(), sleep=VirtualSleep())
 
-    async def batch(counts: dict[str, int]) -> None:
-        async with pacer.slots(counts):
+    async def batch(mailbox: str, n: int) -> None:
+        async with pacer.free_slots(mailbox, n):
             await asyncio.sleep(0)
 
-    jobs = [batch({ORG: 3, OTHER: 2}), batch({OTHER: 4, ORG: 2}), batch({ORG: 4}), batch({OTHER: 1})] * 5
+    async def single(mailbox: str) -> None:
+        async with pacer.slot(mailbox):
+            await asyncio.sleep(0)
+
+    jobs = [batch(ORG, 3), batch(OTHER, 2), single(ORG), batch(OTHER, 4), batch(ORG, 2), batch(ORG, 4)] * 5
     await asyncio.wait_for(asyncio.gather(*jobs), timeout=5)
     assert pacer.max_in_flight[ORG] <= 4 and pacer.max_in_flight[OTHER] <= 4
     assert pacer._in_flight[ORG] == 0 and pacer._in_flight[OTHER] == 0

@@ -11,8 +11,8 @@ layer (``worker.graph.retry``). An item's status maps to the same error a direct
 429 item carries its own ``Retry-After``; a 503/504 item may have been carried out, so the operation's
 lookup runs before it is tried again), and a batch that fails as a whole fails each of its items with
 that error. A retried item simply joins a later batch. Graph evaluates items one by one against its
-limits, and so does the pacing (``Pacer.slots``): each item counts against its mailbox's budget, and a
-batch holds as many of the mailbox's four slots as it has items there (at most four, as Graph forwards).
+limits, and so does the pacing (``Pacer.free_slots``): each item counts against its mailbox's budget, and
+a batch holds as many of the mailbox's four slots as it has items (at most four, as Graph forwards).
 
 Items are gathered per mailbox for one turn of the event loop (so operations started together, as a
 fix-up wave's cancels are, travel together), then sent in batches of at most ``per_batch`` (Graph's 20).

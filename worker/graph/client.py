@@ -13,9 +13,7 @@ Decisions, each a trap of the stock setup (NOTES §8):
 
 from __future__ import annotations
 
-import json
 import os
-from collections import Counter
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -71,32 +69,18 @@ class ImmutableIdHandler(BaseMiddleware):
 
 
 class PacingHandler(BaseMiddleware):
-    """Holds each HTTP request to its mailbox's concurrency and request budget (see ``pacing``); a
-    ``$batch`` request to those of the mailboxes its items address, item by item."""
+    """Holds each HTTP request to its mailbox's concurrency and request budget (see ``pacing``), except a
+    ``$batch``, which the batcher sends in the slots it holds for it (``Pacer.free_slots``)."""
 
     def __init__(self, pacer: Pacer) -> None:
         super().__init__()
         self._pacer = pacer
 
     async def send(self, request: httpx.Request, transport: httpx.AsyncBaseTransport) -> httpx.Response:
-        path = request.url.path
         if PACED.get():  # a batch sent in the slots it was filled for (``Pacer.free_slots``)
             return await super().send(request, transport)
-        if request.method == "POST" and path.endswith("/$batch"):
-            async with self._pacer.slots(batch_mailboxes(request.content)):
-                return await super().send(request, transport)
-        async with self._pacer.slot(self._pacer.mailbox_of(path)):
+        async with self._pacer.slot(self._pacer.mailbox_of(request.url.path)):
             return await super().send(request, transport)
-
-
-def batch_mailboxes(content: bytes) -> Counter[str]:
-    """Items per mailbox of a ``$batch`` body (an unreadable body counts as one tenant-wide request:
-    Graph answers it 400 and nothing reaches a mailbox)."""
-    try:
-        items = json.loads(content)["requests"]
-        return Counter(Pacer.mailbox_of(urlsplit(str(item["url"])).path) for item in items)
-    except (ValueError, KeyError, TypeError):
-        return Counter({"": 1})
 
 
 def build_graph_client(

@@ -6,10 +6,10 @@ counts against the budget too, so the worker paces itself:
 
 - :meth:`Pacer.slot` holds every HTTP request (retries included, it runs as a middleware) to at most
   ``concurrency`` in flight per mailbox, and to the mailbox's request budget, waiting when it is spent;
-- :meth:`Pacer.slots` does the same for a ``$batch`` request: its items count one by one against their
-  mailboxes' budgets (Graph evaluates batch items individually), and it holds as many of each mailbox's
-  slots as it has items there, up to ``concurrency`` (Graph forwards at most four items at a time);
-  :meth:`Pacer.free_slots` is the batcher's way in: the slots first, then a batch filled to fit them;
+- :meth:`Pacer.free_slots` does the same for a ``$batch`` of one mailbox's items (``batching``): the
+  slots first, as many as it has items, up to ``concurrency`` (Graph forwards at most four items at a
+  time), then a batch filled to fit them, whose items count one by one against the mailbox's budget
+  (Graph evaluates batch items individually);
 - :meth:`Pacer.send_budget` is a per-sender bucket that answers at once (``try_acquire``): a feedback email
   that finds no budget is left for the next run rather than holding the run up;
 - :meth:`Pacer.least_loaded` spreads free/busy reads: getSchedule may be called as any mailbox of the
@@ -24,8 +24,8 @@ import asyncio
 import contextvars
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -210,22 +210,6 @@ class Pacer:
         width = max(1, min(up_to, self.limits.concurrency))
         async with self._gathered(mailbox, width) as held:
             yield held
-
-    @asynccontextmanager
-    async def slots(self, counts: Mapping[str, int]) -> AsyncIterator[None]:
-        """One ``$batch`` request's turn: ``counts`` items per mailbox. It holds ``min(n, concurrency)`` of
-        each mailbox's slots and spends ``n`` of its budget. The slots are gathered mailbox by mailbox in
-        sorted order, so batches cannot deadlock each other (no batch waits for a mailbox while holding a
-        later one's slots) and never block other mailboxes'."""
-        wanted: dict[str, int] = defaultdict(int)
-        for mailbox, n in counts.items():
-            wanted[mailbox.lower()] += n
-        async with AsyncExitStack() as stack:
-            for mailbox in sorted(m for m, n in wanted.items() if n > 0):
-                width = min(wanted[mailbox], self.limits.concurrency)
-                held = await stack.enter_async_context(self._gathered(mailbox, width))
-                await held.spend(wanted[mailbox])
-            yield
 
     @asynccontextmanager
     async def _gathered(self, mailbox: str, width: int) -> AsyncIterator[Slots]:
