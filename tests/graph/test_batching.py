@@ -32,6 +32,12 @@ def items_of(batch: httpx.Request) -> list[dict[str, object]]:
     return list(json.loads(batch.content)["requests"])
 
 
+async def holding_a_slot(pacer: Pacer, until: asyncio.Event, mailbox: str = ORG) -> None:
+    """A single request to ``mailbox`` in flight until ``until`` is set."""
+    async with pacer.slot(mailbox):
+        await until.wait()
+
+
 def sized_batcher() -> tuple[Pacer, Batcher, list[int]]:
     """A pacer on a virtual clock, and a batcher over it whose batches are all answered 202: the list
     gets each batch's size as it is sent."""
@@ -151,17 +157,17 @@ async def test_a_batch_holds_one_slot_per_item_and_counts_each_against_the_mailb
     pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
     release = asyncio.Event()
 
-    async def single() -> None:
-        async with pacer.slot(ORG):
-            await release.wait()
-
     async def batch(n: int) -> None:
         async with pacer.free_slots(ORG, n) as held:
             await held.spend(n)
             clock.now += 0.1
             await release.wait()
 
-    tasks = [asyncio.create_task(batch(4)), asyncio.create_task(single()), asyncio.create_task(batch(3))]
+    tasks = [
+        asyncio.create_task(batch(4)),
+        asyncio.create_task(holding_a_slot(pacer, release)),
+        asyncio.create_task(batch(3)),
+    ]
     for _ in range(10):
         await asyncio.sleep(0)
     assert pacer.max_in_flight[ORG] == 4, "the first batch has all four slots; the rest wait"
@@ -210,11 +216,7 @@ async def test_a_batch_waits_for_the_slots_its_items_need_and_never_carries_more
     pacer, batcher, sent = sized_batcher()
     busy = [asyncio.Event() for _ in range(4)]
 
-    async def single(done: asyncio.Event) -> None:
-        async with pacer.slot(ORG):
-            await done.wait()
-
-    singles = [asyncio.create_task(single(e)) for e in busy]  # all four slots taken
+    singles = [asyncio.create_task(holding_a_slot(pacer, e)) for e in busy]  # all four slots taken
     await asyncio.sleep(0)
     first = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/a/0", {})))
     for _ in range(3):
@@ -238,11 +240,7 @@ async def test_a_batch_that_waited_for_one_slot_takes_those_freed_meanwhile_for_
     pacer, batcher, sent = sized_batcher()
     busy = asyncio.Event()
 
-    async def single() -> None:
-        async with pacer.slot(ORG):
-            await busy.wait()
-
-    singles = [asyncio.create_task(single()) for _ in range(4)]
+    singles = [asyncio.create_task(holding_a_slot(pacer, busy)) for _ in range(4)]
     await asyncio.sleep(0)
     first = asyncio.ensure_future(batcher.submit(ORG, Item("POST", "/a/0", {})))  # it asks for one slot
     for _ in range(3):
@@ -260,11 +258,7 @@ async def test_widening_takes_only_free_slots_and_counts_each_from_when_it_was_t
     pacer = Pacer(PacingLimits(), clock=clock, sleep=VirtualSleep(clock))
     done = asyncio.Event()
 
-    async def single() -> None:
-        async with pacer.slot(ORG):
-            await done.wait()
-
-    singles = [asyncio.create_task(single()) for _ in range(2)]
+    singles = [asyncio.create_task(holding_a_slot(pacer, done)) for _ in range(2)]
     await asyncio.sleep(0)
     async with pacer.free_slots(ORG, 1) as held:
         clock.now += 1.0
