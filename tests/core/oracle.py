@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from worker.core.slots import Person, SlotPolicy
@@ -62,6 +62,7 @@ class OracleSeries:
     held: tuple[tuple[datetime, bool], ...]
     skipped: tuple[date, ...]
     occurrences: int
+    zone_name: str = ""
 
 
 class Oracle:
@@ -206,22 +207,28 @@ class Oracle:
         return sorted(out)
 
     def expand(self, first: date, start: time) -> OracleSeries | None:
+        """The series at (first, start) in ``self.zone``: the first session must be clean; any later
+        one that is not is moved within its week or cancelled, up to the policy's cap on exceptions;
+        cancelled weeks after the last held session are dropped."""
+        cap = self.policy.sessions // 2 if self.policy.max_exceptions is None else self.policy.max_exceptions
         held: list[tuple[datetime, bool]] = []
-        skipped: list[date] = []
+        held_k: list[int] = []
+        skipped: list[tuple[int, date]] = []
         k = 0
         while len(held) < self.policy.sessions:
             day = self.occurrence(first, k)
             instant = local_start(self.zone, day, start)
-            if instant is None:
+            if k == 0 and (instant is None or not self.clean(instant)):
                 return None
-            if not self.in_programme(instant):
-                if k == 0:
-                    return None
+            regular = instant or datetime.combine(day, time(12), tzinfo=self.zone).astimezone(UTC)
+            if not self.in_programme(regular):
                 break
-            verdict = self.judge(instant)
-            if verdict == "ok":
+            if instant is not None and self.judge(instant) == "ok":
                 held.append((instant, False))
-            elif verdict == "disrupted" and k > 0:
+                held_k.append(k)
+            elif sum(m for _, m in held) + len(skipped) >= cap:
+                break
+            else:
                 neighbours = [self.local_day(held[-1][0]), self.occurrence(first, k + 1)]
                 moved = None
                 for *_, other_day, other_time in self.week_options(day, start, neighbours):
@@ -230,34 +237,73 @@ class Oracle:
                         moved = other
                         break
                 if moved is None:
-                    skipped.append(day)
+                    skipped.append((k, day))
                 else:
                     held.append((moved, True))
-            else:
-                return None
+                    held_k.append(k)
             k += 1
-        return OracleSeries(first, start, tuple(held), tuple(skipped), k)
+        last = held_k[-1]
+        return OracleSeries(first, start, tuple(held), tuple(d for i, d in skipped if i < last), last + 1)
+
+    def anchors(self, earliest: datetime) -> list[tuple[str, tzinfo]]:
+        """Each person's zone (names sorted) then UTC, less those that are an earlier one shifted by
+        a constant on the step grid over the search's span (sampled every hour)."""
+        named = {p.zone_name: p.zone for p in self.people}
+        ordered = [(n, named[n]) for n in sorted(n for n in named if n != "UTC")] + [("UTC", UTC)]
+        end = datetime.combine(self.policy.program_end, time(0), tzinfo=UTC)
+        lo = earliest - timedelta(days=8)
+        hi = max(end, earliest + self.policy.lookahead) + timedelta(days=9)
+        hours = int((hi - lo) / timedelta(hours=1))
+        step = int(max(self.policy.step, MINUTE).total_seconds())
+        kept: list[tuple[str, tzinfo]] = []
+        shapes: list[tuple[object, ...]] = []
+        for name, zone in ordered:
+            offsets = [
+                int((lo + timedelta(hours=h)).astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+                for h in range(hours + 1)
+            ]
+            shape = (offsets[0] % step, tuple(o - offsets[0] for o in offsets))
+            if shape not in shapes:
+                shapes.append(shape)
+                kept.append((name, zone))
+        return kept
 
     def best_series(self, earliest: datetime) -> OracleSeries | None:
+        """Every anchor, every first date and time, ranked by the documented key."""
         policy = self.policy
         latest = earliest + policy.lookahead
         best: tuple[tuple[object, ...], OracleSeries] | None = None
-        day = self.local_day(earliest)
-        while day <= self.local_day(latest):
-            if day.weekday() in policy.days:
-                for t in self.times():
-                    instant = local_start(self.zone, day, t)
-                    if instant is not None and not (earliest <= instant < latest):
-                        continue
-                    found = self.expand(day, t)
-                    if found is None:
-                        continue
-                    disruptions = sum(m for _, m in found.held) + len(found.skipped)
-                    over_share = disruptions > found.occurrences // 5
-                    key = (over_share, day, disruptions, preference(day.weekday(), t), t)
-                    if best is None or key < best[0]:
-                        best = (key, found)
-            day += timedelta(days=1)
+        for position, (name, zone) in enumerate(self.anchors(earliest)):
+            self.zone = zone
+            day = self.local_day(earliest)
+            while day <= self.local_day(latest):
+                if day.weekday() in policy.days:
+                    for t in self.times():
+                        instant = local_start(zone, day, t)
+                        if instant is None or not (earliest <= instant < latest):
+                            continue
+                        found = self.expand(day, t)
+                        if found is None:
+                            continue
+                        disruptions = sum(m for _, m in found.held) + len(found.skipped)
+                        over_share = disruptions > found.occurrences // 5
+                        bands = [
+                            preference((here := instant.astimezone(p.zone)).weekday(), here.time())
+                            for p in self.people
+                        ]
+                        key = (
+                            -len(found.held),
+                            over_share,
+                            instant.astimezone(policy.program_zone).date(),
+                            disruptions,
+                            name == "UTC",
+                            (max(bands), sum(bands)),
+                            instant,
+                            position,
+                        )
+                        if best is None or key < best[0]:
+                            best = (key, replace(found, zone_name=name))
+                day += timedelta(days=1)
         return None if best is None else best[1]
 
     def best_reslot(

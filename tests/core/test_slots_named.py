@@ -35,8 +35,9 @@ def local_times(slot: SeriesSlot, zone: str) -> list[time]:
 
 
 def test_new_york_and_london_series_from_the_us_only_dst_weeks_still_holds_after_europe_moves() -> None:
-    # 14-28 March 2027 New York is already on EDT and London still on GMT: 13:00 London is 09:00 in
-    # New York that fortnight, but 08:00 (before Lea's day) from 29 March.
+    # 14-28 March 2027 New York is already on EDT and London still on GMT. The series keeps New York's
+    # wall clock (09:30, the best time in both zones), which London sees at 13:30, then 14:30 from 29
+    # March: inside both people's hours every week, with no exception.
     lea = person("lea.martin@contoso.com", "America/New_York", (9, 17))
     jean = person("jean.dubois@contoso.com", "Europe/London", (9, 17))
     earliest = at("Europe/London", 2027, 3, 15)
@@ -44,11 +45,12 @@ def test_new_york_and_london_series_from_the_us_only_dst_weeks_still_holds_after
     one_week = found(request(lea, jean, policy(sessions=1), earliest))
     series = found(request(lea, jean, policy(sessions=4), earliest))
 
-    assert one_week.start_local == time(13)
-    assert series.start_local == time(14)
+    assert (one_week.zone_name, one_week.start_local) == ("America/New_York", time(9, 30))
+    assert series.zone_name == "America/New_York"
     assert series.recurrence.start == date(2027, 3, 16)
-    assert local_times(series, "Europe/London") == [time(14)] * 4
-    assert local_times(series, "America/New_York") == [time(10), time(10), time(9), time(9)]
+    assert series.disruptions == 0
+    assert local_times(series, "America/New_York") == [time(9, 30)] * 4
+    assert local_times(series, "Europe/London") == [time(13, 30), time(13, 30), time(14, 30), time(14, 30)]
 
 
 def test_series_keeps_the_mentees_wall_clock_and_the_mentor_sees_the_hour_move() -> None:
@@ -65,25 +67,26 @@ def test_series_keeps_the_mentees_wall_clock_and_the_mentor_sees_the_hour_move()
 
 def test_sydney_and_london_in_october_the_series_fits_the_narrowest_week() -> None:
     # Sydney starts DST on 3 Oct, London ends it on 31 Oct: the overlap shrinks from 3 hours to 1.
+    # Only Sydney's wall clock holds for all six sessions: 18:00 there is 09:00, 08:00, then 07:00 in London.
     ada = person("ada.wong@contoso.com", "Australia/Sydney", (7, 19))
     jean = person("jean.dubois@contoso.com", "Europe/London", (7, 17))
     earliest = at("Europe/London", 2027, 9, 27)
 
-    assert found(request(ada, jean, policy(sessions=1), earliest)).start_local == time(8)
+    assert found(request(ada, jean, policy(sessions=1), earliest)).start_local == time(17)
     series = found(request(ada, jean, policy(sessions=6), earliest))
 
-    assert series.start_local == time(7)
-    assert local_times(series, "Australia/Sydney") == [time(16)] + [time(17)] * 4 + [time(18)]
+    assert (series.zone_name, series.start_local, series.disruptions) == ("Australia/Sydney", time(18), 0)
+    assert local_times(series, "Europe/London") == [time(9)] + [time(8)] * 4 + [time(7)]
 
 
-def test_sydney_and_london_in_april_sydney_sees_the_session_an_hour_earlier() -> None:
+def test_sydney_and_london_in_april_london_sees_the_session_an_hour_later() -> None:
     ada = person("ada.wong@contoso.com", "Australia/Sydney", (7, 19))
     jean = person("jean.dubois@contoso.com", "Europe/London", (7, 17))
 
     series = found(request(ada, jean, policy(sessions=3), at("Europe/London", 2027, 3, 29)))
 
-    assert series.start_local == time(8)
-    assert local_times(series, "Australia/Sydney") == [time(18), time(17), time(17)]
+    assert (series.zone_name, series.start_local) == ("Australia/Sydney", time(18))
+    assert local_times(series, "Europe/London") == [time(8), time(9), time(9)]
 
 
 def test_no_session_starts_in_the_spring_gap() -> None:

@@ -39,6 +39,7 @@ class Person:
     zone_name: str
     working_hours: WorkingHours | None = None
     busy: tuple[Busy, ...] = ()
+    name: str = ""  # as the directory names them; the engine's sentences fall back to the address
 
     @property
     def hours(self) -> WorkingHours:
@@ -67,6 +68,13 @@ class SlotPolicy:
     program_start: date
     program_end: date
     step: timedelta = timedelta(minutes=15)
+    # how many sessions of a series may be exceptions (moved within their week, or cancelled when the
+    # week has no time): None is half the series; past it the series ends and the rest are a shortfall
+    max_exceptions: int | None = None
+
+    @property
+    def exception_cap(self) -> int:
+        return self.sessions // 2 if self.max_exceptions is None else self.max_exceptions
 
 
 @dataclass(frozen=True)
@@ -109,12 +117,36 @@ class ReslotRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class SeriesSlot:
-    """The series to book: the recurrence (in the mentee's zone) and every session it yields.
+class Skip:
+    """One occurrence of the pattern cancelled because its week has no time: its local date (series
+    zone), its regular start, and the first constraint that rejected it there."""
 
-    ``sessions`` are the held sessions, numbered from 1; an occurrence that a blackout or an
-    out-of-office hit is moved within its week (``moved=True``) or, when that week has no room,
-    cancelled: its local date is in ``skipped`` and the recurrence's count includes it.
+    day: date
+    start: datetime
+    reason: Constraint
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """The sessions a series could not place: ``count`` of them, from the regular start ``first``
+    of the first one (the occurrence after the series' last), the constraint that rejects it, and a
+    sentence for the programme lead that says when and why ("from Sun 4 Apr 2027, when ...")."""
+
+    count: int
+    first: datetime
+    reason: Constraint
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSlot:
+    """The series to book: the recurrence (in its anchor zone) and every session it yields.
+
+    ``sessions`` are the held sessions, numbered from 1; an occurrence that fails at its regular
+    place (a blackout, an absence, busy time, or either person's hours after a clock change) is
+    moved within its week (``moved=True``) or, when that week has no room, cancelled: it is in
+    ``skips`` (its local date in ``skipped``) and the recurrence's count includes it. ``wanted`` is
+    how many sessions were asked for; when fewer are held, ``shortfall`` says which and why.
     """
 
     recurrence: Recurrence
@@ -122,11 +154,25 @@ class SeriesSlot:
     zone_name: str
     duration: timedelta
     sessions: tuple[Session, ...]
-    skipped: tuple[date, ...] = ()
+    skips: tuple[Skip, ...] = ()
+    wanted: int = 0
+    shortfall: Shortfall | None = None
+
+    @property
+    def skipped(self) -> tuple[date, ...]:
+        return tuple(s.day for s in self.skips)
+
+    @property
+    def moved(self) -> int:
+        return sum(s.moved for s in self.sessions)
 
     @property
     def disruptions(self) -> int:
-        return sum(s.moved for s in self.sessions) + len(self.skipped)
+        return self.moved + len(self.skips)
+
+    @property
+    def partial(self) -> bool:
+        return len(self.sessions) < self.wanted
 
 
 @dataclass(frozen=True)

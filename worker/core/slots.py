@@ -1,4 +1,5 @@
-"""The slot engine: one recurring slot per pair that holds for every session, in both people's zones.
+"""The slot engine: one recurring slot per pair that holds for as many sessions as can be held, in
+both people's zones.
 
 Where it sits: the planner calls ``find_series`` for a pair without a series and ``reslot_session``
 for one session that was declined or double-booked; it turns the answer into a ``Book``/``Move``
@@ -6,24 +7,30 @@ decision or, for a ``NoSlot``, an escalation to the programme lead. Pure: no I/O
 logging. Everything the engine needs arrives in the request.
 
 How a series is chosen:
-- Candidates are (first date, local start time) in the series zone, which is the mentee's: dates
-  from ``earliest`` to ``earliest + lookahead`` on the policy's days, times on the ``step`` grid
-  inside the policy window. The series is expanded in that zone (weekly, every N weeks, or the n-th
-  / last weekday of every N months), so each session keeps its wall-clock time; each session is
-  then judged in UTC against both people's rules in their own zones, so a week where two zones'
-  daylight-saving rules differ is caught. A wall time in a DST gap or fold is never used.
+- Anchors: a series keeps its wall-clock time in one zone. The candidates are anchored in the
+  mentee's zone, the mentor's zone and UTC (zones whose offsets agree over the programme are one
+  anchor): when two zones change clocks on different dates, or one never does, the common time is
+  fixed in one person's zone and drifts in the other's, and only that person's zone holds it.
+- Candidates are (anchor, first date, local start time): dates from ``earliest`` to
+  ``earliest + lookahead`` on the policy's days, times on the ``step`` grid inside the policy
+  window. The series is expanded in the anchor zone (weekly, every N weeks, or the n-th / last
+  weekday of every N months); each session is judged in UTC against both people's rules in their
+  own zones. A wall time in a DST gap or fold is never used.
 - Rules (programme dates, days, working hours, window, avoid, blackouts) are checked for every
   session; busy time (plus buffer; this run's committed sessions count as busy) only for sessions
   that start before the free/busy horizon ends.
-- The first session must hold where it is. A later session that a blackout hits, or that an
-  out-of-office hits when nothing else rejects it (so adding busy time never adds a slot), is moved
-  to the best clean slot in its own week (at least two calendar days from its neighbours), or, if
-  the week has none, cancelled (``SeriesSlot.skipped``) with the series extended by one
-  occurrence. Any other failure rejects the candidate.
-- Ranking, best first: at most ``allowed_disruptions`` moves/skips; earliest first date; fewest
-  moves/skips; ``preference`` of the local start time; earliest start time.
-- Symmetry: the two people are read identically except that the mentee's zone is the series'
-  zone (so swapping two people who share a zone changes nothing).
+- The first session must hold where it is. A later session that fails at its regular place, for
+  any reason, is an exception: it is moved to the best clean slot in its own week (at least two
+  calendar days from its neighbours), or, if the week has none, cancelled (``SeriesSlot.skips``)
+  with the series extended by one occurrence. A series takes at most ``policy.exception_cap``
+  exceptions; where one more would be needed, or the programme ends, the series stops, and the
+  sessions it could not place are its ``shortfall`` (a partial series; cancelled weeks at its end
+  are dropped, not booked).
+- Ranking, best first: most sessions held; at most ``allowed_disruptions`` exceptions; earliest
+  first date (the programme's zone); fewest exceptions; a person's zone before UTC (a UTC series
+  moves in both people's calendars at their clock changes); ``preference`` of the start time in
+  both people's own zones (the worse of the two first); earliest start; the anchor's name.
+- Symmetry: nothing depends on which person is the mentor, so swapping them changes nothing.
 """
 
 from __future__ import annotations
@@ -31,14 +38,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import UTC, date, time, timedelta, tzinfo
 from functools import lru_cache
+from operator import itemgetter
+from zoneinfo import ZoneInfo
 
 from worker.core.availability import Board, Outcome
 from worker.core.calendar_math import (
     DAY,
     ZoneClock,
     add_months,
+    clock_for,
     daily_range,
     day_date,
     epoch_day,
@@ -46,8 +56,9 @@ from worker.core.calendar_math import (
     nth_weekday,
     time_of,
     week_index_of,
+    weekday_of,
 )
-from worker.core.explain import describe
+from worker.core.explain import describe, shortfall_of
 from worker.core.intervals import from_seconds, to_seconds
 from worker.core.slot_model import (
     Constraint,
@@ -56,6 +67,8 @@ from worker.core.slot_model import (
     ReslotRequest,
     SeriesRequest,
     SeriesSlot,
+    Shortfall,
+    Skip,
     SlotPolicy,
 )
 from worker.core.types import CadenceKind, Recurrence, Session, WeekIndex
@@ -67,6 +80,8 @@ __all__ = [
     "ReslotRequest",
     "SeriesRequest",
     "SeriesSlot",
+    "Shortfall",
+    "Skip",
     "SlotPolicy",
     "allowed_disruptions",
     "candidate_times",
@@ -127,6 +142,7 @@ def _grid(step_: timedelta, duration_: timedelta, window_: tuple[time, time]) ->
 @lru_cache(maxsize=64)
 def preference_orders(times: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     """The candidate times of each weekday, best first (shared by every pair with the same grid)."""
+
     def order(weekday: int) -> tuple[int, ...]:
         return tuple(sorted(times, key=lambda t: (preference(weekday, t), t)))
 
@@ -149,6 +165,14 @@ def week_order(
     return tuple((other, t) for *_, other, t in options)
 
 
+@lru_cache(maxsize=4096)
+def week_rank(
+    times: tuple[int, ...], days: frozenset[int], weekday: int, start: int
+) -> dict[tuple[int, int], int]:
+    """``week_order`` as a rank per (weekday, time): a move compares the clean slots it finds by it."""
+    return {slot: rank for rank, slot in enumerate(week_order(times, days, weekday, start))}
+
+
 def occurrence_date(first: date, policy: SlotPolicy, k: int, index: WeekIndex | None) -> date:
     """The k-th (0-based) date of the pattern that starts on ``first``."""
     if policy.cadence.kind is CadenceKind.WEEKLY:
@@ -161,14 +185,16 @@ def occurrence_date(first: date, policy: SlotPolicy, k: int, index: WeekIndex | 
 @dataclass(slots=True)
 class _Series:
     first: date
-    start: int  # seconds of the day, series zone
+    start: int  # seconds of the day, anchor zone
     held: list[tuple[int, bool]]  # (UTC seconds, moved)
-    skipped: list[date]
+    skips: list[tuple[date, int]]  # (local date, regular UTC start) of cancelled occurrences
     occurrences: int
+    missing: int | None = None  # regular UTC start of the first occurrence not placed (a shortfall)
+    capped: bool = False  # it stopped at the policy's cap on exceptions
 
     @property
     def disruptions(self) -> int:
-        return sum(moved for _, moved in self.held) + len(self.skipped)
+        return sum(moved for _, moved in self.held) + len(self.skips)
 
     @property
     def over_share(self) -> bool:
@@ -176,12 +202,13 @@ class _Series:
 
 
 class _Engine:
-    """One request's search state: the board, the candidate grid and the series zone."""
+    """One anchor's search state: the board (shared by the anchors), the candidate grid and the
+    anchor zone's clock."""
 
-    def __init__(self, board: Board, policy: SlotPolicy) -> None:
+    def __init__(self, board: Board, policy: SlotPolicy, clock: ZoneClock | None = None) -> None:
         self.board = board
         self.policy = policy
-        self.series = board.series
+        self.series = clock or board.series
         self.times = candidate_times(policy)
         self.by_preference = preference_orders(self.times)
         self._open_days: dict[date, bool] = {}
@@ -218,22 +245,44 @@ class _Engine:
         return room
 
     def move(self, regular: date, start: int, prev_day: date | None, next_day: date | None) -> int | None:
+        """The best clean slot of ``regular``'s week other than the regular one, in ``week_options``'
+        order, with spacing applied: the clean starts of each day come from the board in one look."""
         monday = monday_of(regular)
-        if not any(self.day_has_room(monday + timedelta(days=d)) for d in self.policy.days):
-            return None  # e.g. a week inside a blackout: nothing to try
-        for day, t in self.week_options(regular, start, prev_day, next_day):
+        ranks = week_rank(self.times, self.policy.days, regular.weekday(), start)
+        best: tuple[int, int] | None = None
+        for other in sorted(self.policy.days):
+            day = monday + timedelta(days=other)
+            if prev_day is not None and abs((day - prev_day).days) < MIN_GAP_DAYS:
+                continue
+            if next_day is not None and abs((next_day - day).days) < MIN_GAP_DAYS:
+                continue
             if not self.day_has_room(day):
                 continue
-            instant = self.series.local_instant(epoch_day(day), t)
-            if instant is not None and self.board.clean(instant):
-                return instant
-        return None
+            number = epoch_day(day)
+            offset = self.series.day_offset(number)
+            if offset is not None:
+                base = number * DAY - offset
+                clean = [(t, base + t) for t in self.board.starts.members(self.times, base)]
+            else:
+                found = ((t, self.series.local_instant(number, t)) for t in self.times)
+                clean = [(t, i) for t, i in found if i is not None and self.board.clean(i)]
+            for t, instant in clean:
+                rank = ranks.get((other, t))  # None: the regular place itself
+                if rank is not None and (best is None or rank < best[0]):
+                    best = (rank, instant)
+        return None if best is None else best[1]
 
-    def expand(self, pattern: _Pattern, start: int) -> _Series | Constraint | int:
+    def expand(
+        self, pattern: _Pattern, start: int, limit: int | None = None
+    ) -> _Series | Constraint | int | None:
         """The series of ``pattern`` at ``start``, or why not: a constraint the engine knows at once
-        (LOCAL_TIME, PROGRAMME_DATES), or the instant of the session that failed, for ``Board.explain``."""
+        (LOCAL_TIME, PROGRAMME_DATES), or the instant of a first session that failed, for
+        ``Board.explain``. Later sessions that fail become exceptions, up to the policy's cap. None
+        when it would need more than ``limit`` exceptions (a better series is already known)."""
         policy, board, clock = self.policy, self.board, self.series
+        cap = policy.exception_cap
         series = _Series(pattern.first, start, [], [], 0)
+        last_held = 0  # occurrences up to and including the last held one
         k = 0
         while len(series.held) < policy.sessions:
             day, number, offset = pattern.occurrence(k)
@@ -241,37 +290,91 @@ class _Engine:
                 instant: int | None = number * DAY + start - offset
             else:
                 instant = clock.local_instant(number, start)
-            if instant is None:
+            if instant is None and k == 0:
                 return Constraint.LOCAL_TIME
-            if not (board.first_start <= instant < board.last_start):
+            regular = instant if instant is not None else _noon(clock, number)
+            if not (board.first_start <= regular < board.last_start):
                 if k == 0:
                     return Constraint.PROGRAMME_DATES
                 break
-            outcome = board.outcome(instant)
+            outcome = Outcome.FAILED if instant is None else board.outcome(instant)
             if outcome is Outcome.OK:
-                series.held.append((instant, False))
-            elif outcome is Outcome.DISRUPTED and k > 0:
+                series.held.append((regular, False))
+                last_held = k + 1
+            elif k == 0:
+                return regular
+            elif series.disruptions >= cap:
+                series.missing = regular  # one exception more than the policy allows: stop here
+                series.capped = True
+                break
+            elif limit is not None and series.disruptions >= limit:
+                return None  # one more exception than the best series known: it cannot win
+            else:
                 prev_day = self.local_day(series.held[-1][0])
                 next_day = pattern.occurrence(k + 1)[0]
                 moved = self.move(day, start, prev_day, next_day)
                 if moved is None:
-                    series.skipped.append(day)
+                    series.skips.append((day, regular))
                 else:
                     series.held.append((moved, True))
-            else:
-                return instant
+                    last_held = k + 1
             k += 1
-            series.occurrences = k
+        # Cancelled weeks after the last held session are not booked: the series ends before them.
+        while series.skips and series.skips[-1][0] > pattern.occurrence(last_held - 1)[0]:
+            series.missing = series.skips.pop()[1]
+        series.occurrences = last_held
+        if series.missing is None and len(series.held) < policy.sessions and k > 0:
+            series.missing = _regular(pattern, clock, start, last_held)
         return series
 
-    def candidates(self, earliest: int, latest: int) -> Iterator[tuple[_Pattern, tuple[int, ...]]]:
-        """Each candidate first date (a pattern) in order, with its times in preference order."""
+    def firsts(self, earliest: int, latest: int) -> Iterator[tuple[_Pattern, int, int]]:
+        """(pattern, local start, UTC instant) of every first session in [earliest, latest) that is
+        clean where it is, in date order."""
+        day = self.local_day(earliest)
+        last = self.local_day(latest)
+        board = self.board
+        while day <= last:
+            if day.weekday() in self.policy.days:
+                pattern = _Pattern(day, self.policy, self.series)
+                _, number, offset = pattern.occurrence(0)
+                if offset is not None:  # an ordinary day: every first session at once, by its offset
+                    base = number * DAY - offset
+                    for t in sorted(board.starts.members(self.times, base)):
+                        if earliest <= base + t < latest:
+                            yield pattern, t, base + t
+                else:
+                    for t in self.times:
+                        instant = self.series.local_instant(number, t)
+                        if instant is not None and earliest <= instant < latest and board.clean(instant):
+                            yield pattern, t, instant
+            day += timedelta(days=1)
+
+    def rejected_firsts(self, earliest: int, latest: int) -> Iterator[int]:
+        """The instants of the first sessions in [earliest, latest) that do not hold where they are."""
         day = self.local_day(earliest)
         last = self.local_day(latest)
         while day <= last:
             if day.weekday() in self.policy.days:
-                yield _Pattern(day, self.policy, self.series), self.by_preference[day.weekday()]
+                number = epoch_day(day)
+                for t in self.times:
+                    instant = self.series.local_instant(number, t)
+                    if instant is not None and earliest <= instant < latest and not self.board.clean(instant):
+                        yield instant
             day += timedelta(days=1)
+
+
+def _noon(clock: ZoneClock, number: int) -> int:
+    """An instant on local day ``number`` (its noon), for an occurrence whose wall time does not exist."""
+    return number * DAY + DAY // 2 - clock.offset_at(number * DAY)
+
+
+def _regular(pattern: _Pattern, clock: ZoneClock, start: int, k: int) -> int:
+    """The UTC start of the k-th occurrence at its regular place (its day's noon in a DST gap)."""
+    _, number, offset = pattern.occurrence(k)
+    if offset is not None:
+        return number * DAY + start - offset
+    instant = clock.local_instant(number, start)
+    return instant if instant is not None else _noon(clock, number)
 
 
 class _Pattern:
@@ -296,70 +399,116 @@ class _Pattern:
         return self._occurrences[k]
 
 
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    name: str  # the IANA name the series is booked in
+    zone: tzinfo
+
+
+def anchors(mentor: Person, mentee: Person, lo: int, hi: int, step: int) -> tuple[_Anchor, ...]:
+    """The zones a series may keep its wall time in: each person's (by the IANA name their series is
+    booked in) and UTC, in that order (names sorted, UTC last), without repeats.
+
+    Two zones are one anchor when one is the other shifted by a constant (the same clock changes at
+    the same instants, an offset difference on the ``step`` grid): a series in either is the same
+    series, so Paris and London, or New York and Chicago, are searched once, in the first by name.
+    """
+    named: dict[str, tzinfo] = {}
+    for person in (mentor, mentee):
+        named.setdefault(person.zone_name, _zone_named(person))
+    found: list[tuple[_Anchor, tuple[object, ...]]] = []
+    for name in [*sorted(n for n in named if n != "UTC"), "UTC"]:
+        zone = named.get(name, UTC)
+        clock = clock_for(zone)
+        clock.cover(lo, hi)
+        base = clock.offset_at(lo)
+        changes = tuple(clock.transitions_within(lo, hi))
+        shape = (base % step, changes, tuple(clock.offset_at(c) - base for c in changes))
+        if all(shape != seen for _, seen in found):
+            found.append((_Anchor(name, zone), shape))
+    return tuple(anchor for anchor, _ in found)
+
+
+def _zone_named(person: Person) -> tzinfo:
+    """The zone a person's series would be booked in: their own, unless Graph gave it only by its
+    rules (Outlook's "Customized Time Zone"), in which case ``zone_name`` names another one."""
+    if person.zone_name == "UTC":
+        return UTC
+    if getattr(person.zone, "key", None) == person.zone_name:
+        return person.zone
+    return ZoneInfo(person.zone_name)
+
+
+def _both_preferences(board: Board, instant: int) -> tuple[int, int]:
+    """``preference`` of a start in each person's own zone: (the worse, the sum)."""
+    bands = []
+    for view in board.people:
+        wall = view.clock.wall(instant)
+        bands.append(preference(weekday_of(wall // DAY), wall % DAY))
+    return max(bands), sum(bands)
+
+
 def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
     """The best series for a pair, or why there is none (see the module docstring for the rules)."""
     policy = req.policy
     earliest = to_seconds(req.earliest)
     latest = earliest + int(policy.lookahead.total_seconds())
     end_of_programme = epoch_day(policy.program_end) * DAY
+    span = (earliest - 8 * DAY, max(end_of_programme, latest) + 9 * DAY)
     board = Board(
         mentor=req.mentor,
         mentee=req.mentee,
         policy=policy,
         committed=req.committed,
         horizon_end=to_seconds(req.horizon.end),
-        span=(earliest - 8 * DAY, max(end_of_programme, latest) + 9 * DAY),
+        span=span,
     )
-    engine = _Engine(board, policy)
-    rejected: list[int] = []  # instants of rejected sessions, explained only if no series is found
+    programme_clock = clock_for(policy.program_zone)
+    step = max(int(policy.step.total_seconds()), 60)
+    found_anchors = anchors(req.mentor, req.mentee, *span, step)
+    engines = [(a, _Engine(board, policy, clock_for(a.zone))) for a in found_anchors]
+    # Every clean first session of every anchor, by programme date: candidates of one date are tried
+    # best preference first, so the first full series without exceptions ends the search.
+    by_date: dict[int, list[tuple[tuple[int, int], int, int, _Engine, _Anchor, _Pattern, int]]] = {}
+    for position, (anchor, engine) in enumerate(engines):
+        for pattern, start, instant in engine.firsts(earliest, latest):
+            day = programme_clock.wall(instant) // DAY
+            entry = (_both_preferences(board, instant), instant, position, engine, anchor, pattern, start)
+            by_date.setdefault(day, []).append(entry)
+    best: tuple[tuple[object, ...], _Series, _Engine, _Anchor] | None = None
     reasons: Counter[Constraint] = Counter()  # candidates rejected for a reason known at once
-    # best key overall: (over share, first date, disruptions, preference, start); dates come in order
-    fallback: tuple[tuple[object, ...], _Series] | None = None
-    day_best: tuple[tuple[object, ...], _Series] | None = None
-    for pattern, order in engine.candidates(earliest, latest):
-        day = pattern.first
-        if day_best is not None and not day_best[1].over_share:
-            return _series_slot(engine, req, day_best[1])
-        if day_best is not None and fallback is None:
-            fallback = day_best
-        day_best = None
-        _, number, offset = pattern.occurrence(0)
-        if offset is not None:  # an ordinary day: every first session at once, by the day's offset
-            base = number * DAY - offset
-            clean = board.starts.members(engine.times, base)
-            firsts: list[tuple[int, int | None]] = [(t, base + t) for t in order]
-        else:
-            firsts = [(t, engine.series.local_instant(number, t)) for t in order]
-            clean = {t for t, instant in firsts if instant is not None and board.clean(instant)}
-        for start, instant in firsts:
-            if instant is not None:
-                if not (earliest <= instant < latest):
-                    continue
-                if start not in clean:  # the first session must hold where it is
-                    rejected.append(instant)
-                    continue
-            found = engine.expand(pattern, start)
-            if isinstance(found, int):
-                rejected.append(found)
+    for day in sorted(by_date):
+        if best is not None and best[0][0] == -policy.sessions and not best[1].over_share:
+            break  # a later date cannot beat a full series within its share
+        candidates = sorted(by_date[day], key=itemgetter(0, 1, 2))
+        for pref, instant, position, engine, anchor, pattern, start in candidates:
+            utc = anchor.name == "UTC"  # a last resort: it drifts in both zones at their clock changes
+            limit = None
+            if best is not None and best[0][:3] == (-policy.sessions, False, day):
+                # A full series within its share is known for this date, and this candidate comes later
+                # in preference order: it wins only with fewer exceptions (or as many, in a person's
+                # zone against a UTC best), so it is given up as soon as it needs more.
+                limit = best[1].disruptions - (0 if best[0][4] and not utc else 1)
+            found = engine.expand(pattern, start, limit)
+            if found is None:
                 continue
             if isinstance(found, Constraint):
                 reasons[found] += 1
                 continue
-            key = (found.over_share, found.disruptions, preference(day.weekday(), start), start)
-            if day_best is None or key < day_best[0]:
-                day_best = (key, found)
-            if found.disruptions == 0:
-                # times come in preference order, so nothing later today (or later) can beat it
-                return _series_slot(engine, req, found)
-    if day_best is not None and not day_best[1].over_share:
-        return _series_slot(engine, req, day_best[1])
-    if fallback is None:
-        fallback = day_best
-    if fallback is not None:
-        return _series_slot(engine, req, fallback[1])
-    counts = board.explain_many(rejected)
+            if isinstance(found, int):  # cannot happen: the first session is clean
+                continue
+            key = (-len(found.held), found.over_share, day, found.disruptions, utc, pref, instant, position)
+            if best is None or key < best[0]:
+                best = (key, found, engine, anchor)
+            if found.disruptions == 0 and len(found.held) == policy.sessions and not utc:
+                break  # candidates come in preference order: nothing later on this date beats it
+    if best is not None:
+        return _series_slot(best[2], best[3], req, best[1])
+    counts: Counter[Constraint] = Counter()
+    for _, engine in engines[:1]:  # the first anchor's rejected firsts explain the rules
+        counts = board.explain_many(engine.rejected_firsts(earliest, latest))
     counts.update(reasons)
-    if not engine.times:
+    if not candidate_times(policy):
         default = Constraint.WINDOW
     elif not policy.days:
         default = Constraint.DAYS
@@ -368,23 +517,41 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
     return describe(board, counts, policy, reference=earliest, default=default)
 
 
-def _series_slot(engine: _Engine, req: SeriesRequest, found: _Series) -> SeriesSlot:
-    policy = req.policy
-    duration = timedelta(seconds=engine.board.duration)
+def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _Series) -> SeriesSlot:
+    policy, board = req.policy, engine.board
+    duration = timedelta(seconds=board.duration)
     recurrence = Recurrence(
         cadence=policy.cadence,
         weekday=found.first.weekday(),
         start=found.first,
         count=found.occurrences,
-        zone_name=req.mentee.zone_name,
+        zone_name=anchor.name,
         index=week_index_of(found.first) if policy.cadence.kind is CadenceKind.MONTHLY else None,
     )
     sessions = tuple(
         Session(number, from_seconds(instant), from_seconds(instant) + duration, moved)
         for number, (instant, moved) in enumerate(found.held, start=1)
     )
+    skips = tuple(
+        Skip(day, from_seconds(instant), board.explain(instant) or Constraint.BUSY)
+        for day, instant in found.skips
+    )
+    shortfall = None
+    if len(sessions) < policy.sessions and found.missing is not None:
+        missing = policy.sessions - len(sessions)
+        last = found.held[-1][0] if found.held else found.missing
+        shortfall = shortfall_of(
+            board, policy, count=missing, last=last, first=found.missing, capped=found.capped
+        )
     return SeriesSlot(
-        recurrence, time_of(found.start), req.mentee.zone_name, duration, sessions, tuple(found.skipped)
+        recurrence,
+        time_of(found.start),
+        anchor.name,
+        duration,
+        sessions,
+        skips,
+        wanted=policy.sessions,
+        shortfall=shortfall,
     )
 
 
