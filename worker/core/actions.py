@@ -30,6 +30,7 @@ class MoveReason(enum.Enum):
     CONFLICT = "conflict"  # it now collides with busy time
     OUT_OF_OFFICE = "out_of_office"
     BLACKOUT = "blackout"  # it falls in a programme blackout (added after booking)
+    OUTSIDE_HOURS = "outside_hours"  # a person's hours, days or the policy window no longer hold it
 
 
 class CancelReason(enum.Enum):
@@ -49,6 +50,7 @@ class EscalationReason(enum.Enum):
     )
     DISENGAGED = "disengaged"
     UNKNOWN_PERSON = "unknown_person"
+    PARTIAL = "partial"  # booked, but some of the pair's sessions could not be placed
 
 
 class Role(enum.Enum):
@@ -63,13 +65,29 @@ class Book:
     pair: str
     spec: SeriesSpec
     sessions: tuple[Session, ...]
-    skipped: tuple[date, ...] = ()  # pattern dates (series zone) cancelled at once: blacked-out weeks
+    skipped: tuple[date, ...] = ()  # pattern dates (series zone) cancelled at once: weeks without a time
     skip_note: str = ""  # the cancellation comment for those dates
+    wanted: int = 0  # the sessions the pair still needs; more than len(sessions) for a partial series
+    shortfall: str = ""  # why the rest could not be placed (a partial series)
     kind: Kind = field(default=Kind.BOOK, init=False)
 
     @property
     def recurrence(self) -> Recurrence:
         return self.spec.recurrence
+
+    @property
+    def summary(self) -> str:
+        """The series as its policy says it: "every 2 weeks, 10 sessions, 2 moved, 1 cancelled";
+        "5 of 10 sessions" when some could not be placed."""
+        held = len(self.sessions)
+        count = f"{held} of {self.wanted} sessions" if self.wanted > held else f"{held} sessions"
+        parts = [str(self.recurrence.cadence), count]
+        moved = sum(s.moved for s in self.sessions)
+        if moved:
+            parts.append(f"{moved} moved")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} cancelled")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,7 +240,7 @@ def clock_changes(board: Board, lo: int, hi: int) -> list[tuple[int, PersonView,
 
 
 def shortfall_of(
-    board: Board, policy: SlotPolicy, *, count: int, last: int, first: int, capped: bool
+    board: Board, policy: SlotPolicy, *, count: int, last: int, first: int, capped: bool, skipped: int = 0
 ) -> Shortfall:
     """Why the sessions from ``first`` (the regular start of the first one not placed; ``last`` is the
     last session held) could not be placed, as the lead reads it."""
@@ -250,9 +250,10 @@ def shortfall_of(
     a, b = (p.name for p in board.people)
     reason = board.explain(first) or Constraint.BUSY
     if not (board.first_start <= first < board.last_start):
-        message = (
-            f"the programme ends on {policy.program_end:%a %-d %b %Y} before there is room for them "
-            f"(weeks without a common time pushed the series past its end)"
+        message = f"the programme ends on {policy.program_end:%a %-d %b %Y}, before their dates" + (
+            f" ({skipped} week{'s' if skipped != 1 else ''} without a common time pushed the series on)"
+            if skipped
+            else ""
         )
         return Shortfall(count, from_seconds(first), Constraint.PROGRAMME_DATES, message)
     week_start = first // DAY * DAY

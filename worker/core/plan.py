@@ -469,7 +469,12 @@ def _person(
     # "Customized Time Zone" has no IANA name, so such a person's series is kept in the programme's zone.
     zone_name = _iana_name(zone) or _iana_name(run.desired.zone) or "UTC"
     return slots.Person(
-        address=who.address, zone=zone, zone_name=zone_name, working_hours=hours, busy=sched.busy
+        address=who.address,
+        zone=zone,
+        zone_name=zone_name,
+        working_hours=hours,
+        busy=sched.busy,
+        name=who.name,
     )
 
 
@@ -535,8 +540,21 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
             run.committed[who].append(Interval(s.start, s.end))
     note = render.cancellation_comment(CancelReason.BLACKOUT, desired.name) if found.skipped else ""
     spec = _series_spec(run, pair, found, first_number)
-    run.actions.append(Book(pair.id, spec, sessions, found.skipped, note))
-    return PairStatus(pair.id, PairState.BOOKED, f"from {sessions[0].start.isoformat()}")
+    shortfall = ""
+    if found.shortfall is not None:
+        shortfall = _shortfall_text(sessions[-1].number, pair.rules.sessions, found.shortfall.message)
+        episode = found.shortfall.first.astimezone(desired.zone).date().isoformat()
+        _escalate(run, pair, EscalationReason.PARTIAL, shortfall, period=f"partial-{episode}")
+    book = Book(pair.id, spec, sessions, found.skipped, note, wanted=remaining, shortfall=shortfall)
+    run.actions.append(book)
+    detail = f"{book.summary} from {sessions[0].start.isoformat()}"
+    return PairStatus(pair.id, PairState.BOOKED, f"{detail}; {shortfall}" if shortfall else detail)
+
+
+def _shortfall_text(last: int, total: int, why: str) -> str:
+    """"booked 5 of 10: sessions 6–10 could not be placed: from Sun 4 Apr 2027, when ..."."""
+    missing = f"session {last + 1}" if last + 1 == total else f"sessions {last + 1}–{total}"
+    return f"booked {last} of {total}: {missing} could not be placed: {why}"
 
 
 def transaction_id(programme: str, pair: str, fingerprint: str, first_number: int, start: date) -> str:
@@ -665,22 +683,28 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
             for who in (pair.mentor.address, pair.mentee.address):
                 run.committed[who].append(Interval(occ.start, occ.end))
     horizon_end = run.observed.horizon.end
+    people = (
+        _person(run, pair.mentor, own, schedules[pair.mentor.address]),
+        _person(run, pair.mentee, own, schedules[pair.mentee.address]),
+    )
     _cancel_skipped(run, pair, series)
     upcoming = [(s, o) for s, o in numbered if o.start >= now and not o.is_cancelled]
     for index, (session, occ) in enumerate(upcoming):
         if occ.start < now + rules.freeze or occ.end > horizon_end:
             continue
-        reason = _trouble(run, pair, occ, schedules)
+        reason = _trouble(run, pair, occ, schedules, people)
         if reason is None:
             continue
         moves = int(occ.properties.get(PROP_MOVES, "0") or 0)
         period = f"session-{session.number}-{occ.start.date().isoformat()}"
         blackout = reason is MoveReason.BLACKOUT  # the programme's own rule: applies whatever the policy
-        if rules.on_conflict == "keep" and not blackout:
+        # a session outside someone's hours cannot stay where it is, whatever on_conflict says
+        must_move = blackout or reason is MoveReason.OUTSIDE_HOURS
+        if rules.on_conflict == "keep" and not must_move:
             detail = f"session {session.number} on {occ.start.date().isoformat()}: {reason.value} (kept)"
             _escalate(run, pair, EscalationReason.CONFLICT_KEPT, detail, period=period)
             continue
-        if moves >= rules.max_moves and not blackout:
+        if moves >= rules.max_moves and not must_move:
             detail = f"session {session.number} was moved {moves} times already; {reason.value} again"
             _escalate(run, pair, EscalationReason.CANNOT_MOVE, detail, period=period)
             continue
@@ -746,6 +770,9 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
     _agendas(run, pair, series, numbered)
     if all(o.end <= now for _, o in numbered) and numbered and not upcoming:
         return PairStatus(pair.id, PairState.FINISHED)
+    last = max((s.number for s in _expected(series)), default=0)
+    if last < rules.sessions:  # a partial series: the lead was told which sessions need a decision
+        return PairStatus(pair.id, PairState.BOOKED, f"booked {last} of {rules.sessions}")
     return PairStatus(pair.id, PairState.BOOKED)
 
 
@@ -773,15 +800,25 @@ def _previous_start(numbered: list[tuple[Session, OccurrenceInfo]], occ: Occurre
 
 
 def _trouble(
-    run: _Run, pair: PairDesired, occ: OccurrenceInfo, schedules: Mapping[str, Schedule]
+    run: _Run,
+    pair: PairDesired,
+    occ: OccurrenceInfo,
+    schedules: Mapping[str, Schedule],
+    people: tuple[slots.Person, slots.Person] | None = None,
 ) -> MoveReason | None:
-    """Why a future session needs repair: declined, out of office, or double-booked (judged on each
-    person's ``schedules``, which leave out the series' own sessions)."""
+    """Why a future session needs repair: declined, outside someone's hours (a clock change the
+    series' zone does not share, hours changed since, or a booking whose moves a crash cut short),
+    out of office, or double-booked (judged on each person's ``schedules``, which leave out the
+    series' own sessions)."""
     day = occ.start.astimezone(run.desired.zone).date()
     if any(first <= day <= last for first, last in run.desired.blackouts):
         return MoveReason.BLACKOUT
     if _declined_by(occ) & {pair.mentor.address, pair.mentee.address}:
         return MoveReason.DECLINED
+    if people is not None:
+        policy = _slot_policy(run, pair, pair.rules.sessions)
+        if slots.rules_broken(*people, policy, occ.start) is not None:
+            return MoveReason.OUTSIDE_HOURS
     span = Interval(occ.start, occ.end)
     start, end = to_seconds(span.start), to_seconds_ceil(span.end)  # UTC seconds, as Busy holds them
     worst: MoveReason | None = None

@@ -385,6 +385,13 @@ _ESCALATIONS: dict[EscalationReason, tuple[str, str, str]] = {
         "The sessions of {mentor} and {mentee} have not been taking place.",
         "A short, friendly check-in with both of them often gets a pairing going again.",
     ),
+    EscalationReason.PARTIAL: (
+        "Not every session of {mentor} and {mentee} could be booked",
+        "crossgen booked the sessions of {mentor} and {mentee} that have a time that suits both of them, "
+        "but not all of them: the details say which ones and why.",
+        "The booked sessions go ahead. The others need a decision: other hours, another day or policy, "
+        "or fewer sessions for this pair.",
+    ),
     EscalationReason.UNKNOWN_PERSON: (
         "Unknown person in the pair {mentor} and {mentee}",
         "crossgen could not find one of {mentor} and {mentee} in the directory, so the pair cannot be "

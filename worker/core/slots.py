@@ -38,12 +38,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from worker.core.availability import Board, Outcome
+from worker.core.availability import _SPAN_ROUNDING, Board, Outcome, rule_sets
 from worker.core.calendar_math import (
     DAY,
     ZoneClock,
@@ -88,6 +88,7 @@ __all__ = [
     "find_series",
     "preference",
     "reslot_session",
+    "rules_broken",
 ]
 
 MIN_GAP_DAYS = 2  # a moved session keeps at least this many calendar days from its neighbours
@@ -541,7 +542,13 @@ def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _S
         missing = policy.sessions - len(sessions)
         last = found.held[-1][0] if found.held else found.missing
         shortfall = shortfall_of(
-            board, policy, count=missing, last=last, first=found.missing, capped=found.capped
+            board,
+            policy,
+            count=missing,
+            last=last,
+            first=found.missing,
+            capped=found.capped,
+            skipped=len(skips),
         )
     return SeriesSlot(
         recurrence,
@@ -553,6 +560,23 @@ def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _S
         wanted=policy.sessions,
         shortfall=shortfall,
     )
+
+
+def rules_broken(mentor: Person, mentee: Person, policy: SlotPolicy, start: datetime) -> Constraint | None:
+    """The first rule (days, working hours, window, avoid) a session at ``start`` breaks for either
+    person in their own zone, or None: how a repair notices a session a clock change or new working
+    hours left outside someone's day. Busy time and blackouts are not judged here."""
+    at = to_seconds(start)
+    end = at + int(policy.duration.total_seconds())
+    lo = (at - 8 * DAY) // _SPAN_ROUNDING * _SPAN_ROUNDING - DAY
+    hi = -(-(at + 9 * DAY) // _SPAN_ROUNDING) * _SPAN_ROUNDING + DAY
+    for person in (mentor, mentee):
+        rules, layers = rule_sets(person.zone, person.hours, policy.days, policy.window, policy.avoid, lo, hi)
+        if not rules.contains(at, end):
+            for constraint, layer in layers.items():  # days, working hours, window, avoid
+                if not layer.contains(at, end):
+                    return constraint
+    return None
 
 
 def reslot_session(req: ReslotRequest) -> Session | NoSlot:

@@ -47,7 +47,11 @@ def action_json(action: Action) -> dict[str, Any]:
             sessions=[
                 {"session": s.number, "start": _iso(s.start, zone), "moved": s.moved} for s in action.sessions
             ],
+            summary=action.summary,
+            wanted=action.wanted,
         )
+        if action.shortfall:
+            out["shortfall"] = action.shortfall
     elif isinstance(action, Move):
         out.update(
             start=_iso(action.new.start, action.zone_name),
@@ -97,15 +101,9 @@ def plan_table(result: RunResult, console: Console | None = None) -> None:
         for i, action in enumerate(rows):
             data = action_json(action)
             when = data.get("start", "")
-            detail = (
-                data.get("detail")
-                or data.get("reason")
-                or (
-                    f"{data['recurrence']['cadence']} x{data['recurrence']['occurrences']}"
-                    if "recurrence" in data
-                    else ""
-                )
-            )
+            detail = data.get("detail") or data.get("reason") or ""
+            if isinstance(action, Book):
+                detail = action.summary + (f"; {action.shortfall}" if action.shortfall else "")
             table.add_row(
                 label if i == 0 else "", status.state if i == 0 else "", action.kind.value, when, str(detail)
             )
