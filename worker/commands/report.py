@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of
+from worker.commands.common import (
+    as_of_option,
+    config_option,
+    fail_config,
+    log_format_option,
+    parse_as_of,
+    setup_logging,
+)
 
 RENDERERS = {"md": "render_md", "csv": "render_csv", "html": "render_html"}
 
@@ -37,13 +44,15 @@ def render(report: Any, fmt: str) -> str:
 )
 @click.option("--send", is_flag=True, help="Also email the report to the programme lead.")
 @as_of_option
-def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | None) -> None:
+@log_format_option
+def report(
+    config: Path, fmt: str, out: Path | None, send: bool, as_of: str | None, log_format: str | None
+) -> None:
     """The programme's state for its lead: per pair and in total, with sessions per week."""
-    from worker import log
     from worker.policies.errors import ConfigError
     from worker.policies.load import load_programme
 
-    log.configure()
+    setup_logging(log_format)
     now = parse_as_of(as_of) if as_of else datetime.now(UTC)
     try:
         load_programme(config)
