@@ -151,3 +151,55 @@ def test_log_format_follows_stdout_and_a_terminal_gets_no_json_lines(monkeypatch
     structlog.get_logger("t").info("run.finished", booked=6)
     assert json.loads(err.getvalue().splitlines()[-1])["event"] == "run.finished"
     structlog.reset_defaults()
+
+
+# --- report (findings 2, 4 and 5) -------------------------------------------------------------------
+
+
+def test_the_report_covers_the_whole_series_counts_cancellations_by_cause_and_names_every_zone(
+    tmp_path: Path,
+) -> None:
+    from worker.reconcile.run import programme_report
+    from worker.report.render_md import render_md
+    from worker.report.render_terminal import render_terminal
+
+    async def scenario(w: World) -> None:
+        first = await w.run()
+        booked = {b.pair: len(b.sessions) for b in first.plan.of_kind(Book)}
+        report = await programme_report(w.config, gateway=w.gateway, now=w.now, state_path=w.state)
+        # Every booked session is upcoming, not only the next six weeks' (the free/busy horizon).
+        assert {row.pair_id: row.upcoming for row in report.pairs if row.pair_id in booked} == booked
+
+        w.edit("pairs.yaml", REMOVED, "")
+        w.edit(
+            "policies.yaml",
+            "blackouts:                                # no session is booked or moved into these days"
+            " (inclusive)\n",
+            "blackouts:\n  - from: 2027-01-25\n    to: 2027-01-29\n    reason: Team offsite\n",
+        )
+        w.edit("policies.yaml", "    cadence: monthly\n", "    cadence: every 6 weeks\n")
+        w.advance(days=1)
+        second = await w.run()
+        report = await programme_report(w.config, gateway=w.gateway, now=w.now, state_path=w.state)
+
+        causes = dict(report.cancellations)
+        assert sum(causes.values()) == second.summary()["cancelled"] > 0
+        assert causes["the pair left the programme"] == 1
+        assert causes["the policy changed (the series was re-cut)"] == 2
+        assert causes["a blackout"] >= 1
+        md = render_md(report)
+        assert f"| Sessions cancelled | {second.summary()['cancelled']} |" in md
+        assert "Team offsite" in md and "Winter school holidays (Paris)" in md and "Ascension bridge" in md
+        times = re.findall(r"\d\d:\d\d(?: [A-Z][A-Za-z_]+/[A-Za-z_]+)?", md)
+        assert times and all(" " in t for t in times), [t for t in times if " " not in t]
+        assert "pair-" not in md.split("## Notes")[1]
+
+        for width in (80, 120):
+            out = io.StringIO()
+            render_terminal(report, Console(width=width, file=out, color_system=None))
+            text = out.getvalue()
+            assert "…" not in text and all(len(line) <= width for line in text.splitlines())
+            assert "pair-" not in text and "Europe/Paris" in text and "Team offsite" in text
+            assert "Jean Dubois" in _cells(text) or "Jean" in text
+
+    play(tmp_path, scenario)
