@@ -24,6 +24,7 @@ EXIT_INVALID = 2
 
 def summary(programme: Programme) -> list[str]:
     """The lines printed for a valid programme: name, dates, mailboxes, pairs per policy."""
+    from worker.core.words import plural
     from worker.policies.values import format_duration
 
     p = programme.program
@@ -31,14 +32,14 @@ def summary(programme: Programme) -> list[str]:
     lines = [
         f"{p.name}: valid",
         f"  {p.start} to {p.end} ({p.zone_name}), organised by {', '.join(p.organizers)}, lead {p.lead}",
-        f"  {len(programme.pairs)} pairs, {len(programme.policies)} policies, "
-        f"{len(programme.blackouts)} blackouts",
+        f"  {plural(len(programme.pairs), 'pair')}, {plural(len(programme.policies), 'policy')}, "
+        f"{plural(len(programme.blackouts), 'blackout')}",
     ]
     for name, policy in programme.policies.items():
         lines.append(
             f"  policy {name}: {policy.cadence}, {format_duration(policy.duration)}, "
-            f"{policy.sessions} sessions, "
-            f"{per_policy.get(name, 0)} pairs"
+            f"{plural(policy.sessions, 'session')}, "
+            f"{plural(per_policy.get(name, 0), 'pair')}"
         )
     return lines
 

@@ -183,7 +183,8 @@ def _plan_rows(result: RunResult) -> list[_Row]:
         if status is not None:
             if status.state in _STATE_WORDS:
                 row.plan.insert(0, _STATE_WORDS[status.state])
-            if status.detail and status.state != PairState.BOOKED:
+            told = any(status.detail in note for note in row.notes)  # the escalation says it already
+            if status.detail and status.state != PairState.BOOKED and not told:
                 row.notes.append(status.detail)
         elif pair is None:
             row.plan.insert(0, "removed")
@@ -219,8 +220,8 @@ def _describe(row: _Row, actions: list[Action]) -> None:
         moved = [s for s in book.sessions if s.moved]
         if book.skipped:
             row.exceptions.append(f"{plural(len(book.skipped), 'date')} skipped")
-            dates = ", ".join(f"{d:%d %b}" for d in book.skipped)
-            row.notes.append(f"skipped ({dates}): {book.skip_note or 'a blackout'}")
+            dates = ", ".join(f"{d:%a %d %b}" for d in sorted(book.skipped))
+            row.notes.append(f"no session on {dates}: a programme blackout")
         if moved:
             row.exceptions.append(f"{plural(len(moved), 'session')} off the usual slot")
             for session in moved:
@@ -242,7 +243,7 @@ def _describe(row: _Row, actions: list[Action]) -> None:
         row.exceptions.append(f"{plural(len(feedback), 'feedback email')}")
     for escalation in (a for a in actions if isinstance(a, Escalate)):
         row.exceptions.append("lead told" if escalation.mail is not None else "lead already told")
-        row.notes.append(f"the lead hears: {escalation.detail}")
+        row.notes.append(f"the lead is told: {escalation.detail}")
 
 
 def plan_table(result: RunResult, console: Console | None = None) -> None:
