@@ -2,8 +2,8 @@
 
 ``--log-format json|console`` on ``plan``, ``run`` and ``report`` chooses; without it the choice
 follows stdout: a CronJob's output is not a terminal, so its logs stay JSON for the collector, and a
-person at a terminal gets readable lines (warnings and errors only: the command's own output is what
-they came for). Logs always go to stderr.
+person at a terminal gets readable lines, errors only: the command's own output, which names people,
+is what they came for. Logs always go to stderr.
 
 Every event passes through ``redact_secrets`` last-but-one, so a token, a client secret or a
 certificate that reaches a log call by mistake is masked before it is rendered. Modules get their

@@ -34,7 +34,7 @@ log_format_option = click.option(
     type=click.Choice(["json", "console"]),
     default=None,
     help="Log lines (on stderr) as JSON objects or readable text; default: console on a terminal "
-    "(warnings and errors only), json otherwise (a CronJob's logs).",
+    "(errors only: the output says the rest), json otherwise (a CronJob's logs).",
 )
 
 
@@ -43,7 +43,7 @@ def setup_logging(log_format: str | None) -> bool:
     from worker import log
 
     use_json = log.wants_json(log_format)
-    log.configure(json=use_json, level="INFO" if use_json else "WARNING")
+    log.configure(json=use_json, level="INFO" if use_json else "ERROR")
     return not use_json
 
 

@@ -246,6 +246,25 @@ def _describe(row: _Row, actions: list[Action]) -> None:
         row.notes.append(f"the lead is told: {escalation.detail}")
 
 
+def _rhythm_cell(row: _Row, wide: bool) -> str:
+    if not row.sessions:
+        return row.rhythm
+    count = plural(int(row.sessions), "session")
+    return f"{row.rhythm}, {count}" if wide else f"{row.rhythm}\n{count}"
+
+
+def _first_cell(first: str, wide: bool) -> str:
+    """ "Tue 19 Jan 2027 09:30 Europe/Paris" on one line, or on three (date, time, zone) when narrow."""
+    if not first or wide:
+        return first
+    day, clock, zone = first.rsplit(" ", 2)
+    return f"{day}\n{clock}\n{zone}"
+
+
+def _longest_line(cells: list[str], least: int) -> int:
+    return max([least, *(len(line) for cell in cells for line in cell.split("\n"))])
+
+
 def plan_table(result: RunResult, console: Console | None = None) -> None:
     """What `run` would do, one row per pair named by its people, with the details under the table.
 
@@ -256,39 +275,40 @@ def plan_table(result: RunResult, console: Console | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    console = console or Console()
     rows = _plan_rows(result)
+    # Columns of fixed content get the width of their longest line (a zone name never breaks); the others
+    # share what is left and wrap at spaces. Rich crops a table whose columns cannot fit, so nothing here
+    # asks for more than 80 columns: on a narrow terminal the rhythm and the time take two lines.
+    wide = console.width >= 110
+    rhythms = [_rhythm_cell(row, wide) for row in rows]
+    firsts = [_first_cell(row.first, wide) for row in rows]
     table = Table(
         title=f"{result.desired.name}: what `run` would do",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        expand=False,
+        show_edge=False,
+        expand=True,
     )
-    # A zone name never breaks; everything else wraps at spaces (fold only what is longer than a column).
-    zones = [row.first.rsplit(" ", 1)[1] for row in rows if row.first]
-    longest_word = max((len(w) for row in rows for w in row.label.split()), default=4)
-    table.add_column("pair", overflow="fold", min_width=min(longest_word, 20))
-    table.add_column("plan", overflow="fold")
-    table.add_column("rhythm", overflow="fold", min_width=max((len(row.rhythm) for row in rows), default=7))
-    table.add_column("sessions", overflow="fold", justify="right", min_width=4)
-    table.add_column("first session", overflow="fold", min_width=max((len(z) for z in zones), default=10))
-    table.add_column("notes", overflow="fold", min_width=5)
+    table.add_column("pair", overflow="fold", ratio=3)
+    table.add_column("plan", overflow="fold", ratio=2)
+    table.add_column("rhythm, sessions", overflow="fold", width=_longest_line(rhythms, 10))
+    table.add_column("first session", overflow="fold", width=_longest_line(firsts, 13))
+    table.add_column("exceptions", overflow="fold", ratio=2, min_width=10)
     notes: list[tuple[int, str, str]] = []
-    for row in rows:
+    for row, rhythm, first_session in zip(rows, rhythms, firsts, strict=True):
         refs = ""
         if row.notes:
             first = len(notes) + 1
             notes.extend((len(notes) + 1, row.label, note) for note in row.notes)
             refs = f"see {first}" if len(row.notes) == 1 else f"see {first}–{len(notes)}"
-        first_session = "\n".join(row.first.rsplit(" ", 1))  # the zone on a line of its own
         table.add_row(
             row.label,
             ", ".join(row.plan),
-            row.rhythm,
-            row.sessions,
+            rhythm,
             first_session,
             "; ".join([*row.exceptions, refs] if refs else row.exceptions),
         )
-    console = console or Console()
     console.print(table)
     for number, label, note in notes:
         console.print(f"{number}. {label}: {note}", highlight=False, markup=False)
