@@ -211,7 +211,12 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
             say(
                 "repair",
                 story.add(
-                    "repair", at=clock.now.isoformat(), events=events, moves=moves, summary=repaired.summary()
+                    "repair",
+                    at=clock.now.isoformat(),
+                    events=events,
+                    moves=moves,
+                    summary=repaired.summary(),
+                    zone=programme.program.zone_name,
                 ),
             )
 
@@ -226,14 +231,18 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
                 }
                 for m in sent
             ]
-            feedback = [m for m in mails if "session" in m["subject"].lower()]
+            # Feedback goes to participants, escalations to the lead: counted apart, listed apart.
+            lead = programme.program.lead.lower()
+            escalations = [m for m in mails if m["to"].lower() == lead]
+            feedback = [m for m in mails if m["to"].lower() != lead]
             say(
                 "feedback",
                 story.add(
                     "feedback",
                     at=clock.now.isoformat(),
                     summary=followed.summary(),
-                    emails=mails,
+                    emails=feedback,
+                    escalations=escalations,
                     feedback=len(feedback),
                 ),
             )
@@ -244,7 +253,10 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
             report = await programme_report(config, gateway=gateway, now=clock.now, state_path=state_path)
             from worker.report.render_md import render_md
 
-            say("report", story.add("report", at=clock.now.isoformat(), markdown=render_md(report)))
+            say(
+                "report",
+                story.add("report", at=clock.now.isoformat(), markdown=render_md(report), report=report),
+            )
             say(
                 "requests",
                 story.add(
@@ -260,7 +272,9 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
 def story_json(story: Story) -> str:
     """The story for machines: plain JSON, run results reduced to their summaries."""
 
+    from worker.report.model import ProgrammeReport
+
     def clean(step: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in step.items() if not isinstance(v, RunResult)}
+        return {k: v for k, v in step.items() if not isinstance(v, RunResult | ProgrammeReport)}
 
     return json.dumps({"steps": [clean(s) for s in story.steps]}, default=str, sort_keys=True)

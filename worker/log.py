@@ -1,5 +1,10 @@
 """Logging, set up once: JSON lines when stdout is not a terminal (containers), readable on a TTY.
 
+``--log-format json|console`` on ``plan``, ``run`` and ``report`` chooses; without it the choice
+follows stdout: a CronJob's output is not a terminal, so its logs stay JSON for the collector, and a
+person at a terminal gets readable lines, errors only: the command's own output, which names people,
+is what they came for. Logs always go to stderr.
+
 Every event passes through ``redact_secrets`` last-but-one, so a token, a client secret or a
 certificate that reaches a log call by mistake is masked before it is rendered. Modules get their
 logger with ``structlog.get_logger(__name__)`` and bind context (``run_id``, ``pair``) as they go.
@@ -88,13 +93,23 @@ def shared_processors() -> Iterable[Any]:
     ]
 
 
+FORMATS = ("json", "console")
+
+
+def wants_json(log_format: str | None) -> bool:
+    """``json`` or ``console`` as asked; unasked, JSON unless stdout is a terminal."""
+    if log_format is not None:
+        return log_format == "json"
+    return not sys.stdout.isatty()
+
+
 def configure(*, json: bool | None = None, level: str = "INFO", stream: Any = None) -> None:
-    """Configure structlog for the process. ``json=None`` picks JSON unless stderr is a terminal.
+    """Configure structlog for the process. ``json=None`` picks JSON unless stdout is a terminal.
 
     Logs go to stderr: stdout carries the commands' own output (the run summary line, plan JSON).
     """
     out = stream or sys.stderr
-    use_json = (not out.isatty()) if json is None else json
+    use_json = wants_json(None) if json is None else json
     renderer: Any
     if use_json:
         renderer = structlog.processors.JSONRenderer()

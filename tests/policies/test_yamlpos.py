@@ -35,9 +35,43 @@ def test_duplicate_keys_are_refused_where_the_second_one_is() -> None:
     ]
 
 
-def test_syntax_errors_carry_their_mark() -> None:
+def test_syntax_errors_carry_their_mark_at_the_line_that_opened_the_mistake() -> None:
     (problem,) = refused("a: [1, 2\nb: 3\n")
-    assert problem.startswith("f.yaml:2:") and "YAML syntax error" in problem
+    assert problem.startswith("f.yaml:1:4:") and "YAML syntax error" in problem
+
+
+def test_a_tab_that_indents_a_line_is_named_as_a_tab_and_the_rest_is_still_read() -> None:
+    text = "pairs:\n  - mentor: a@x.com\n\tmentee: b@x.com\n  - mentor: c@x.com\n    mentee: d@x.com\n"
+    with pytest.raises(YamlRefused) as info:
+        parse_yaml(text.encode(), "f.yaml")
+    (problem,) = map(str, info.value.problems)
+    assert problem.startswith("f.yaml:3:1: ") and "a tab character indents this line" in problem
+    assert "cannot start any token" not in problem
+    assert info.value.doc is not None and len(info.value.doc.value["pairs"]) == 2
+
+
+def test_every_syntax_error_of_a_file_is_reported_and_the_rest_is_read() -> None:
+    text = (
+        "pairs:\n  - mentor: a@x.com\n    mentee b@x.com\n  - mentor: c@x.com: d\n    mentee: d@x.com\n"
+        '  - mentor: "e@x.com\n    mentee: f@x.com\n  - mentor: g@x.com\n    mentee: h@x.com\n'
+    )
+    with pytest.raises(YamlRefused) as info:
+        parse_yaml(text.encode(), "f.yaml")
+    assert [str(p).split(": YAML")[0] for p in info.value.problems] == [
+        "f.yaml:3:5",
+        "f.yaml:4:20",
+        "f.yaml:6:13",
+    ]
+    doc = info.value.doc
+    assert doc is not None and doc.damaged == {3, 4, 6}
+    assert doc.value["pairs"][3] == {"mentor": "g@x.com", "mentee": "h@x.com"}
+
+
+def test_a_clock_time_is_kept_as_written_not_read_as_base_60() -> None:
+    assert parse_yaml(b"duration: 1:30\nsessions: 10\n", "f.yaml").value == {
+        "duration": "1:30",
+        "sessions": 10,
+    }
 
 
 def test_a_file_that_is_not_utf8_is_refused_at_the_first_bad_byte() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from tests.reliability.harness import ORGANIZER, World, audit, play
+from worker.core.actions import Escalate, EscalationReason
 from worker.core.plan import PairState
 from worker.reconcile.run import RunResult
 from worker.sandbox.faults import FaultConfig
@@ -36,12 +37,19 @@ def test_unknown_person_and_person_without_mailbox_fail_only_their_pairs(tmp_pat
     async def scenario(w: World) -> None:
         w.app.tenant.remove_mailbox(w.app.tenant.find_user("sophie.moreau@contoso.com"))
         result = await w.run()
+        # Issue 19, finding 8: the documented "unknown person" escalation with a plain sentence, not `error`.
         ghost = state_of(result, "sanjay.thapa")
-        assert ghost[0] == PairState.ERROR and "nobody.here@contoso.com" in ghost[1]
+        assert ghost[0] == PairState.UNSCHEDULED
+        assert "nobody.here@contoso.com) has no mailbox in this Microsoft 365 tenant" in ghost[1]
         no_mailbox = state_of(result, "tom.nguyen")
-        assert no_mailbox[0] == PairState.ERROR and "sophie.moreau@contoso.com" in no_mailbox[1]
+        assert no_mailbox[0] == PairState.UNSCHEDULED
+        assert "Sophie Moreau (sophie.moreau@contoso.com) has no mailbox" in no_mailbox[1]
+        escalations = [
+            a for a in result.plan.of_kind(Escalate) if a.reason is EscalationReason.UNKNOWN_PERSON
+        ]
+        assert len(escalations) == 2 and all(a.mail is not None for a in escalations)
         assert booked(result) == BOOKABLE - 2
-        assert result.summary()["errors"] == 2 and result.exit_code == 1
+        assert result.summary()["errors"] == 0 and result.exit_code == 1
         found = await audit(w)
         assert found.series == BOOKABLE - 2 and found.clean
 

@@ -28,6 +28,29 @@ as_of_option = click.option(
 )
 
 
+log_format_option = click.option(
+    "--log-format",
+    "log_format",
+    type=click.Choice(["json", "console"]),
+    default=None,
+    help="Log lines (on stderr) as JSON objects or readable text; default: console on a terminal "
+    "(errors only: the output says the rest), json otherwise (a CronJob's logs).",
+)
+
+
+def setup_logging(log_format: str | None) -> bool:
+    """Configure logging for a command; True when logs are readable lines for a person (console)."""
+    from worker import log
+
+    use_json = log.wants_json(log_format)
+    log.configure(json=use_json, level="INFO" if use_json else "ERROR")
+    return not use_json
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def parse_as_of(value: str) -> datetime:
     """ISO 8601 with an offset (or Z); a naive time is read as UTC."""
     try:

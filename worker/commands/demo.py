@@ -10,16 +10,29 @@ from typing import Any
 import click
 
 
+def _when(iso: str, zone: str) -> str:
+    """An ISO time from the story, in ``zone`` with the zone named: "Tue 26 Jan 09:30 Europe/Paris"."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return f"{datetime.fromisoformat(iso).astimezone(ZoneInfo(zone)):%a %d %b %H:%M} {zone}"
+
+
 def _terminal(console: Any) -> Any:
-    from rich.markdown import Markdown
+    from rich import box
     from rich.rule import Rule
     from rich.table import Table
+
+    from worker.core.words import plural
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False)
 
     def show(kind: str, data: dict[str, Any]) -> None:
         if kind == "validate":
             console.print(Rule("1. The programme"))
             console.print(
-                f"[bold]{data['programme']}[/]: {data['pairs']} pairs, policies "
+                f"[bold]{data['programme']}[/]: {plural(data['pairs'], 'pair')}, policies "
                 f"{', '.join(data['policies'])} — valid ({data['config']})"
             )
         elif kind == "plan":
@@ -30,54 +43,69 @@ def _terminal(console: Any) -> Any:
         elif kind == "run":
             s = data["summary"]
             console.print(Rule("3. First run: every pair that has a slot is booked"))
-            console.print(
-                f"booked {s['booked']} series, {s['unscheduled']} without a slot (the lead was told), "
-                f"{s['refused']} refused (reporting line)"
+            say(
+                f"booked {plural(s['booked'], 'series', 'series')}, {s['unscheduled']} without a slot "
+                f"(the lead was told), {s['refused']} refused (reporting line)"
             )
-            table = Table(title="Who meets when: each pair's first session, in each person's own time")
-            for col in ("mentor", "their time", "mentee", "their time", "cadence"):
-                table.add_column(col)
+            table = Table(
+                title="Who meets when: each pair's first session, in each person's own time",
+                box=box.SIMPLE_HEAD,
+                pad_edge=False,
+            )
+            zones = [row[f"{role}_zone"] for row in data["week"] for role in ("mentor", "mentee")]
+            widest = max((len(z) for z in zones), default=10)
+            table.add_column("pair (mentor → mentee)", overflow="fold")
+            table.add_column("mentor's time", overflow="fold", min_width=widest)
+            table.add_column("mentee's time", overflow="fold", min_width=widest)
+            table.add_column("rhythm", overflow="fold")
             for row in data["week"]:
                 table.add_row(
-                    row["mentor"],
-                    f"{row['mentor_local']} ({row['mentor_zone']})",
-                    row["mentee"],
-                    f"{row['mentee_local']} ({row['mentee_zone']})",
-                    f"{row['cadence']} ×{row['sessions']}",
+                    f"{row['mentor']} → {row['mentee']}",
+                    f"{row['mentor_local']}\n{row['mentor_zone']}",
+                    f"{row['mentee_local']}\n{row['mentee_zone']}",
+                    f"{row['cadence']}, {plural(row['sessions'], 'session')}",
                 )
             console.print(table)
         elif kind == "repair":
+            zone = data["zone"]
             console.print(Rule(f"4. A week later ({data['at'][:10]}): life happens"))
             for event in data["events"]:
-                console.print(f"• {event['by']} {event['what']} the session of {event['start'][:16]}Z")
+                say(f"• {event['by']} {event['what']} the session of {_when(event['start'], zone)}")
             for move in data["moves"]:
-                console.print(
+                say(
                     f"  → moved session {move['session']} of {move['mentor']} & {move['mentee']} "
-                    f"({move['reason']}): {move['from'][:16]}Z → {move['to'][:16]}Z, same week"
+                    f"({move['reason']}): {_when(move['from'], zone)} → {_when(move['to'], zone)}, same week"
                 )
             if not data["moves"]:
-                console.print("  (nothing needed moving)")
+                say("  (nothing needed moving)")
         elif kind == "feedback":
             console.print(Rule(f"5. Six weeks in ({data['at'][:10]}): feedback after each session held"))
             s = data["summary"]
-            console.print(
-                f"{s['feedback_sent']} feedback emails sent, one per participant per session held "
-                f"({s['deferred']} wait for the sending budget); {s['moved']} later sessions moved "
-                "off meetings that appeared since booking:"
+            say(
+                f"{plural(data['feedback'], 'feedback email')} sent, one per participant per session held "
+                f"({s['deferred']} wait for the sending budget); {plural(s['moved'], 'later session')} "
+                "moved off meetings that appeared since booking:"
             )
             for mail in data["emails"][:8]:
-                console.print(f"  ✉ {mail['to']}: {mail['subject']}")
+                say(f"  ✉ {mail['to']}: {mail['subject']}")
             if len(data["emails"]) > 8:
-                console.print(f"  … and {len(data['emails']) - 8} more")
+                say(f"  (and {plural(len(data['emails']) - 8, 'more feedback email')})")
+            if data["escalations"]:
+                say(f"and {plural(len(data['escalations']), 'lead escalation')} to the programme lead:")
+                for mail in data["escalations"]:
+                    say(f"  ✉ {mail['to']}: {mail['subject']}")
         elif kind == "steady":
             s = data["summary"]
-            console.print(
-                f"A run right after: {s['writes']} writes ({s['feedback_sent']} emails had waited for the "
-                "sending budget); nothing is booked or sent twice."
+            say(
+                f"A run right after: {plural(s['writes'], 'write')} "
+                f"({plural(s['feedback_sent'], 'email')} had waited for the sending budget); "
+                "nothing is booked or sent twice."
             )
         elif kind == "report":
+            from worker.report.render_terminal import render_terminal
+
             console.print(Rule("6. The report for the programme lead"))
-            console.print(Markdown(data["markdown"]))
+            render_terminal(data["report"], console)
         elif kind == "requests":
             console.print(f"[dim]{data['total']} Graph requests in all, per mailbox at most 4 in flight.[/]")
 

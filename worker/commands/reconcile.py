@@ -20,7 +20,15 @@ from typing import Any
 
 import click
 
-from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of
+from worker.commands import common
+from worker.commands.common import (
+    as_of_option,
+    config_option,
+    fail_config,
+    log_format_option,
+    parse_as_of,
+    setup_logging,
+)
 
 
 def _shard(value: str | None) -> Any:
@@ -110,11 +118,12 @@ def _terminate() -> None:
     get_logger(__name__).warning("run.terminating", signal="SIGTERM")
 
 
-def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | None) -> Any:
-    from worker import log
+def _execute(
+    config: Path, *, as_of: str | None, dry_run: bool, shard: str | None, log_format: str | None = None
+) -> Any:
     from worker.policies.errors import ConfigError
 
-    log.configure()
+    setup_logging(log_format)
     now = parse_as_of(as_of) if as_of else datetime.now(UTC)
     try:
         from worker.policies.load import load_programme
@@ -163,10 +172,21 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
     metavar="I/N",
     help="Serve only shard I of N (default: JOB_COMPLETION_INDEX of CROSSGEN_SHARDS).",
 )
-def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None) -> None:
-    """One reconcile pass: book, repair, cancel, send feedback; then exit."""
-    result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard)
-    click.echo(json.dumps(result.summary(), sort_keys=True))
+@log_format_option
+def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None, log_format: str | None) -> None:
+    """One reconcile pass: book, repair, cancel, send feedback; then exit.
+
+    Ends with one JSON summary line on stdout; on a terminal (unless --log-format json), a short summary
+    for a person instead.
+    """
+    result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard, log_format=log_format)
+    if common.stdout_is_terminal() and log_format != "json":
+        from worker.reconcile.present import run_summary
+
+        for line in run_summary(result, dry_run=dry_run):
+            click.echo(line)
+    else:
+        click.echo(json.dumps(result.summary(), sort_keys=True))
     sys.exit(EXIT_TERMINATED if _TERMINATED.is_set() else result.exit_code)
 
 
@@ -175,11 +195,14 @@ def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None) -> No
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print the actions as one JSON object.")
 @click.option("--shard", metavar="I/N", help="Plan only shard I of N.")
-def plan_command(config: Path, as_of: str | None, as_json: bool, shard: str | None) -> None:
+@log_format_option
+def plan_command(
+    config: Path, as_of: str | None, as_json: bool, shard: str | None, log_format: str | None
+) -> None:
     """Read calendars and print what `run` would do, writing nothing."""
     from worker.reconcile.present import plan_json, plan_table
 
-    result = _execute(config, as_of=as_of, dry_run=True, shard=shard)
+    result = _execute(config, as_of=as_of, dry_run=True, shard=shard, log_format=log_format)
     if as_json:
         click.echo(json.dumps(plan_json(result), sort_keys=True))
     else:

@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of
+from worker.commands import common
+from worker.commands.common import (
+    as_of_option,
+    config_option,
+    fail_config,
+    log_format_option,
+    parse_as_of,
+    setup_logging,
+)
 
 RENDERERS = {"md": "render_md", "csv": "render_csv", "html": "render_html"}
 
@@ -31,19 +39,28 @@ def render(report: Any, fmt: str) -> str:
 
 @click.command("report")
 @config_option
-@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="md", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*sorted(RENDERERS), "terminal"]),
+    default=None,
+    help="md, csv, html, or terminal (a readable view); default: terminal when stdout is a terminal, "
+    "md otherwise.",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
 )
 @click.option("--send", is_flag=True, help="Also email the report to the programme lead.")
 @as_of_option
-def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | None) -> None:
+@log_format_option
+def report(
+    config: Path, fmt: str | None, out: Path | None, send: bool, as_of: str | None, log_format: str | None
+) -> None:
     """The programme's state for its lead: per pair and in total, with sessions per week."""
-    from worker import log
     from worker.policies.errors import ConfigError
     from worker.policies.load import load_programme
 
-    log.configure()
+    setup_logging(log_format)
     now = parse_as_of(as_of) if as_of else datetime.now(UTC)
     try:
         load_programme(config)
@@ -84,6 +101,20 @@ def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | No
     except GraphError as exc:
         click.echo(f"crossgen: could not read the calendars: {exc}", err=True)
         sys.exit(1)
+    if fmt is None:
+        fmt = "terminal" if out is None and common.stdout_is_terminal() else "md"
+    if fmt == "terminal":
+        from rich.console import Console
+
+        from worker.report.render_terminal import render_terminal
+
+        if out is not None:
+            with out.open("w", encoding="utf-8") as handle:
+                render_terminal(built, Console(file=handle, width=100, color_system=None))
+            click.echo(f"wrote {out}", err=True)
+        else:
+            render_terminal(built, Console())
+        return
     text = render(built, fmt)
     if out is not None:
         out.write_text(text, encoding="utf-8")

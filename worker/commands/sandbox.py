@@ -5,6 +5,9 @@ It prints one JSON line on stdout once the socket is listening (``graph_url``, `
 and ``crossgen run`` use it), then serves until stopped. Scripts read that line to know where to point
 the worker; nothing else is written to stdout. The secret is the sandbox's own, generated for a
 throwaway tenant: printing it is the point, and it opens nothing outside this process.
+
+On stderr it then says who is in the tenant (name, address, title, time zone), so a person trying
+`plan` and `run` by hand knows whom a pairs.yaml may name.
 """
 
 from __future__ import annotations
@@ -14,6 +17,22 @@ import sys
 from typing import Any
 
 import click
+
+
+def roster(tenant: Any) -> list[str]:
+    """Who is in the tenant, one line each, for stderr: "Jean Dubois <jean.dubois@contoso.com>, ..."."""
+    from worker.core.words import plural
+
+    users = sorted(tenant.users.values(), key=lambda u: u.address)
+    lines = [f"The sandbox tenant holds {plural(len(users), 'person', 'people')}:"]
+    for user in users:
+        details = [d for d in (user.job_title, user.settings.get("timeZone")) if d]
+        if not user.has_mailbox:
+            details.append("no mailbox")
+        lines.append(
+            f"  {user.display_name} <{user.address}>" + (f", {', '.join(details)}" if details else "")
+        )
+    return lines
 
 
 @click.group("sandbox")
@@ -63,6 +82,8 @@ def serve(host: str, port: int, seed: int, empty: bool, faults_json: str | None)
             if self.started:
                 sys.stdout.write(json.dumps(info) + "\n")
                 sys.stdout.flush()
+                sys.stderr.write("\n".join(roster(app.tenant)) + "\n")
+                sys.stderr.flush()
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
     server = AnnouncingServer(config)

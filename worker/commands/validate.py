@@ -1,7 +1,9 @@
 """``crossgen validate`` and ``crossgen schema``: the programme lead's checks before anything is booked.
 
 ``validate`` loads the three files exactly as ``run`` will and prints either a short summary (exit 0)
-or one ``FILE:LINE:COL: message`` line per problem on stderr (exit 2). It touches no network and
+or one ``FILE:LINE:COL: message`` line per problem on stderr (exit 2), every mistake of every file in
+one pass. Warnings (``FILE:LINE:COL: warning: ...``, allowed but perhaps not meant) go to stderr too and
+never change the exit status. It touches no network and
 imports nothing from msgraph or msal, so it answers in a fraction of a second.
 """
 
@@ -22,6 +24,7 @@ EXIT_INVALID = 2
 
 def summary(programme: Programme) -> list[str]:
     """The lines printed for a valid programme: name, dates, mailboxes, pairs per policy."""
+    from worker.core.words import plural
     from worker.policies.values import format_duration
 
     p = programme.program
@@ -29,14 +32,14 @@ def summary(programme: Programme) -> list[str]:
     lines = [
         f"{p.name}: valid",
         f"  {p.start} to {p.end} ({p.zone_name}), organised by {', '.join(p.organizers)}, lead {p.lead}",
-        f"  {len(programme.pairs)} pairs, {len(programme.policies)} policies, "
-        f"{len(programme.blackouts)} blackouts",
+        f"  {plural(len(programme.pairs), 'pair')}, {plural(len(programme.policies), 'policy')}, "
+        f"{plural(len(programme.blackouts), 'blackout')}",
     ]
     for name, policy in programme.policies.items():
         lines.append(
             f"  policy {name}: {policy.cadence}, {format_duration(policy.duration)}, "
-            f"{policy.sessions} sessions, "
-            f"{per_policy.get(name, 0)} pairs"
+            f"{plural(policy.sessions, 'session')}, "
+            f"{plural(per_policy.get(name, 0), 'pair')}"
         )
     return lines
 
@@ -53,7 +56,8 @@ def summary(programme: Programme) -> list[str]:
 def validate(config_dir: Path) -> None:
     """Check the programme YAML; touches no network.
 
-    Exit 0 when valid; exit 2 with one FILE:LINE:COL line per problem on stderr.
+    Exit 0 when valid (warnings, if any, on stderr); exit 2 with one FILE:LINE:COL line per problem
+    on stderr, every mistake of every file at once.
     """
     from worker.policies.errors import ConfigError
     from worker.policies.load import load_programme
@@ -61,9 +65,11 @@ def validate(config_dir: Path) -> None:
     try:
         programme = load_programme(config_dir)
     except ConfigError as exc:
-        for problem in exc.problems:
+        for problem in sorted([*exc.problems, *exc.warnings]):
             click.echo(str(problem), err=True)
         sys.exit(EXIT_INVALID)
+    for warning in programme.warnings:
+        click.echo(str(warning), err=True)
     for line in summary(programme):
         click.echo(line)
 

@@ -67,6 +67,7 @@ class Book:
     sessions: tuple[Session, ...]
     skipped: tuple[date, ...] = ()  # pattern dates (series zone) cancelled at once: weeks without a time
     skip_note: str = ""  # the cancellation comment for those dates
+    skip_reasons: tuple[str, ...] = ()  # why each skipped date has no session, in the lead's words
     wanted: int = 0  # the sessions the pair still needs; more than len(sessions) for a partial series
     shortfall: str = ""  # why the rest could not be placed (a partial series)
     kind: Kind = field(default=Kind.BOOK, init=False)

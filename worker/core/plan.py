@@ -235,14 +235,16 @@ def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairSt
         held_so_far = max(held_so_far, _feedback_and_count(run, pair, s))
     _check_disengagement(run, pair, series)
 
-    for address in (pair.mentor.address, pair.mentee.address):
-        sched = observed.schedules.get(address)
+    for person in (pair.mentor, pair.mentee):
+        sched = observed.schedules.get(person.address)
         if sched is None:  # the read failed (a transient error): an error of this run, not news for the lead
-            return PairStatus(pair.id, PairState.ERROR, f"{address}: no free/busy could be read")
+            return PairStatus(pair.id, PairState.ERROR, f"{person.address}: no free/busy could be read")
         if sched.error:  # Graph could not resolve the person: the lead should look at the pairs file
-            detail = f"{address}: {sched.error}"
+            unknown = _is_unknown(sched.error)
+            detail = _unknown_person(person, sched.error) if unknown else f"{person.address}: {sched.error}"
             _escalate(run, pair, EscalationReason.UNKNOWN_PERSON, detail, period="week")
-            return PairStatus(pair.id, PairState.ERROR, detail)
+            # No one to book with is the lead's to fix, not a failure of this run.
+            return PairStatus(pair.id, PairState.UNSCHEDULED if unknown else PairState.ERROR, detail)
 
     if current is None:
         first = _next_number(ended, run, pair)
@@ -250,6 +252,22 @@ def _plan_pair(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairSt
     if current.properties.get(PROP_FINGERPRINT, pair.fingerprint) != pair.fingerprint:
         return _recut(run, pair, current)
     return _repair(run, pair, current)
+
+
+def _unknown_person(person: Participant, error: str) -> str:
+    """The lead's sentence for someone Microsoft 365 does not know (getSchedule's 5009 "Unable to resolve
+    e-mail address", a user that is not found), with Graph's own words kept at the end for IT."""
+    who = person.address if person.name in ("", person.address) else f"{person.name} ({person.address})"
+    return (
+        f"{who} has no mailbox in this Microsoft 365 tenant, so the pair cannot be booked: "
+        f"check the address in pairs.yaml (Graph: {error})"
+    )
+
+
+def _is_unknown(error: str) -> bool:
+    """Whether a schedule error says the address resolves to no mailbox (5009), not a passing failure."""
+    lowered = error.lower()
+    return error.startswith("5009") or "unable to resolve" in lowered or "not found" in lowered
 
 
 def _same_reporting_line(observed: Observed, pair: PairDesired) -> bool:
@@ -545,10 +563,24 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
         shortfall = _shortfall_text(sessions[-1].number, pair.rules.sessions, found.shortfall.message)
         episode = found.shortfall.first.astimezone(desired.zone).date().isoformat()
         _escalate(run, pair, EscalationReason.PARTIAL, shortfall, period=f"partial-{episode}")
-    book = Book(pair.id, spec, sessions, found.skipped, note, wanted=remaining, shortfall=shortfall)
+    reasons = tuple(_SKIPPED_BECAUSE.get(skip.reason, skip.reason.value) for skip in found.skips)
+    book = Book(
+        pair.id, spec, sessions, found.skipped, note, reasons, wanted=remaining, shortfall=shortfall
+    )
     run.actions.append(book)
     detail = f"{book.summary} from {sessions[0].start.isoformat()}"
     return PairStatus(pair.id, PairState.BOOKED, f"{detail}; {shortfall}" if shortfall else detail)
+
+
+_SKIPPED_BECAUSE = {
+    slots.Constraint.BLACKOUT: "a programme blackout",
+    slots.Constraint.BUSY: "no time free for both that week",
+    slots.Constraint.WORKING_HOURS: "their working hours do not meet that week",
+    slots.Constraint.DAYS: "their working days do not meet that week",
+    slots.Constraint.WINDOW: "no common time inside the policy's hours that week",
+    slots.Constraint.AVOID: "no common time outside the avoided hours that week",
+    slots.Constraint.LOCAL_TIME: "a clock change",
+}
 
 
 def _shortfall_text(last: int, total: int, why: str) -> str:

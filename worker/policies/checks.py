@@ -4,6 +4,10 @@ Each model has already checked its values on their own; what is left needs two v
 a duration, a start and an end) or two files (a pair naming a policy, an address against
 ``mailbox_domains``). Problems point at the value that has to change, in the file that holds it.
 ``extends`` is resolved key by key, ``protect`` field by field, child over parent.
+
+The models may be *salvaged* ones (``load.salvage``): values that failed their own check are gone and
+their paths are in ``dropped``, list entries that failed are ``None``. A check that would only repeat
+such a mistake (a policy "missing" the cadence that was misspelt) stays silent; every other check runs.
 """
 
 from __future__ import annotations
@@ -34,12 +38,25 @@ _PROTECT_KEYS = ("show_as", "sensitivity", "allow_new_time_proposals", "reminder
 
 
 class _Collector:
-    def __init__(self, docs: dict[str, YamlDoc]) -> None:
+    def __init__(self, docs: dict[str, YamlDoc], dropped: dict[str, set[PathKey]] | None = None) -> None:
         self.docs = docs
+        self.dropped = dropped or {}
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, file: str, path: PathKey, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.docs[file].problem(path, f"{dotted(path)}: {message}", at_key=at_key))
+
+    def warn(self, file: str, path: PathKey, message: str) -> None:
+        self.warnings.append(self.docs[file].problem(path, f"warning: {dotted(path)}: {message}"))
+
+    def line(self, file: str, path: PathKey) -> int:
+        return self.docs[file].pos(path).line
+
+    def already_reported(self, file: str, path: PathKey) -> bool:
+        """Whether the value at ``path`` failed its own check, or sits where a syntax error was."""
+        doc = self.docs.get(file)
+        return path in self.dropped.get(file, ()) or (doc is not None and doc.damaged_within(path))
 
 
 def check_and_resolve(
@@ -48,18 +65,31 @@ def check_and_resolve(
     program: ProgramFile | None,
     policies: PoliciesFile | None,
     pairs: PairsFile | None,
-) -> tuple[Programme | None, list[Problem]]:
-    """Check what spans values and files; return the resolved programme when nothing is wrong."""
-    out = _Collector(docs)
+    dropped: dict[str, set[PathKey]] | None = None,
+    program_fields: dict[str, Any] | None = None,
+) -> tuple[Programme | None, list[Problem], list[Problem]]:
+    """Check what spans values and files; return the resolved programme when nothing is wrong, the
+    problems, and the warnings (allowed, perhaps not meant).
+
+    ``program_fields`` are program.yaml's values that passed their own checks, used even when the file
+    as a whole did not (the pairs are still checked against its domains and dates).
+    """
+    out = _Collector(docs, dropped)
     raw_names = _raw_policy_names(docs.get("policies.yaml"))
-    names = frozenset(policies.policies) if policies is not None else raw_names
-    info = _check_program(out, program, names) if program is not None else None
-    resolved = _resolve_policies(out, policies) if policies is not None else None
+    names = raw_names if raw_names is not None else (frozenset(policies.policies) if policies else None)
+    fields = (
+        program_fields
+        if program_fields is not None
+        else (dict(program.program) if program is not None else {})
+    )
+    _check_program(out, fields, names)
+    info = _program_info(program) if program is not None and "program.yaml" not in out.dropped else None
+    resolved = _resolve_policies(out, policies, names) if policies is not None else None
     if policies is not None:
         _check_blackouts(out, policies)
-    pair_list = _check_pairs(out, pairs, info, names) if pairs is not None else None
+    pair_list = _check_pairs(out, pairs, fields, names) if pairs is not None else None
     if out.problems or info is None or resolved is None or pair_list is None or policies is None:
-        return None, out.problems
+        return None, out.problems, out.warnings
     programme = Programme(
         program=info,
         policies=resolved,
@@ -74,8 +104,9 @@ def check_and_resolve(
         },
         pairs=pair_list,
         sources={name: doc.file for name, doc in docs.items()},
+        warnings=tuple(sorted(out.warnings)),
     )
-    return programme, out.problems
+    return programme, out.problems, out.warnings
 
 
 def _raw_policy_names(doc: YamlDoc | None) -> frozenset[str] | None:
@@ -84,22 +115,30 @@ def _raw_policy_names(doc: YamlDoc | None) -> frozenset[str] | None:
     return frozenset(raw) if isinstance(raw, dict) else None
 
 
-def _check_program(out: _Collector, model: ProgramFile, policies: frozenset[str] | None) -> ProgramInfo:
-    p = model.program
+def _check_program(out: _Collector, fields: dict[str, Any], policies: frozenset[str] | None) -> None:
+    """The checks of program.yaml that span its values, on whichever of them passed their own check."""
     file = "program.yaml"
-    if p.end < p.start:
-        out.add(file, ("program", "end"), f"{p.end} is before program.start {p.start}")
-    for i, box in enumerate(p.organizer):
-        where: PathKey = ("program", "organizer", i) if len(p.organizer) > 1 else ("program", "organizer")
-        _check_domain(out, file, where, box, p.mailbox_domains)
-    _check_domain(out, file, ("program", "lead"), p.lead, p.mailbox_domains)
-    if policies is not None and p.default_policy not in policies:
+    start, end, domains = fields.get("start"), fields.get("end"), fields.get("mailbox_domains")
+    if start is not None and end is not None and end < start:
+        out.add(file, ("program", "end"), f"{end} is before program.start {start}")
+    if domains is not None:
+        organizers = fields.get("organizer") or ()
+        for i, box in enumerate(organizers):
+            where: PathKey = ("program", "organizer", i) if len(organizers) > 1 else ("program", "organizer")
+            _check_domain(out, file, where, box, domains)
+        if fields.get("lead") is not None:
+            _check_domain(out, file, ("program", "lead"), fields["lead"], domains)
+    default = fields.get("default_policy")
+    if policies is not None and default is not None and default not in policies:
         out.add(
             file,
             ("program", "default_policy"),
-            f"no policy named {p.default_policy!r} in policies.yaml"
-            f"{did_you_mean(p.default_policy, policies)}",
+            f"no policy named {default!r} in policies.yaml{did_you_mean(default, policies)}",
         )
+
+
+def _program_info(model: ProgramFile) -> ProgramInfo:
+    p = model.program
     return ProgramInfo(
         name=p.name,
         key=p.key,
@@ -123,7 +162,7 @@ def _check_domain(out: _Collector, file: str, path: PathKey, address: str, domai
 
 def _check_blackouts(out: _Collector, model: PoliciesFile) -> None:
     for i, blackout in enumerate(model.blackouts):
-        if blackout.end < blackout.start:
+        if blackout is not None and blackout.end < blackout.start:
             out.add(
                 "policies.yaml",
                 ("blackouts", i, "to"),
@@ -134,13 +173,16 @@ def _check_blackouts(out: _Collector, model: PoliciesFile) -> None:
 # --- policies and extends ----------------------------------------------------------------------------
 
 
-def _lineage(out: _Collector, model: PoliciesFile, name: str) -> list[str] | None:
-    """[name, parent, grandparent, ...]; None (with a problem) for an unknown parent or a cycle."""
+def _lineage(out: _Collector, model: PoliciesFile, name: str, written: frozenset[str]) -> list[str] | None:
+    """[name, parent, grandparent, ...]; None (with a problem) for an unknown parent or a cycle.
+
+    ``written`` holds every policy name in the file, including those whose section failed its checks:
+    extending one of those is not reported again."""
     chain = [name]
     while (parent := model.policies[chain[-1]].extends) is not None:
         path = ("policies", chain[-1], "extends")
         if parent not in model.policies:
-            if chain[-1] == name:
+            if chain[-1] == name and parent not in written:
                 out.add(
                     "policies.yaml", path, f"no policy named {parent!r}{did_you_mean(parent, model.policies)}"
                 )
@@ -154,13 +196,20 @@ def _lineage(out: _Collector, model: PoliciesFile, name: str) -> list[str] | Non
     return chain
 
 
-def _resolve_policies(out: _Collector, model: PoliciesFile) -> dict[str, Policy] | None:
+def _resolve_policies(
+    out: _Collector, model: PoliciesFile, written: frozenset[str] | None
+) -> dict[str, Policy] | None:
     resolved: dict[str, Policy] = {}
     failed = False
     for name in model.policies:
-        chain = _lineage(out, model, name)
+        chain = _lineage(out, model, name, written or frozenset())
         if chain is None:
             failed = True
+            # The checks that need no parent still run: a missing agenda is reported now, not next time.
+            chain = [name]
+            while (parent := model.policies[chain[-1]].extends) in model.policies and parent not in chain:
+                chain.append(parent)
+            _resolve_one(out, model, chain, partial=True)
             continue
         policy = _resolve_one(out, model, chain)
         if policy is None:
@@ -201,20 +250,40 @@ def _default(key: str) -> Any:
     return raw
 
 
-def _resolve_one(out: _Collector, model: PoliciesFile, chain: list[str]) -> Policy | None:
+def _resolve_one(
+    out: _Collector, model: PoliciesFile, chain: list[str], *, partial: bool = False
+) -> Policy | None:
+    """The policy ``chain[0]`` with its lineage applied, or None after reporting what is wrong.
+
+    ``partial``: the chain is cut short (an unknown or cyclic ``extends``, already reported); only the
+    checks that cannot be wrong for lack of a parent run."""
     name = chain[0]
     base: PathKey = ("policies", name)
     values: dict[str, Any] = {}
     origin: dict[str, str | None] = {}
-    ok = True
+    ok = not partial
+    unknown: set[str] = set()  # keys whose value failed its own check somewhere along the chain
+    shadowed = any(out.already_reported("policies.yaml", ("policies", c)) for c in chain) or any(
+        out.already_reported("policies.yaml", ("policies", c, "extends")) for c in chain
+    )
     for key in PolicySection.model_fields:
         if key in ("extends", "protect"):
             continue
         value, origin[key] = _pick(model, chain, key)
+        if value is None and (
+            shadowed or any(out.already_reported("policies.yaml", ("policies", c, key)) for c in chain)
+        ):
+            unknown.add(key)
+            ok = False
+            continue
         if value is None:
             if key in REQUIRED:
-                via = f" (nor in {', '.join(chain[1:])}, which it extends)" if len(chain) > 1 else ""
-                out.add("policies.yaml", (*base, key), f"missing; every policy needs {key}{via}", at_key=True)
+                if not partial:
+                    via = f" (nor in {', '.join(chain[1:])}, which it extends)" if len(chain) > 1 else ""
+                    out.add(
+                        "policies.yaml", (*base, key), f"missing; every policy needs {key}{via}", at_key=True
+                    )
+                unknown.add(key)
                 ok = False
                 continue
             value = _default(key)
@@ -229,11 +298,15 @@ def _resolve_one(out: _Collector, model: PoliciesFile, chain: list[str]) -> Poli
         if own:
             out.add("policies.yaml", (*base, own[0]), message)
 
-    if not ok:
-        return None
-    duration: timedelta = values["duration"]
-    hours: TimeWindow = values["hours"]
-    if duration <= timedelta(0):
+    timing = {"duration", "hours", "avoid"}
+    if partial:
+        timing.update(("duration",))  # a parent may set what this one lacks: leave the window checks to it
+        unknown.add("duration")
+    duration: timedelta | None = values.get("duration")
+    hours: TimeWindow = values.get("hours", _default("hours"))
+    if duration is None or unknown & timing:
+        pass
+    elif duration <= timedelta(0):
         problem(("duration",), "a session must last longer than 0m")
     elif duration > hours.length:
         problem(
@@ -247,15 +320,17 @@ def _resolve_one(out: _Collector, model: PoliciesFile, chain: list[str]) -> Poli
             f"avoid {', '.join(map(str, values['avoid']))} leaves no stretch of {format_duration(duration)} "
             f"inside hours {hours}",
         )
-    if values["lookahead"] <= timedelta(0):
+    if "lookahead" in values and values["lookahead"] <= timedelta(0):
         problem(("lookahead",), "must be longer than 0m")
-    if values["feedback"] is not None and values["feedback"] not in model.feedback:
+    if values.get("feedback") is not None and values["feedback"] not in _written(
+        out, "feedback", model.feedback
+    ):
         problem(
             ("feedback",),
             f"no feedback template named {values['feedback']!r}"
             f"{did_you_mean(values['feedback'], model.feedback)}",
         )
-    if values["agenda"] is not None and values["agenda"] not in model.agendas:
+    if values.get("agenda") is not None and values["agenda"] not in _written(out, "agendas", model.agendas):
         problem(
             ("agenda",),
             f"no agenda named {values['agenda']!r}{did_you_mean(values['agenda'], model.agendas)}",
@@ -264,6 +339,13 @@ def _resolve_one(out: _Collector, model: PoliciesFile, chain: list[str]) -> Poli
         return None
     protect = Protect(**{key: _pick_protect(model, chain, key) for key in _PROTECT_KEYS})
     return Policy(name=name, protect=protect, lineage=tuple(chain), **values)
+
+
+def _written(out: _Collector, section: str, kept: Any) -> set[str]:
+    """The names written under ``section`` of policies.yaml, including those whose content failed."""
+    doc = out.docs.get("policies.yaml")
+    raw = doc.value.get(section) if doc is not None and isinstance(doc.value, dict) else None
+    return set(kept) | (set(map(str, raw)) if isinstance(raw, dict) else set())
 
 
 def _room_left(hours: TimeWindow, avoid: tuple[TimeWindow, ...], duration: timedelta) -> bool:
@@ -287,12 +369,19 @@ def _room_left(hours: TimeWindow, avoid: tuple[TimeWindow, ...], duration: timed
 
 
 def _check_pairs(
-    out: _Collector, model: PairsFile, info: ProgramInfo | None, policies: frozenset[str] | None
+    out: _Collector, model: PairsFile, program: dict[str, Any], policies: frozenset[str] | None
 ) -> tuple[Pair, ...] | None:
     file = "pairs.yaml"
     seen: dict[frozenset[str], int] = {}
+    roles: dict[str, dict[str, int]] = {"mentor": {}, "mentee": {}}  # address -> first pair in that role
     pairs: list[Pair] = []
+    domains = program.get("mailbox_domains")
+    organizers = program.get("organizer") or ()
+    start, end = program.get("start"), program.get("end")
+    default_policy = program.get("default_policy")
     for i, raw in enumerate(model.pairs):
+        if raw is None:  # failed its own checks, already reported
+            continue
         base: PathKey = ("pairs", i)
         if raw.mentor == raw.mentee:
             out.add(
@@ -302,32 +391,71 @@ def _check_pairs(
             )
         people = frozenset((raw.mentor, raw.mentee))
         if people in seen and len(people) == 2:
-            first = model.pairs[seen[people]]
-            swapped = " (roles swapped)" if first.mentor != raw.mentor else ""
+            j = seen[people]
+            first = model.pairs[j]
+            swapped = " (roles swapped)" if first is not None and first.mentor != raw.mentor else ""
             out.add(
-                file, base, f"the same pair as pairs[{seen[people]}]{swapped}: {raw.mentor} and {raw.mentee}"
+                file,
+                base,
+                f"the same pair as {dotted(('pairs', j))} at line {out.line(file, ('pairs', j))}{swapped}: "
+                f"{raw.mentor} and {raw.mentee}",
             )
         seen.setdefault(people, i)
-        policy = raw.policy
-        if info is not None:
-            for role in ("mentor", "mentee"):
-                address = getattr(raw, role)
-                _check_domain(out, file, (*base, role), address, info.mailbox_domains)
-                if address in info.organizers:
-                    out.add(file, (*base, role), f"{address} is the programme mailbox, not a participant")
-            policy = policy or info.default_policy
-            if raw.start is not None and info.start <= info.end and not info.start <= raw.start <= info.end:
-                out.add(
-                    file,
-                    (*base, "start"),
-                    f"{raw.start} is outside the programme ({info.start} to {info.end})",
-                )
+        for role in ("mentor", "mentee"):
+            roles[role].setdefault(getattr(raw, role), i)
+        for role in ("mentor", "mentee"):
+            address = getattr(raw, role)
+            if domains is not None:
+                _check_domain(out, file, (*base, role), address, domains)
+            if address in organizers:
+                out.add(file, (*base, role), f"{address} is the programme mailbox, not a participant")
+        if _outside(raw.start, start, end):
+            out.add(file, (*base, "start"), f"{raw.start} is outside the programme ({start} to {end})")
         if policies is not None and raw.policy is not None and raw.policy not in policies:
             out.add(
                 file, (*base, "policy"), f"no policy named {raw.policy!r}{did_you_mean(raw.policy, policies)}"
             )
+        policy = raw.policy or default_policy
         if policy is not None:
             pairs.append(
                 Pair(pair_id(raw.mentor, raw.mentee), raw.mentor, raw.mentee, policy, raw.topics, raw.start)
             )
-    return tuple(pairs) if info is not None else None
+    _warn_both_roles(out, model, roles)
+    if default_policy is None or any(p is None for p in model.pairs):
+        return None
+    return tuple(pairs)
+
+
+def _outside(day: date | None, start: date | None, end: date | None) -> bool:
+    """Whether a pair's ``start`` lies outside the programme's dates (when all three are known)."""
+    if day is None or start is None or end is None or end < start:
+        return False
+    return not start <= day <= end
+
+
+def _warn_both_roles(out: _Collector, model: PairsFile, roles: dict[str, dict[str, int]]) -> None:
+    """Someone who mentors in one pair and is mentored in another: allowed (a manager may coach on
+    one thing and learn another), but more often a copy-paste slip; said once, at the later pair."""
+    for address, as_mentor in roles["mentor"].items():
+        as_mentee = roles["mentee"].get(address)
+        if as_mentee is None or as_mentee == as_mentor:
+            continue
+        first_pair, second_pair = model.pairs[as_mentor], model.pairs[as_mentee]
+        if (
+            first_pair is not None
+            and second_pair is not None
+            and {first_pair.mentor, first_pair.mentee}
+            == {
+                second_pair.mentor,
+                second_pair.mentee,
+            }
+        ):
+            continue  # the same two people twice: reported as a duplicate pair
+        later, role = (as_mentee, "mentee") if as_mentee > as_mentor else (as_mentor, "mentor")
+        other, other_role = (as_mentor, "mentor") if role == "mentee" else (as_mentee, "mentee")
+        out.warn(
+            "pairs.yaml",
+            ("pairs", later, role),
+            f"{address} is {role} here and {other_role} in {dotted(('pairs', other))} "
+            f"(line {out.line('pairs.yaml', ('pairs', other))}); allowed, but check the roles are meant",
+        )

@@ -3,7 +3,9 @@
 Loading never stops at the first mistake: every file is read, every value checked, and each mistake
 becomes a ``Problem`` that points at the exact place in the YAML (``FILE:LINE:COL: message``), so a
 programme lead fixes them all in one pass. ``ConfigError`` is raised once, at the end, with the list.
-Lines and columns are 1-based, as editors count them.
+Lines and columns are 1-based, as editors count them, and so are list entries (``pairs[1]`` is the
+first pair). A *warning* is a ``Problem`` whose message starts ``warning:``: something allowed that may
+not be meant (one person mentor in one pair and mentee in another); it never makes a file invalid.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Problem:
 class ConfigError(Exception):
     """The programme's configuration is invalid; ``problems`` lists every mistake found, in file order."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | tuple[Problem, ...] = ()) -> None:
         self.problems = sorted(set(problems))
+        self.warnings = sorted(set(warnings))  # what is allowed but looks unintended; never fails alone
         super().__init__("\n".join(str(p) for p in self.problems))

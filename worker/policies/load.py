@@ -5,8 +5,12 @@ Three passes, each collecting problems instead of stopping:
 2. each file against its pydantic model (``models``): types, units, spelling, unknown keys;
 3. across values and files (``checks``): references, ``extends``, windows against durations, dates,
    addresses against the programme's domains, duplicate pairs.
-A file that fails an earlier pass is left out of the later ones (its mistakes would only echo), the
-other files are still checked. Pydantic's error locations are mapped back to YAML positions here.
+Every pass runs on whatever the one before it could read, so one ``validate`` lists every mistake:
+a file with a syntax error is read around the bad line (``yamlpos``), and a file that fails its model
+is *salvaged*: each value that passes its own check is kept, each one that fails is dropped and its
+path remembered, so the third pass checks the rest (a duplicate pair, an address outside the domains,
+an unknown agenda) without echoing the mistakes already reported. Pydantic's error locations are
+mapped back to YAML positions here.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from worker.policies.checks import check_and_resolve
 from worker.policies.errors import ConfigError, Problem
-from worker.policies.models import PairsFile, PoliciesFile, ProgramFile
+from worker.policies.models import PairsFile, PoliciesFile, ProgramFile, ProgramSection
 from worker.policies.programme import Programme
 from worker.policies.values import did_you_mean, show
 from worker.policies.yamlpos import PathKey, YamlDoc, YamlRefused, dotted, load_yaml
@@ -41,6 +45,7 @@ def load_programme(config_dir: Path) -> Programme:
     problems: list[Problem] = []
     docs: dict[str, YamlDoc] = {}
     models: dict[str, Any] = {}
+    dropped: dict[str, set[PathKey]] = {}
     if not config_dir.is_dir():
         raise ConfigError(
             [
@@ -58,29 +63,128 @@ def load_programme(config_dir: Path) -> Programme:
             doc = load_yaml(path, str(path))
         except YamlRefused as refused:
             problems.extend(refused.problems)
-            continue
+            if refused.doc is None:
+                continue
+            doc = refused.doc
         docs[name] = doc
         try:
             models[name] = model.model_validate(doc.value)
         except ValidationError as exc:
             problems.extend(_problems_from(exc, doc, model))
-    programme, more = check_and_resolve(
+            dropped[name] = set()
+            models[name] = salvage(model, doc.value, (), dropped[name])
+    programme, more, warnings = check_and_resolve(
         docs,
         program=models.get("program.yaml"),
         policies=models.get("policies.yaml"),
         pairs=models.get("pairs.yaml"),
+        dropped=dropped,
+        program_fields=_program_fields(docs.get("program.yaml"), dropped),
     )
     problems.extend(more)
     if problems or programme is None:
-        raise ConfigError(problems or [Problem(str(config_dir), 1, 1, "the programme could not be loaded")])
+        raise ConfigError(
+            problems or [Problem(str(config_dir), 1, 1, "the programme could not be loaded")], warnings
+        )
     return programme
+
+
+# --- salvage: what passed its own check, from a file that failed its model ---------------------------
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+_DROPPED = object()
+
+
+def _adapter(annotation: Any, metadata: tuple[Any, ...]) -> TypeAdapter[Any]:
+    key = (annotation, metadata)
+    if key not in _ADAPTERS:
+        _ADAPTERS[key] = TypeAdapter(typing.Annotated[annotation, *metadata] if metadata else annotation)
+    return _ADAPTERS[key]
+
+
+def salvage(model: type[BaseModel], raw: Any, path: PathKey, dropped: set[PathKey]) -> Any:
+    """``model`` built from the values of ``raw`` that pass their own checks; the paths of those that
+    do not (or of the whole value, when a required key cannot be kept) are added to ``dropped``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        pass
+    if not isinstance(raw, dict):
+        dropped.add(path)
+        return None
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in raw:
+            continue
+        value = _salvage_value(info.annotation, tuple(info.metadata), raw[key], (*path, key), dropped)
+        if value is not _DROPPED:
+            values[key] = value
+    if any(f.is_required() and (f.alias or n) not in values for n, f in model.model_fields.items()):
+        dropped.add(path)
+        return None
+    return model.model_construct(**values)
+
+
+def _salvage_value(
+    annotation: Any, metadata: tuple[Any, ...], raw: Any, path: PathKey, dropped: set[PathKey]
+) -> Any:
+    try:
+        return _adapter(annotation, metadata).validate_python(raw)
+    except ValidationError:
+        pass
+    inner = _unwrap(annotation)
+    origin, args = typing.get_origin(inner), typing.get_args(inner)
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        value = salvage(inner, raw, path, dropped)
+        return _DROPPED if value is None else value
+    if origin is dict and isinstance(raw, dict):
+        out = {}
+        for key, item in raw.items():
+            try:
+                name = _adapter(args[0], ()).validate_python(key)
+            except ValidationError:
+                dropped.add((*path, key))
+                continue
+            value = _salvage_value(args[1], (), item, (*path, key), dropped)
+            if value is not _DROPPED:
+                out[name] = value
+        return out
+    item_type = _unwrap(args[0]) if args else None
+    if (
+        origin is tuple
+        and isinstance(raw, list)
+        and isinstance(item_type, type)
+        and issubclass(item_type, BaseModel)
+    ):
+        # A dropped entry stays as None, so the others keep their positions (pairs[3] is still the third).
+        kept = [_salvage_value(args[0], (), item, (*path, i), dropped) for i, item in enumerate(raw)]
+        return tuple(None if value is _DROPPED else value for value in kept)
+    dropped.add(path)
+    return _DROPPED
+
+
+def _program_fields(doc: YamlDoc | None, dropped: dict[str, set[PathKey]]) -> dict[str, Any]:
+    """program.yaml's values that passed their own checks, even when the file as a whole did not: the
+    pairs are still checked against its domains, mailboxes and dates."""
+    raw = doc.value.get("program") if doc is not None and isinstance(doc.value, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for name, info in ProgramSection.model_fields.items():
+        if name in raw:
+            try:
+                out[name] = _adapter(info.annotation, tuple(info.metadata)).validate_python(raw[name])
+            except ValidationError:
+                continue
+    return out
 
 
 # --- pydantic errors -> FILE:LINE:COL --------------------------------------------------------------
 
 
 def _problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
-    out = []
+    out: list[Problem] = []
     errors = exc.errors(include_url=False)
     # A misspelt key is also a missing one: report it once, as the misspelling with its hint.
     hinted: set[PathKey] = set()
@@ -103,8 +207,8 @@ def _problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -
                 message += f"; expected one of: {', '.join(allowed)}"
             out.append(doc.problem(path, f"{dotted(path)}: {message}", at_key=True))
         elif kind == "missing":
-            if path in hinted:
-                continue
+            if path in hinted or doc.damaged_within(path[:-1]):
+                continue  # the misspelling, or the line set aside after a syntax error, says it already
             parent = path[:-1]
             where = dotted(parent) or "the file"
             out.append(doc.problem(parent, f"{dotted(path)}: missing; {where} needs this key", at_key=True))

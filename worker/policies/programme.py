@@ -17,6 +17,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from worker.core.types import Cadence, Protection
+from worker.policies.errors import Problem
 from worker.policies.templates import fill
 from worker.policies.values import TimeWindow, format_duration
 
@@ -180,6 +181,7 @@ class Programme:
     agendas: Mapping[str, Agenda]
     pairs: tuple[Pair, ...]
     sources: Mapping[str, str] = field(default_factory=dict)  # file name -> path it was read from
+    warnings: tuple[Problem, ...] = ()  # allowed, but perhaps not meant: shown by `validate`
 
     def policy_of(self, pair: Pair) -> Policy:
         return self.policies[pair.policy]

@@ -78,9 +78,19 @@ DURATION_PATTERN = r"^\s*(\d+\s*(w|wks?|weeks?|d|days?|h|hrs?|hours?|m|mins?|min
 def parse_duration(value: Any) -> timedelta:
     """``45m``, ``1h30m``, ``2 days``, ``3 weeks`` -> timedelta (whole minutes)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise _fail("duration", f"{value} has no unit: write it like {value}m or {value}h")
+        raise _fail("duration", _bare_number(value))
     text = _text(value, "a duration like 45m or 1h30m")
     lowered = text.lower()
+    clock = _CLOCK.match(lowered)
+    if clock is not None:  # `1:30`, which YAML 1.1 would have read as the number 90
+        hours, mins = int(clock.group(1)), int(clock.group(2))
+        total = hours * 60 + mins
+        spelled = format_duration(timedelta(minutes=total))
+        raise _fail(
+            "duration",
+            f"{text!r} is a clock time, not a duration: for {_spoken(hours, mins)} write {spelled}"
+            + (f" (or {total}m)" if spelled != f"{total}m" else ""),
+        )
     minutes, pos = 0, 0
     for match in _PART.finditer(lowered):
         if match.start() != pos or match.group(2) not in _UNITS:
@@ -90,6 +100,29 @@ def parse_duration(value: Any) -> timedelta:
     if not lowered or pos != len(lowered):
         raise _fail("duration", f"{text!r} is not a duration like 45m, 1h30m or 3 weeks")
     return timedelta(minutes=minutes)
+
+
+_CLOCK = re.compile(r"^(\d{1,3}):([0-5]\d)$")
+
+
+def _spoken(hours: int, mins: int) -> str:
+    from worker.core.words import plural
+
+    parts = [plural(hours, "hour")] if hours else []
+    if mins or not hours:
+        parts.append(plural(mins, "minute"))
+    return " ".join(parts)
+
+
+def _bare_number(value: int | float) -> str:
+    """Why a number alone is refused, and what to write instead."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value} has no unit and is not whole: write it like 1h30m or 90m (whole minutes)"
+    n = int(value)
+    if n >= 60:
+        spelled = format_duration(timedelta(minutes=n))
+        return f"{n} has no unit: write it like {n}m for minutes (that is {spelled}), or {n}h for hours"
+    return f"{n} has no unit: write it like {n}m for minutes, or {n}h for hours"
 
 
 def format_duration(value: timedelta) -> str:
@@ -196,6 +229,12 @@ _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 WINDOW_PATTERN = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"
 
 
+def _later(text: str) -> str:
+    """An hour after ``HH:MM`` (for an example), capped at 23:59."""
+    hours, mins = (int(x) for x in text.split(":"))
+    return f"{min(hours + 1, 23):02d}:{mins:02d}"
+
+
 def parse_window(value: Any) -> TimeWindow:
     """``"09:30-16:30"`` -> TimeWindow; start must come before end on the same day."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -204,6 +243,11 @@ def parse_window(value: Any) -> TimeWindow:
     text = _text(value, 'a window like "09:30-16:30"')
     match = _WINDOW.match(text)
     if match is None:
+        if _CLOCK.match(text):
+            example = f"{text}-{_later(text)}"
+            raise _fail(
+                "window", f'{text!r} is one time, not a window: write its start and end, like "{example}"'
+            )
         raise _fail("window", f'{text!r} is not a window like "09:30-16:30"')
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:

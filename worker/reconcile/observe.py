@@ -62,9 +62,16 @@ async def observe(
     *,
     horizon: timedelta = DEFAULT_HORIZON,
     backfill: timedelta = BACKFILL,
+    occurrences_until: datetime | None = None,
 ) -> tuple[Observed, ReadErrors]:
-    """One read pass over the programme's calendars."""
-    reading = Reading(gateway, desired, now, state, horizon=horizon, backfill=backfill)
+    """One read pass over the programme's calendars.
+
+    ``horizon`` bounds free/busy (getSchedule); our own sessions are listed (calendarView) to the end
+    of the horizon, or to ``occurrences_until`` when later: the report reads the whole booked series.
+    """
+    reading = Reading(
+        gateway, desired, now, state, horizon=horizon, backfill=backfill, occurrences_until=occurrences_until
+    )
     try:
         return await reading.finished()
     finally:
@@ -98,6 +105,7 @@ class Reading:
         backfill: timedelta = BACKFILL,
         batches_at_once: int | None = None,
         freeze: bool = False,
+        occurrences_until: datetime | None = None,
     ) -> None:
         self._gw, self._desired, self._state = gateway, desired, state
         self._freeze = freeze
@@ -105,7 +113,8 @@ class Reading:
         self._window = Interval(now, now + horizon)
         start_of_programme = datetime.combine(desired.start, time(0), tzinfo=desired.zone).astimezone(UTC)
         self._since = max(start_of_programme, now - backfill)
-        self._occurrence_window = Interval(min(self._since, now), max(self._window.end, self._since))
+        until = max(self._window.end, self._since, occurrences_until or self._window.end)
+        self._occurrence_window = Interval(min(self._since, now), until)
         self._organizers = desired.all_organizers or desired.organizers
         # In the order the pairs name them: the first pairs' people are in the first batch.
         people = list(dict.fromkeys(a for p in desired.pairs for a in (p.mentor.address, p.mentee.address)))

@@ -99,6 +99,7 @@ async def reconcile(
     on_plan: Callable[[Plan], None] | None = None,
     stopping: Callable[[], bool] | None = None,
     programme: Programme | None = None,
+    occurrences_until: datetime | None = None,
 ) -> RunResult:
     """Make the calendars match the programme (or, with ``dry_run``, say what that would take).
 
@@ -109,6 +110,8 @@ async def reconcile(
     under way by then (see ``_read_plan_apply``). ``on_write`` is called as each write completes.
 
     ``stopping`` (SIGTERM in ``crossgen run``): once true, apply starts no new write; state is saved.
+
+    ``occurrences_until`` (dry runs): list our sessions up to then, past the free/busy horizon.
     """
     from worker.policies.load import load_programme  # raises ConfigError: the CLI maps it to exit 2
 
@@ -134,7 +137,13 @@ async def reconcile(
                 return result
         if dry_run:
             observed, read_errors = await observe(
-                gateway, desired, now, state, horizon=horizon, backfill=backfill
+                gateway,
+                desired,
+                now,
+                state,
+                horizon=horizon,
+                backfill=backfill,
+                occurrences_until=occurrences_until,
             )
             decided = plan(desired, observed, now)
             _log_failed(decided)
@@ -250,9 +259,19 @@ def _expected_books(desired: Desired, observed: Observed) -> Counter[str]:
 async def programme_report(
     config_dir: Path, *, gateway: Gateway, now: datetime, state_path: Path | None = None
 ) -> ProgrammeReport:
-    """The lead's report: a read-only pass over the whole programme, then the report model."""
-    from worker.report.observed import report_from_state
+    """The lead's report: a read-only pass over the whole programme, then the report model.
 
+    Our sessions are read to the programme's end (free/busy stays within its horizon: the report needs
+    none beyond it), so every booked session counts, not only the next six weeks'. Cancellations are
+    counted by cause from the audit log (a cancelled series is no longer in any calendar to count).
+    """
+    from worker.policies.load import load_programme
+    from worker.report.observed import BlackoutInput, report_from_state
+
+    programme = load_programme(config_dir)
+    end = datetime.combine(
+        programme.program.end + timedelta(days=1), datetime.min.time(), tzinfo=programme.program.zone
+    )
     result = await reconcile(
         config_dir,
         gateway=gateway,
@@ -260,6 +279,8 @@ async def programme_report(
         dry_run=True,
         state_path=state_path,
         backfill=timedelta(days=3660),
+        programme=programme,
+        occurrences_until=end,
     )
     return report_from_state(
         desired=result.desired,
@@ -267,4 +288,6 @@ async def programme_report(
         statuses=result.plan.statuses,
         now=now,
         sent_keys=result.state.sent,
+        cancels=result.state.audited("cancel"),
+        blackouts=[BlackoutInput(b.start, b.end, b.reason) for b in programme.blackouts],
     )

@@ -90,9 +90,32 @@ class State:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             with (self.directory / AUDIT).open("a", encoding="utf-8") as out:
-                out.write(json.dumps(event, sort_keys=True, default=str) + "\n")
+                line = {"programme": self.programme, **event}
+                out.write(json.dumps(line, sort_keys=True, default=str) + "\n")
         except OSError:
             pass
+
+    def audited(self, action: str) -> list[dict[str, Any]]:
+        """This programme's audit lines for ``action`` (e.g. ``cancel``); lines written before they named
+        their programme are included. A missing or damaged log reads as empty (it is only a log)."""
+        try:
+            text = (self.directory / AUDIT).read_text(encoding="utf-8")
+        except OSError:
+            return []
+        found = []
+        for raw in text.splitlines():
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if (
+                isinstance(event, dict)
+                and event.get("action") == action
+                and event.get("programme", self.programme) == self.programme
+                and "error" not in event
+            ):
+                found.append(event)
+        return found
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -25,13 +25,20 @@ def short_date(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def when(at: datetime | None, zone: tzinfo, *, year: bool = True) -> str:
-    """"Tue 9 Feb 2027 10:00" in ``zone`` ("Tue 9 Feb 10:00" without ``year``), or "" for no session."""
+def zone_name(zone: tzinfo) -> str:
+    """The IANA name of ``zone`` (``Europe/Paris``), as every time in the report names its zone."""
+    return str(getattr(zone, "key", None) or zone)
+
+
+def when(at: datetime | None, zone: tzinfo, *, year: bool = True, named: bool = True) -> str:
+    """"Tue 9 Feb 2027 10:00 Europe/Paris" in ``zone`` ("Tue 9 Feb 10:00 Europe/Paris" without
+    ``year``; without the zone only where the zone is named next to it), or "" for no session."""
     if at is None:
         return ""
     local = at.astimezone(zone)
     day = short_date(local.date()) if year else f"{local.day} {_MONTHS[local.month - 1]}"
-    return f"{_DAYS[local.weekday()]} {day} {local:%H:%M}"
+    text = f"{_DAYS[local.weekday()]} {day} {local:%H:%M}"
+    return f"{text} {zone_name(zone)}" if named else text
 
 
 def iso(at: datetime | None, zone: tzinfo) -> str:
@@ -40,7 +47,12 @@ def iso(at: datetime | None, zone: tzinfo) -> str:
 
 
 def zone_label(report: ProgrammeReport) -> str:
-    return str(getattr(report.zone, "key", None) or report.zone)
+    return zone_name(report.zone)
+
+
+def blackout_days(start: date, end: date) -> str:
+    """"22 Feb 2027 to 26 Feb 2027", or one day."""
+    return short_date(start) if start == end else f"{short_date(start)} to {short_date(end)}"
 
 
 # (header, value for people) — the counts stay ints so CSV keeps them numeric.
@@ -66,7 +78,9 @@ def totals_rows(report: ProgrammeReport) -> list[tuple[str, int]]:
     t = report.totals
     rows = [("Pairs", t.pairs)]
     rows += [(f"Pairs {status.value}", n) for status, n in t.by_status if n]
+    # A cancelled series or occurrence leaves the calendar: the audit log's count by cause is the fuller one.
+    cancelled = max(t.cancelled, sum(n for _, n in report.cancellations))
     rows += [("Sessions held", t.held), ("Sessions upcoming", t.upcoming), ("Sessions moved", t.moved),
-             ("Sessions declined", t.declined), ("Sessions cancelled", t.cancelled),
+             ("Sessions declined", t.declined), ("Sessions cancelled", cancelled),
              ("Feedback emails sent", t.feedback_sent)]
     return rows

@@ -123,6 +123,16 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class BlackoutRow:
+    """A programme blackout as the lead wrote it, and how many booked sessions it took away."""
+
+    start: date
+    end: date
+    reason: str
+    skipped: int  # sessions of the booked series that fell on its days and were cancelled or never held
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeReport:
     name: str
     lead: str
@@ -133,6 +143,8 @@ class ProgrammeReport:
     sessions_per_week: tuple[WeekCount, ...]
     totals: Totals
     zone: tzinfo  # dates and times are shown in the programme's zone
+    cancellations: tuple[tuple[str, int], ...] = ()  # (cause, cancellations crossgen made for it)
+    blackouts: tuple[BlackoutRow, ...] = ()
 
 
 def _aware(value: datetime, what: str) -> datetime:
@@ -201,8 +213,12 @@ def _weeks(programme: ProgrammeInfo, pairs: dict[str, PairInput], records: Seque
 
 
 def build_report(*, programme: ProgrammeInfo, pairs: Sequence[PairInput], sessions: Iterable[SessionRecord],
-                 feedback_sent: Iterable[FeedbackKey], now: datetime) -> ProgrammeReport:
+                 feedback_sent: Iterable[FeedbackKey], now: datetime,
+                 cancellations: Sequence[tuple[str, int]] = (),
+                 blackouts: Sequence[BlackoutRow] = ()) -> ProgrammeReport:
     """Count, per pair and in total, what the calendars and the sending mailbox show at ``now``.
+
+    ``cancellations`` (cause, count) and ``blackouts`` are carried as given, for the renderers.
 
     Records and feedback keys of pairs not in ``pairs`` are ignored; a feedback key counted twice is
     one email (the mailbox lookup may see a message and its retry).
@@ -236,5 +252,5 @@ def build_report(*, programme: ProgrammeInfo, pairs: Sequence[PairInput], sessio
     return ProgrammeReport(
         name=programme.name, lead=programme.lead, generated_at=now, start=programme.start, end=programme.end,
         pairs=rows, sessions_per_week=_weeks(programme, known, records, now), totals=totals,
-        zone=programme.zone,
+        zone=programme.zone, cancellations=tuple(cancellations), blackouts=tuple(blackouts),
     )

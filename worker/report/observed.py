@@ -15,14 +15,18 @@ Facts read off Graph's shapes:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from worker.core.desired import PROP_MOVES, PROP_PROGRAMME, Desired, Observed
+from worker.core.desired import PROP_MOVES, PROP_PROGRAMME, PROP_SKIPPED, Desired, Observed
 from worker.core.plan import PairStatus as PlannedStatus
+from worker.core.recurrence import parse_skipped
 from worker.core.render import Person
 from worker.core.types import OccurrenceInfo, Response, SeriesInfo
 from worker.report.model import (
+    BlackoutRow,
     FeedbackKey,
     PairInput,
     PairStatus,
@@ -31,6 +35,36 @@ from worker.report.model import (
     SessionRecord,
     build_report,
 )
+
+# Why crossgen cancelled, as the audit log names it -> as the lead reads it.
+CAUSES = {
+    "blackout": "a blackout",
+    "pair_removed": "the pair left the programme",
+    "policy_changed": "the policy changed (the series was re-cut)",
+    "duplicate": "a duplicate series",
+    "programme_ended": "the programme ended",
+}
+
+
+class BlackoutInput(NamedTuple):
+    start: date
+    end: date
+    reason: str
+
+
+def cancellations_by_cause(cancels: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """(cause, count) from the audit log's ``cancel`` lines, most frequent first; unknown causes by name."""
+    counted = Counter(CAUSES.get(str(c.get("reason")), str(c.get("reason"))) for c in cancels)
+    return sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+
+
+def blackout_rows(blackouts: Iterable[BlackoutInput], series: Iterable[SeriesInfo]) -> list[BlackoutRow]:
+    """Each blackout with the booked sessions it took away: the pattern dates our series skip for it."""
+    skipped = [d for s in series for d in parse_skipped(s.properties.get(PROP_SKIPPED))]
+    return [
+        BlackoutRow(b.start, b.end, b.reason, sum(b.start <= d <= b.end for d in skipped)) for b in blackouts
+    ]
+
 
 _FEEDBACK = "feedback"
 _ROLES = ("mentor", "mentee")
@@ -93,9 +127,12 @@ def _status(verdict: PlannedStatus | None) -> tuple[PairStatus, str]:
 
 
 def report_from_state(*, desired: Desired, observed: Observed, statuses: Iterable[PlannedStatus],
-                      now: datetime, sent_keys: Iterable[str] | None = None) -> ProgrammeReport:
+                      now: datetime, sent_keys: Iterable[str] | None = None,
+                      cancels: Iterable[Mapping[str, Any]] = (),
+                      blackouts: Iterable[BlackoutInput] = ()) -> ProgrammeReport:
     """The report at ``now``. ``sent_keys`` are mail keys found in the sending mailbox (default:
-    ``observed.sent``); ``statuses`` are ``Plan.statuses`` for the same inputs."""
+    ``observed.sent``); ``statuses`` are ``Plan.statuses`` for the same inputs; ``cancels`` the audit
+    log's cancel lines; ``blackouts`` the programme's, with their reasons."""
     planned = {s.pair: s for s in statuses}
     ours = [s for s in observed.series if s.properties.get(PROP_PROGRAMME, desired.key) == desired.key]
     by_pair: dict[str, list[SeriesInfo]] = {}
@@ -115,4 +152,6 @@ def report_from_state(*, desired: Desired, observed: Observed, statuses: Iterabl
     programme = ProgrammeInfo(desired.name, desired.lead, desired.start, desired.end, desired.zone)
     keys = observed.sent if sent_keys is None else sent_keys
     return build_report(programme=programme, pairs=pairs, sessions=records,
-                        feedback_sent=feedback_keys(keys, desired.key), now=now)
+                        feedback_sent=feedback_keys(keys, desired.key), now=now,
+                        cancellations=cancellations_by_cause(cancels),
+                        blackouts=blackout_rows(blackouts, ours))

@@ -13,7 +13,8 @@ from datetime import datetime
 from urllib.parse import quote
 
 from worker.core.render import RenderError, mail_address
-from worker.report.cells import person, short_date, when, zone_label
+from worker.core.words import plural
+from worker.report.cells import blackout_days, person, short_date, when, zone_label
 from worker.report.chart import sessions_chart
 from worker.report.model import PairRow, PairStatus, ProgrammeReport
 
@@ -70,8 +71,9 @@ def _lead(address: str) -> str:
 
 def _cards(report: ProgrammeReport) -> str:
     t = report.totals
+    cancelled = max(t.cancelled, sum(n for _, n in report.cancellations))  # see cells.totals_rows
     figures = [("Pairs", t.pairs), ("Sessions held", t.held), ("Upcoming", t.upcoming), ("Moved", t.moved),
-               ("Declined", t.declined), ("Cancelled", t.cancelled), ("Feedback sent", t.feedback_sent)]
+               ("Declined", t.declined), ("Cancelled", cancelled), ("Feedback sent", t.feedback_sent)]
     cards = "".join(f'<div class="card"><div class="n">{n}</div><div class="l">{_e(label)}</div></div>'
                     for label, n in figures)
     statuses = " · ".join(f"{n} {status.value}" for status, n in t.by_status if n) or "no pairs"
@@ -117,6 +119,22 @@ def _table(report: ProgrammeReport) -> str:
             + "\n</tbody>\n</table></div>")
 
 
+def _extras(report: ProgrammeReport) -> str:
+    """Cancellations by cause and the blackouts with their reasons."""
+    parts = []
+    if report.cancellations:
+        items = "".join(f"<li>{_e(cause)}: {n}</li>" for cause, n in report.cancellations)
+        parts.append(f"<h2>Cancellations by cause</h2>\n<ul>{items}</ul>")
+    if report.blackouts:
+        items = "".join(
+            f"<li>{_e(blackout_days(b.start, b.end))}: {_e(b.reason or 'no reason given')} "
+            f"({_e(plural(b.skipped, 'session'))} skipped)</li>"
+            for b in report.blackouts
+        )
+        parts.append(f"<h2>Blackouts</h2>\n<ul>{items}</ul>")
+    return "\n".join(parts)
+
+
 def render_html(report: ProgrammeReport) -> str:
     zone = report.zone
     today = report.generated_at.astimezone(zone).date()
@@ -141,6 +159,7 @@ def render_html(report: ProgrammeReport) -> str:
         f'<div class="panel">{chart}</div>',
         "<h2>Pairs</h2>",
         _table(report),
+        _extras(report),
         f"<footer>Times in {_e(zone_label(report))}. Held: ended and not cancelled, not declined by both. "
         "Counts come from the programme mailbox's calendar and sent mail.</footer>",
         "</main>",

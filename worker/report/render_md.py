@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from worker.core.render import one_line
-from worker.report.cells import COLUMNS, short_date, totals_rows, when, zone_label
+from worker.core.words import plural
+from worker.report.cells import COLUMNS, blackout_days, person, short_date, totals_rows, when, zone_label
 from worker.report.model import ProgrammeReport
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!])")
@@ -36,7 +37,7 @@ def render_md(report: ProgrammeReport) -> str:
         "",
         f"Programme from {short_date(report.start)} to {short_date(report.end)}; "
         f"lead {md_text(report.lead)}; "
-        f"generated {when(report.generated_at, zone)} ({md_text(zone_label(report))}).",
+        f"generated {md_text(when(report.generated_at, zone))}; times in {md_text(zone_label(report))}.",
         "",
         "## Totals",
         "",
@@ -55,8 +56,9 @@ def render_md(report: ProgrammeReport) -> str:
     notes = [row for row in report.pairs if row.status_detail.strip()]
     if notes:
         lines += ["", "## Notes", ""]
-        lines += [f"- **{md_text(row.pair_id)}** ({row.status.value}): {md_text(row.status_detail)}"
-                  for row in notes]
+        lines += [f"- **{md_text(person(row.mentor))} → {md_text(person(row.mentee))}** "
+                  f"({row.status.value}): {md_text(row.status_detail)}" for row in notes]
+    lines += _extras(report)
     weeks = [w for w in report.sessions_per_week if w.held or w.upcoming or w.cancelled]
     if weeks:
         lines += ["", "## Sessions per week", ""]
@@ -64,3 +66,20 @@ def render_md(report: ProgrammeReport) -> str:
                         [[short_date(w.week_start), str(w.held), str(w.upcoming), str(w.cancelled)]
                          for w in weeks], {1, 2, 3})
     return "\n".join(lines) + "\n"
+
+
+def _extras(report: ProgrammeReport) -> list[str]:
+    """Cancellations by cause and the blackouts with their reasons, each under its own heading."""
+    lines: list[str] = []
+    if report.cancellations:
+        lines += ["", "## Cancellations by cause", ""]
+        rows = [[md_text(cause), str(n)] for cause, n in report.cancellations]
+        lines += _table(["Cause", "Cancellations"], rows, {1})
+    if report.blackouts:
+        lines += ["", "## Blackouts", ""]
+        lines += [
+            f"- {blackout_days(b.start, b.end)}: {md_text(b.reason or 'no reason given')} "
+            f"({plural(b.skipped, 'session')} skipped)"
+            for b in report.blackouts
+        ]
+    return lines
