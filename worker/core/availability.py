@@ -145,6 +145,9 @@ class PersonView:
 
     @property
     def name(self) -> str:
+        """As the directory (or pairs.yaml) names them; the address's first word only when nothing does."""
+        if self.person.name:
+            return self.person.name
         local = self.person.address.split("@", 1)[0]
         return local.split(".", 1)[0].capitalize() or self.person.address
 

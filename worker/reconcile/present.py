@@ -231,8 +231,7 @@ def _describe(row: _Row, actions: list[Action]) -> None:
         row.rhythm = str(book.spec.recurrence.cadence)
         row.sessions = str(len(book.sessions))
         if book.wanted > len(book.sessions):
-            row.sessions_of = book.wanted
-            row.notes.append(book.shortfall)
+            row.sessions_of = book.wanted  # the escalation's note says which sessions and why
         row.first = local_time(book.sessions[0].start, zone) if book.sessions else ""
         moved = [s for s in book.sessions if s.moved]
         if book.skipped:
