@@ -29,6 +29,7 @@ PROP_FIRST = "first"  # number of the series' first session (a re-cut series con
 PROP_MOVES = "moves"  # on an occurrence: how often we moved it
 PROP_AGENDA = "agenda"  # on an occurrence: the session number whose agenda it carries
 PROP_SKIPPED = "skipped"  # on a series: pattern dates (ISO, comma-separated) with no session
+PROP_WANTED = "wanted"  # on a partial series: the number of the last session the pair needed
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from worker.core.desired import (
     PROP_MOVES,
     PROP_PROGRAMME,
     PROP_SKIPPED,
+    PROP_WANTED,
     AgendaEntry,
     Desired,
     Observed,
@@ -560,12 +561,13 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
     spec = _series_spec(run, pair, found, first_number)
     shortfall = ""
     if found.shortfall is not None:
-        shortfall = _shortfall_text(sessions[-1].number, pair.rules.sessions, found.shortfall.message)
+        total = first_number - 1 + found.wanted
+        shortfall = _shortfall_text(sessions[-1].number, total, found.shortfall.message)
         episode = found.shortfall.first.astimezone(desired.zone).date().isoformat()
         _escalate(run, pair, EscalationReason.PARTIAL, shortfall, period=f"partial-{episode}")
     reasons = tuple(_SKIPPED_BECAUSE.get(skip.reason, skip.reason.value) for skip in found.skips)
     book = Book(
-        pair.id, spec, sessions, found.skipped, note, reasons, wanted=remaining, shortfall=shortfall
+        pair.id, spec, sessions, found.skipped, note, reasons, wanted=found.wanted, shortfall=shortfall
     )
     run.actions.append(book)
     detail = f"{book.summary} from {sessions[0].start.isoformat()}"
@@ -633,6 +635,7 @@ def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_num
         ),
         properties={
             **({PROP_SKIPPED: ",".join(d.isoformat() for d in slot.skipped)} if slot.skipped else {}),
+            **({PROP_WANTED: str(first_number - 1 + slot.wanted)} if slot.partial else {}),
             PROP_KEY: pair.id,
             PROP_PROGRAMME: desired.key,
             PROP_FINGERPRINT: pair.fingerprint,
@@ -803,8 +806,9 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
     if all(o.end <= now for _, o in numbered) and numbered and not upcoming:
         return PairStatus(pair.id, PairState.FINISHED)
     last = max((s.number for s in _expected(series)), default=0)
-    if last < rules.sessions:  # a partial series: the lead was told which sessions need a decision
-        return PairStatus(pair.id, PairState.BOOKED, f"booked {last} of {rules.sessions}")
+    wanted = int(series.properties.get(PROP_WANTED, "0") or 0)
+    if last < wanted:  # a partial series: the lead was told which sessions need a decision
+        return PairStatus(pair.id, PairState.BOOKED, f"booked {last} of {wanted}")
     return PairStatus(pair.id, PairState.BOOKED)
 
 

@@ -538,8 +538,16 @@ def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _S
         for day, instant in found.skips
     )
     shortfall = None
-    if len(sessions) < policy.sessions and found.missing is not None:
-        missing = policy.sessions - len(sessions)
+    wanted = policy.sessions
+    missing = policy.sessions - len(sessions)
+    if missing and not found.capped and not skips and not board.in_programme(found.missing or 0):
+        # "the series ends after this many sessions, or at program.end": the programme's end is the
+        # policy's own limit, not a shortfall (weeks without a time that pushed sessions past it are)
+        wanted, missing = len(sessions), 0
+    elif missing and not found.capped and not board.in_programme(found.missing or 0):
+        missing = min(missing, len(skips))  # the weeks skipped are the sessions the end then cut
+        wanted = len(sessions) + missing
+    if missing and found.missing is not None:
         last = found.held[-1][0] if found.held else found.missing
         shortfall = shortfall_of(
             board,
@@ -557,7 +565,7 @@ def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _S
         duration,
         sessions,
         skips,
-        wanted=policy.sessions,
+        wanted=wanted,
         shortfall=shortfall,
     )
 

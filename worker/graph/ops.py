@@ -106,6 +106,7 @@ DEFAULT_PROPERTY_NAMES = (
     "agenda",
     "ended",
     "skipped",
+    "wanted",
 )
 _EVENT_FIELDS = [
     "id",
