@@ -64,6 +64,7 @@ def test_extends_takes_everything_from_the_parent_then_the_childs_keys(spec: Pro
 def test_unset_extensions_take_their_documented_defaults(spec: Programme) -> None:
     f = spec.policies["fortnightly"]
     assert f.freeze == timedelta(hours=24) and f.max_moves == 2
+    assert f.max_exceptions is None  # half the series' sessions, as SlotPolicy.exception_cap reads it
     assert f.agenda_lead == timedelta(days=2) and f.category == "Reverse mentoring"
     assert f.protection() == Protection("busy", "private", False, 15, ("Reverse mentoring",))
 

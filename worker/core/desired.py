@@ -69,6 +69,7 @@ class Rules:
     on_conflict: str  # "move" | "keep"
     freeze: timedelta = timedelta(hours=24)
     max_moves: int = 2
+    max_exceptions: int | None = None  # None: half the series' sessions
     agenda_lead: timedelta = timedelta(days=2)
     feedback: FeedbackRules | None = None
     agenda: tuple[AgendaEntry, ...] = ()

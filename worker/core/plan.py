@@ -512,6 +512,7 @@ def _slot_policy(run: _Run, pair: PairDesired, sessions: int) -> slots.SlotPolic
         program_zone=run.desired.zone,
         program_start=max(run.desired.start, pair.start),
         program_end=run.desired.end,
+        max_exceptions=r.max_exceptions,
     )
 
 

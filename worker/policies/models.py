@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "on_conflict": "move",
     "freeze": "24h",
     "max_moves": 2,
+    "max_exceptions": None,  # half the series' sessions
     "agenda_lead": "2 days",
     "category": "Reverse mentoring",
     "feedback": None,  # no feedback email after sessions
@@ -173,6 +174,14 @@ class PolicySection(_Strict):
     )
     max_moves: Annotated[StrictInt, Field(ge=0, le=20)] | None = Field(
         None, description=("Moves allowed per session before the lead is told instead; default 2.")
+    )
+    max_exceptions: Annotated[StrictInt, Field(ge=0, le=100)] | None = Field(
+        None,
+        description=(
+            "Sessions of a series that may be exceptions (moved within their week, or cancelled when the "
+            "week has no common time) before the series stops and the lead is told which sessions need a "
+            "decision; default half the series' sessions."
+        ),
     )
     agenda_lead: Duration | None = Field(
         None, description=("How long before a session its own agenda is written into it; default 2 days.")

@@ -65,6 +65,7 @@ class Policy:
     agenda: str | None
     freeze: timedelta
     max_moves: int
+    max_exceptions: int | None
     agenda_lead: timedelta
     category: str
     lineage: tuple[str, ...] = ()

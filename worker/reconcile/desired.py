@@ -79,6 +79,7 @@ def _rules(programme: Programme, policy: Policy) -> Rules:
         on_conflict=policy.on_conflict,
         freeze=policy.freeze,
         max_moves=policy.max_moves,
+        max_exceptions=policy.max_exceptions,
         agenda_lead=policy.agenda_lead,
         feedback=feedback,
         agenda=agenda,
