@@ -251,3 +251,19 @@ def test_a_custom_time_zone_is_named_as_such_not_guessed() -> None:
 
 def test_the_zones_list_reaches_both_hemispheres() -> None:
     assert {"Australia/Sydney", "Pacific/Auckland", "Europe/London", "America/New_York"} <= set(ZONES)
+
+
+def test_no_slot_for_busy_time_names_whose_calendar_is_full_and_how_often() -> None:
+    mornings = tuple(
+        busy(at("Europe/Paris", 2027, 3, d, 9), at("Europe/Paris", 2027, 3, d, 12)) for d in range(1, 32)
+    )
+    hours = person("ana.ito@contoso.com", "Europe/Paris", (9, 12)).working_hours
+    ana = Person("ana.ito@contoso.com", ZoneInfo("Europe/Paris"), "Europe/Paris", hours, mornings, name="Ana Ito")
+    jean = person("jean.dubois@contoso.com", "Asia/Tokyo", (time(9), time(18, 30)))
+
+    answer = find_series(request(ana, jean, policy(sessions=4), at("Europe/Paris", 2027, 3, 8)))
+
+    assert isinstance(answer, NoSlot) and answer.reason is Constraint.BUSY
+    allowed = answer.counts[Constraint.BUSY]
+    assert f"Every one of the {allowed} start times" in answer.message
+    assert f"Ana Ito is busy at {allowed} of them" in answer.message and "jean" not in answer.message.lower()

@@ -196,7 +196,7 @@ def describe(
     elif reason is Constraint.BUSY:
         buffer = int(policy.buffer.total_seconds() // 60)
         starts = sorted(busy_starts)
-        who = [f"{name} at {n}" for name, n in busy_people(board, starts) if n]
+        who = [f"{name} is busy at {n}" for name, n in busy_people(board, starts) if n]
         detail = (
             f"{a}'s and {b}'s calendars leave no mutual {minutes}-minute slot "
             f"(with {buffer} minutes' buffer) free at the same time every session"
@@ -204,7 +204,7 @@ def describe(
         if starts and who:
             detail = (
                 f"every one of the {len(starts)} start times that both people's hours and the policy allow "
-                f"is taken by busy time (with {buffer} minutes' buffer): {' and '.join(who)} of them"
+                f"is taken: {' and '.join(who)} of them (with {buffer} minutes' buffer)"
             )
     elif reason is Constraint.LOCAL_TIME:
         detail = "the only mutual times fall in a daylight-saving gap or fold of the series' zone"

@@ -506,8 +506,11 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
     if best is not None:
         return _series_slot(best[2], best[3], req, best[1])
     counts: Counter[Constraint] = Counter()
+    busy_starts: list[int] = []
     for _, engine in engines[:1]:  # the first anchor's rejected firsts explain the rules
-        counts = board.explain_many(engine.rejected_firsts(earliest, latest))
+        rejected = list(engine.rejected_firsts(earliest, latest))
+        counts = board.explain_many(rejected)
+        busy_starts = [start for start in rejected if board.allowed.has(start)]
     counts.update(reasons)
     if not candidate_times(policy):
         default = Constraint.WINDOW
@@ -515,7 +518,7 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
         default = Constraint.DAYS
     else:
         default = Constraint.PROGRAMME_DATES
-    return describe(board, counts, policy, reference=earliest, default=default)
+    return describe(board, counts, policy, reference=earliest, default=default, busy_starts=busy_starts)
 
 
 def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _Series) -> SeriesSlot:
