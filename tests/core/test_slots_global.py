@@ -258,7 +258,8 @@ def test_no_slot_for_busy_time_names_whose_calendar_is_full_and_how_often() -> N
         busy(at("Europe/Paris", 2027, 3, d, 9), at("Europe/Paris", 2027, 3, d, 12)) for d in range(1, 32)
     )
     hours = person("ana.ito@contoso.com", "Europe/Paris", (9, 12)).working_hours
-    ana = Person("ana.ito@contoso.com", ZoneInfo("Europe/Paris"), "Europe/Paris", hours, mornings, name="Ana Ito")
+    paris = ZoneInfo("Europe/Paris")
+    ana = Person("ana.ito@contoso.com", paris, "Europe/Paris", hours, mornings, name="Ana Ito")
     jean = person("jean.dubois@contoso.com", "Asia/Tokyo", (time(9), time(18, 30)))
 
     answer = find_series(request(ana, jean, policy(sessions=4), at("Europe/Paris", 2027, 3, 8)))
