@@ -35,6 +35,8 @@ How a series is chosen:
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -400,6 +402,9 @@ class _Pattern:
         return self._occurrences[k]
 
 
+_First = tuple[int, int, "_Anchor", _Engine, _Pattern, int, int]  # (date, anchor no., anchor, engine, ...)
+
+
 @dataclass(frozen=True, slots=True)
 class _Anchor:
     name: str  # the IANA name the series is booked in
@@ -468,20 +473,23 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
     step = max(int(policy.step.total_seconds()), 60)
     found_anchors = anchors(req.mentor, req.mentee, *span, step)
     engines = [(a, _Engine(board, policy, clock_for(a.zone))) for a in found_anchors]
-    # Every clean first session of every anchor, by programme date: candidates of one date are tried
-    # best preference first, so the first full series without exceptions ends the search.
-    by_date: dict[int, list[tuple[tuple[int, int], int, int, _Engine, _Anchor, _Pattern, int]]] = {}
-    for position, (anchor, engine) in enumerate(engines):
+    # The clean first sessions of every anchor, merged by programme date as the search reaches them
+    # (most pairs stop at their first date): a date's candidates are tried best preference first, so
+    # the first full series without exceptions ends the search.
+    def stream(position: int, anchor: _Anchor, engine: _Engine) -> Iterator[_First]:
         for pattern, start, instant in engine.firsts(earliest, latest):
-            day = programme_clock.wall(instant) // DAY
-            entry = (_both_preferences(board, instant), instant, position, engine, anchor, pattern, start)
-            by_date.setdefault(day, []).append(entry)
+            yield programme_clock.wall(instant) // DAY, position, anchor, engine, pattern, start, instant
+
+    merged = heapq.merge(*(stream(i, a, e) for i, (a, e) in enumerate(engines)), key=itemgetter(0))
     best: tuple[tuple[object, ...], _Series, _Engine, _Anchor] | None = None
     reasons: Counter[Constraint] = Counter()  # candidates rejected for a reason known at once
-    for day in sorted(by_date):
+    for day, firsts in itertools.groupby(merged, key=itemgetter(0)):
         if best is not None and best[0][0] == -policy.sessions and not best[1].over_share:
             break  # a later date cannot beat a full series within its share
-        candidates = sorted(by_date[day], key=itemgetter(0, 1, 2))
+        candidates = sorted(
+            ((_both_preferences(board, f[6]), f[6], f[1], f[3], f[2], f[4], f[5]) for f in firsts),
+            key=itemgetter(0, 1, 2),
+        )
         for pref, instant, position, engine, anchor, pattern, start in candidates:
             utc = anchor.name == "UTC"  # a last resort: it drifts in both zones at their clock changes
             limit = None
