@@ -1,7 +1,8 @@
 """``crossgen plan`` and ``crossgen run``: one reconcile pass against Microsoft Graph (or a sandbox).
 
 Exit codes (../shared/spec/cli.md): 0 converged; 1 some pairs failed or cannot be served; 2 config or
-auth error, with nothing sent to Graph for a config error.
+auth error, with nothing sent to Graph for a config error, or a mass cancel refused (``worker.core.guard``:
+nothing written; ``plan`` exits 2 too, having shown the cancels ``run`` would refuse).
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def _terminate() -> None:
     get_logger(__name__).warning("run.terminating", signal="SIGTERM")
 
 
-def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | None) -> Any:
+def _execute(
+    config: Path, *, as_of: str | None, dry_run: bool, shard: str | None, confirm_cancel: bool = False
+) -> Any:
     from worker import log
     from worker.policies.errors import ConfigError
 
@@ -119,7 +122,9 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
     try:
         from worker.policies.load import load_programme
 
-        programme = load_programme(config)  # refuse bad config before any credential or network is touched
+        # Refuse bad config before any credential or network is touched; an empty pairs list is bad
+        # config too unless the cancels it implies are confirmed.
+        programme = load_programme(config, allow_no_pairs=confirm_cancel)
     except ConfigError as exc:
         fail_config(exc)
     from worker.graph.errors import AuthError
@@ -142,6 +147,7 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
                     on_write=on_write,
                     stopping=_TERMINATED.is_set,
                     programme=programme,
+                    confirm_cancel=confirm_cancel,
                 )
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
@@ -154,6 +160,13 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
         sys.exit(2)
 
 
+_confirm_cancel_option = click.option(
+    "--confirm-cancel",
+    is_flag=True,
+    help="Proceed even if this pass cancels most of the booked pairs at once, or pairs.yaml lists none.",
+)
+
+
 @click.command("run")
 @config_option
 @as_of_option
@@ -163,9 +176,13 @@ def _execute(config: Path, *, as_of: str | None, dry_run: bool, shard: str | Non
     metavar="I/N",
     help="Serve only shard I of N (default: JOB_COMPLETION_INDEX of CROSSGEN_SHARDS).",
 )
-def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None) -> None:
+@_confirm_cancel_option
+def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None, confirm_cancel: bool) -> None:
     """One reconcile pass: book, repair, cancel, send feedback; then exit."""
-    result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard)
+    result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard, confirm_cancel=confirm_cancel)
+    if result.cancel_refused:
+        for line in result.guard.explain(config=str(config)):
+            click.echo(line, err=True)
     click.echo(json.dumps(result.summary(), sort_keys=True))
     sys.exit(EXIT_TERMINATED if _TERMINATED.is_set() else result.exit_code)
 
@@ -175,13 +192,21 @@ def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None) -> No
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print the actions as one JSON object.")
 @click.option("--shard", metavar="I/N", help="Plan only shard I of N.")
-def plan_command(config: Path, as_of: str | None, as_json: bool, shard: str | None) -> None:
+@_confirm_cancel_option
+def plan_command(
+    config: Path, as_of: str | None, as_json: bool, shard: str | None, confirm_cancel: bool
+) -> None:
     """Read calendars and print what `run` would do, writing nothing."""
     from worker.reconcile.present import plan_json, plan_table
 
-    result = _execute(config, as_of=as_of, dry_run=True, shard=shard)
+    result = _execute(config, as_of=as_of, dry_run=True, shard=shard, confirm_cancel=confirm_cancel)
+    if result.cancel_refused:  # the plan shows the cancels; `run` would refuse them
+        for line in result.guard.explain(config=str(config), preview=True):
+            click.echo(line, err=True)
     if as_json:
         click.echo(json.dumps(plan_json(result), sort_keys=True))
     else:
         plan_table(result)
+    if result.cancel_refused:
+        sys.exit(2)  # as `run` would: the pairs file looks truncated, or like another programme's
     sys.exit(1 if result.exit_code or result.summary()["refused"] else 0)
