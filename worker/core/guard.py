@@ -15,6 +15,8 @@ says (``Desired``), for the pairs this shard serves:
   time is never a mass cancel;
 - the pairs *cancelled*: those the planner retires because they left the programme (``Cancel`` with
   reason ``pair_removed``, from ``Planner.retirements``: the same decision, not a copy of it).
+  Pairs refused for a reporting line are cancelled pair by pair, while the run writes, and are not
+  counted: they depend on the directory, not on what is missing from pairs.yaml.
 
 The pass is refused when it cancels at least ``MIN_PAIRS`` pairs and more than half (``SHARE``) of the
 booked ones. When the programme also keeps none of its booked pairs while naming pairs of its own, it
@@ -128,11 +130,14 @@ class CancelGuard:
 def judge(desired: Desired, observed: Observed, now: datetime) -> CancelGuard:
     """The guard's verdict on the pass ``plan(desired, observed, now)`` would make. Needs only the
     series and their occurrences, so a run that writes asks it before its first write."""
-    removed = Planner(desired, observed, now).retirements()
-    # The pairs an emptied programme would cancel: those with sessions to come, as the planner sees them.
+    # What an emptied programme would cancel: every pair with sessions to come, as the planner sees them.
+    # The pairs this programme cancels are those of them it no longer names (``retirements`` decides each
+    # pair alone, so asking once with no pairs wanted gives both; each series' pattern is expanded once).
     nothing = replace(desired, pairs=(), all_pairs=frozenset())
-    booked = {a.pair for a in Planner(nothing, observed, now).retirements()}
+    everything = Planner(nothing, observed, now).retirements()
+    booked = {a.pair for a in everything}
     named = {p.id for p in desired.pairs} | desired.all_pairs
+    removed = [a for a in everything if a.pair not in named]
     ours = {s.key for s in observed.series if _ours(s, desired) and PROP_ENDED not in s.properties}
     by_pair: dict[str, list[Cancel]] = {}
     for action in removed:
