@@ -100,7 +100,11 @@ def test_only_one_pass_runs_at_a_time_and_a_stuck_one_ends_before_the_next_tick(
     assert spec["concurrencyPolicy"] == "Forbid"
     assert spec["startingDeadlineSeconds"] > 0
     job = spec["jobTemplate"]["spec"]
-    assert 0 < job["backoffLimit"] <= 10
+    if job.get("completionMode") == "Indexed":  # retries counted per shard, not one budget for all
+        assert 0 < job["backoffLimitPerIndex"] <= 10
+        assert "backoffLimit" not in job
+    else:
+        assert 0 < job["backoffLimit"] <= 10
     every = re.fullmatch(r"\*/(\d+) \* \* \* \*", spec["schedule"])
     if every:  # a frequent pass must end before the next tick is due
         assert 0 < job["activeDeadlineSeconds"] < int(every.group(1)) * 60
@@ -112,10 +116,13 @@ def test_exit_code_2_fails_the_job_without_retrying(cronjob: dict[str, Any]) -> 
     job = cronjob["spec"]["jobTemplate"]["spec"]
     assert pod_spec(cronjob)["restartPolicy"] == "Never", "podFailurePolicy requires restartPolicy Never"
     rules = job["podFailurePolicy"]["rules"]
+    # An Indexed Job fails the one shard (its other shards finish their pass); FailIndex needs
+    # backoffLimitPerIndex.
+    action = "FailIndex" if "backoffLimitPerIndex" in job else "FailJob"
     fail_on_2 = [
         r
         for r in rules
-        if r["action"] == "FailJob"
+        if r["action"] == action
         and r.get("onExitCodes", {}).get("operator") == "In"
         and 2 in r["onExitCodes"]["values"]
     ]

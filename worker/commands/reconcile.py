@@ -25,19 +25,15 @@ from worker.commands.common import as_of_option, config_option, fail_config, par
 
 
 def _shard(value: str | None) -> Any:
-    from worker.reconcile.desired import Shard
+    """The shard to serve (``worker.reconcile.desired.shard_from``); a shard that cannot be told exits 2
+    here, before any credential or Graph call."""
+    from worker.reconcile.desired import ShardError, shard_from
 
-    if value:
-        try:
-            index, count = (int(x) for x in value.split("/"))
-            return Shard(index, count)
-        except ValueError as exc:
-            raise click.BadParameter(f"{value!r}: expected i/n, e.g. 0/4 ({exc})") from exc
-    index = os.environ.get("JOB_COMPLETION_INDEX")
-    count = os.environ.get("CROSSGEN_SHARDS") or os.environ.get("JOB_COMPLETIONS")
-    if index is not None and count:
-        return Shard(int(index), int(count))
-    return None
+    try:
+        return shard_from(value, os.environ)
+    except ShardError as exc:
+        click.echo(f"crossgen: {exc}", err=True)
+        sys.exit(2)
 
 
 # Failpoints for the crash tests: signal this process right after its N-th write, to prove that a run
@@ -127,6 +123,7 @@ def _execute(
         programme = load_programme(config, allow_no_pairs=confirm_cancel)
     except ConfigError as exc:
         fail_config(exc)
+    serving = _shard(shard)
     from worker.graph.errors import AuthError
     from worker.graph.ops import Gateway
     from worker.reconcile.run import reconcile
@@ -142,7 +139,7 @@ def _execute(
                     gateway=gateway,
                     now=now,
                     dry_run=dry_run,
-                    shard=_shard(shard),
+                    shard=serving,
                     on_plan=on_plan,
                     on_write=on_write,
                     stopping=_TERMINATED.is_set,
