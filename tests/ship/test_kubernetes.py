@@ -170,11 +170,67 @@ def test_config_state_and_tmp_are_mounted_where_the_image_expects_them(
     assert "emptyDir" in mounts[image["state"]][1] or "persistentVolumeClaim" in mounts[image["state"]][1]
     assert "emptyDir" in mounts["/tmp"][1]
     writable = {path for path, (m, _) in mounts.items() if not m.get("readOnly")}
-    assert writable == {image["state"], "/tmp"}
+    # The report only reads the passes' state; a pass writes it.
+    report = cronjob["metadata"]["name"] == "crossgen-report"
+    assert writable == ({"/tmp"} if report else {image["state"], "/tmp"})
     args = container["args"]
     assert args[args.index("--config") + 1] == config_path
     if cronjob["metadata"]["name"] != "crossgen-report":
         assert args[: len(image["cmd"])] == image["cmd"]
+
+
+def test_state_is_kept_between_passes_where_one_node_at_a_time_can_hold_it(image: dict[str, Any]) -> None:
+    """A ReadWriteOnce claim for the one-pass-at-a-time variants (and, read-only, the report that counts
+    feedback from it); the sharded variant's parallel pods keep a per-pass emptyDir instead."""
+    claim = load("state-pvc.yaml")
+    assert claim["kind"] == "PersistentVolumeClaim" and claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert "state-pvc.yaml" in load("kustomization.yaml")["resources"]
+    for name in ("cronjob.yaml", "cronjob-workload-identity.yaml", "cronjob-report.yaml"):
+        cronjob = load(name)
+        mount, volume = mounts_of(cronjob)[image["state"]]
+        assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"], name
+        assert bool(mount.get("readOnly")) is (name == "cronjob-report.yaml"), name
+        assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    sharded = load("cronjob-sharded.yaml")
+    assert "emptyDir" in mounts_of(sharded)[image["state"]][1]
+
+
+def test_failed_jobs_are_kept_by_the_history_limits_not_deleted_by_a_ttl(cronjob: dict[str, Any]) -> None:
+    spec = cronjob["spec"]
+    assert spec["failedJobsHistoryLimit"] >= 3 and spec["successfulJobsHistoryLimit"] >= 1
+    assert "ttlSecondsAfterFinished" not in spec["jobTemplate"]["spec"], "a TTL overrides the history"
+
+
+# What kube-state-metrics exports about CronJobs and Jobs that the rules may use.
+KSM_METRICS = {
+    "kube_cronjob_status_last_successful_time",
+    "kube_cronjob_created",
+    "kube_cronjob_spec_suspend",
+    "kube_job_failed",
+    "kube_job_status_failed",
+    "kube_job_status_start_time",
+}
+
+
+def test_alert_rules_parse_as_promql_and_watch_the_shipped_cronjobs() -> None:
+    import promql_parser
+
+    rules = load("prometheusrule.yaml")
+    assert rules["kind"] == "PrometheusRule"
+    alerts = {r["alert"]: r for group in rules["spec"]["groups"] for r in group["rules"]}
+    assert {"CrossgenNoSuccessfulPass", "CrossgenJobFailed", "CrossgenReportMissed"} <= set(alerts)
+    names = {load(name)["metadata"]["name"] for name in CRONJOBS}
+    for name, rule in alerts.items():
+        promql_parser.parse(rule["expr"])  # raises on a syntax error
+        used = set(re.findall(r"\b(kube_[a-z_]+)\b", rule["expr"]))
+        assert used and used <= KSM_METRICS, (name, used - KSM_METRICS)
+        assert 'namespace="crossgen"' in rule["expr"], name
+        for cronjob in re.findall(r'cronjob=~?"([^"]+)"', rule["expr"]):
+            assert set(cronjob.split("|")) <= names, (name, cronjob)
+        assert rule["annotations"]["summary"], name
+    assert "kubectl -n crossgen logs -l batch.kubernetes.io/job-name=" in alerts["CrossgenJobFailed"][
+        "annotations"
+    ]["description"]
 
 
 def test_weekly_report_is_emailed_to_the_lead() -> None:
