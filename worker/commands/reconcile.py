@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,12 +177,26 @@ _confirm_cancel_option = click.option(
 @_confirm_cancel_option
 def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None, confirm_cancel: bool) -> None:
     """One reconcile pass: book, repair, cancel, send feedback; then exit."""
+    started = time.monotonic()
     result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard, confirm_cancel=confirm_cancel)
     if result.cancel_refused:
         for line in result.guard.explain(config=str(config)):
             click.echo(line, err=True)
+    code = EXIT_TERMINATED if _TERMINATED.is_set() else result.exit_code
+    if not dry_run and os.environ.get("CROSSGEN_PUSHGATEWAY_URL", "").strip():
+        from worker.reconcile.push import push_run
+
+        index, count = result.desired.shard
+        push_run(
+            result.summary(),
+            programme=result.desired.key,
+            shard=f"{index}-of-{count}",
+            exit_code=code,
+            duration_seconds=time.monotonic() - started,
+            finished_at=time.time(),
+        )
     click.echo(json.dumps(result.summary(), sort_keys=True))
-    sys.exit(EXIT_TERMINATED if _TERMINATED.is_set() else result.exit_code)
+    sys.exit(code)
 
 
 @click.command("plan")

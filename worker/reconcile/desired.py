@@ -55,8 +55,8 @@ def shard_from(option: str | None, environ: Mapping[str, str]) -> Shard | None:
     """
     if option:
         try:
-            index, count = (int(x) for x in option.split("/"))
-            return Shard(index, count)
+            i, n = (int(x) for x in option.split("/"))
+            return Shard(i, n)
         except ValueError as exc:
             raise ShardError(f"--shard {option!r}: expected i/n with 0 <= i < n, e.g. 0/4 ({exc})") from exc
     index_text = environ.get("JOB_COMPLETION_INDEX", "").strip()
