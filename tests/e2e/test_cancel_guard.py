@@ -8,12 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from tests.e2e.world import EXAMPLE, World, play
 from worker.core.actions import Cancel, CancelReason
 from worker.core.guard import Suspicion
 from worker.policies import ConfigError
-from worker.reconcile.present import plan_json
+from worker.reconcile.present import plan_json, plan_table
 from worker.reconcile.run import RunResult, reconcile
 
 # The example programme books six pairs (one is unscheduled, one refused for a reporting line).
@@ -107,6 +108,12 @@ def test_a_copied_folder_with_other_pairs_under_the_same_key_is_named_as_another
         refused = await _run(w)
         assert refused.cancel_refused and refused.summary()["writes"] == 0
         assert await _live(w) == before
+
+        console = Console(record=True, width=200)
+        plan_table(preview, console=console)
+        shown_text = console.export_text()
+        assert "Priya Sharma & Robert Lefevre" in shown_text, "a removed pair is named from its series"
+        assert "`crossgen run` would refuse this pass" in shown_text
 
     play(tmp_path, scenario)
 

@@ -112,9 +112,13 @@ def plan_table(result: RunResult, console: Console | None = None) -> None:
             table.add_row(
                 label if i == 0 else "", status.state if i == 0 else "", action.kind.value, when, str(detail)
             )
-    for pair, rows in actions_by_pair.items():  # series of pairs no longer in the programme
+    # Series of pairs no longer in the programme: named from their attendees (the config no longer can).
+    removals = result.guard.removals if result.guard else ()
+    gone = {r.pair: " & ".join(p.split(" <")[0] for p in r.people) for r in removals}
+    for pair, rows in actions_by_pair.items():
         for action in rows:
-            table.add_row(pair, "removed", action.kind.value, "", action_json(action).get("reason", ""))
+            label = f"{gone[pair]} ({pair})" if gone.get(pair) else pair
+            table.add_row(label, "removed", action.kind.value, "", action_json(action).get("reason", ""))
     console = console or Console()
     console.print(table)
     s = result.summary()
