@@ -183,7 +183,7 @@ async def reconcile(
                 )
             except _Refused as refused:
                 result = RunResult(desired, state, refused.observed, Plan(()), Outcome(), guard=refused.guard)
-                _log_guard(result)
+                _log_guard(result, dry_run=dry_run)
                 log.info("run.finished", dry_run=dry_run, **result.summary())
                 return result
             state.save(now=now)
@@ -197,7 +197,7 @@ async def reconcile(
             guard=verdict,
             confirmed=confirm_cancel,
         )
-        _log_guard(result)
+        _log_guard(result, dry_run=dry_run)
         log.info("run.finished", dry_run=dry_run, **result.summary())
         return result
     finally:
@@ -210,8 +210,9 @@ async def reconcile(
 BATCHES_AT_ONCE = 2
 
 
-def _log_guard(result: RunResult) -> None:
-    """The guard's objection is an audit event either way: refused, or overridden by --confirm-cancel."""
+def _log_guard(result: RunResult, *, dry_run: bool) -> None:
+    """The guard's objection is an audit event either way: refused, or overridden by --confirm-cancel;
+    a dry run (``plan``, the report) only warns of what a run would refuse."""
     guard = result.guard
     if guard is None or not guard.refuses:
         return
@@ -222,7 +223,9 @@ def _log_guard(result: RunResult) -> None:
         "kept": guard.kept,
         "pairs": [r.pair for r in guard.removals],
     }
-    if result.cancel_refused:
+    if dry_run:
+        log.warning("plan.mass_cancel_warning", confirmed=result.confirmed, **fields)
+    elif result.cancel_refused:
         log.error("run.mass_cancel_refused", **fields)
     else:
         log.warning("run.mass_cancel_confirmed", **fields)
