@@ -356,14 +356,15 @@ def test_crossgen_run_reads_the_yaml_once_and_runs_the_programme_it_checked(
     loads: list[object] = []
     real_load = load_module.load_programme
 
-    def counted(config: Path) -> Any:
-        loads.append(real_load(config))
+    def counted(config: Path, **kwargs: Any) -> Any:
+        loads.append(real_load(config, **kwargs))
         return loads[-1]
 
     given: dict[str, Any] = {}
 
     class Ran:
         exit_code = 0
+        cancel_refused = False
 
         def summary(self) -> dict[str, int]:
             return {"pairs": 0}

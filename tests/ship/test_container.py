@@ -92,7 +92,7 @@ def test_python_writes_no_bytecode_and_state_goes_to_the_documented_volume(
 
 def test_image_carries_oci_labels(final: Stage) -> None:
     labels = " ".join(i.value for i in final.all("LABEL"))
-    for key in ("title", "description", "version", "licenses"):
+    for key in ("title", "description", "version", "licenses", "source", "revision"):
         assert f"org.opencontainers.image.{key}=" in labels
 
 

@@ -100,7 +100,11 @@ def test_only_one_pass_runs_at_a_time_and_a_stuck_one_ends_before_the_next_tick(
     assert spec["concurrencyPolicy"] == "Forbid"
     assert spec["startingDeadlineSeconds"] > 0
     job = spec["jobTemplate"]["spec"]
-    assert 0 < job["backoffLimit"] <= 10
+    if job.get("completionMode") == "Indexed":  # retries counted per shard, not one budget for all
+        assert 0 < job["backoffLimitPerIndex"] <= 10
+        assert "backoffLimit" not in job
+    else:
+        assert 0 < job["backoffLimit"] <= 10
     every = re.fullmatch(r"\*/(\d+) \* \* \* \*", spec["schedule"])
     if every:  # a frequent pass must end before the next tick is due
         assert 0 < job["activeDeadlineSeconds"] < int(every.group(1)) * 60
@@ -112,10 +116,13 @@ def test_exit_code_2_fails_the_job_without_retrying(cronjob: dict[str, Any]) -> 
     job = cronjob["spec"]["jobTemplate"]["spec"]
     assert pod_spec(cronjob)["restartPolicy"] == "Never", "podFailurePolicy requires restartPolicy Never"
     rules = job["podFailurePolicy"]["rules"]
+    # An Indexed Job fails the one shard (its other shards finish their pass); FailIndex needs
+    # backoffLimitPerIndex.
+    action = "FailIndex" if "backoffLimitPerIndex" in job else "FailJob"
     fail_on_2 = [
         r
         for r in rules
-        if r["action"] == "FailJob"
+        if r["action"] == action
         and r.get("onExitCodes", {}).get("operator") == "In"
         and 2 in r["onExitCodes"]["values"]
     ]
@@ -163,11 +170,67 @@ def test_config_state_and_tmp_are_mounted_where_the_image_expects_them(
     assert "emptyDir" in mounts[image["state"]][1] or "persistentVolumeClaim" in mounts[image["state"]][1]
     assert "emptyDir" in mounts["/tmp"][1]
     writable = {path for path, (m, _) in mounts.items() if not m.get("readOnly")}
-    assert writable == {image["state"], "/tmp"}
+    # The report only reads the passes' state; a pass writes it.
+    report = cronjob["metadata"]["name"] == "crossgen-report"
+    assert writable == ({"/tmp"} if report else {image["state"], "/tmp"})
     args = container["args"]
     assert args[args.index("--config") + 1] == config_path
     if cronjob["metadata"]["name"] != "crossgen-report":
         assert args[: len(image["cmd"])] == image["cmd"]
+
+
+def test_state_is_kept_between_passes_where_one_node_at_a_time_can_hold_it(image: dict[str, Any]) -> None:
+    """A ReadWriteOnce claim for the one-pass-at-a-time variants (and, read-only, the report that counts
+    feedback from it); the sharded variant's parallel pods keep a per-pass emptyDir instead."""
+    claim = load("state-pvc.yaml")
+    assert claim["kind"] == "PersistentVolumeClaim" and claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert "state-pvc.yaml" in load("kustomization.yaml")["resources"]
+    for name in ("cronjob.yaml", "cronjob-workload-identity.yaml", "cronjob-report.yaml"):
+        cronjob = load(name)
+        mount, volume = mounts_of(cronjob)[image["state"]]
+        assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"], name
+        assert bool(mount.get("readOnly")) is (name == "cronjob-report.yaml"), name
+        assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    sharded = load("cronjob-sharded.yaml")
+    assert "emptyDir" in mounts_of(sharded)[image["state"]][1]
+
+
+def test_failed_jobs_are_kept_by_the_history_limits_not_deleted_by_a_ttl(cronjob: dict[str, Any]) -> None:
+    spec = cronjob["spec"]
+    assert spec["failedJobsHistoryLimit"] >= 3 and spec["successfulJobsHistoryLimit"] >= 1
+    assert "ttlSecondsAfterFinished" not in spec["jobTemplate"]["spec"], "a TTL overrides the history"
+
+
+# What kube-state-metrics exports about CronJobs and Jobs that the rules may use.
+KSM_METRICS = {
+    "kube_cronjob_status_last_successful_time",
+    "kube_cronjob_created",
+    "kube_cronjob_spec_suspend",
+    "kube_job_failed",
+    "kube_job_status_failed",
+    "kube_job_status_start_time",
+}
+
+
+def test_alert_rules_parse_as_promql_and_watch_the_shipped_cronjobs() -> None:
+    import promql_parser
+
+    rules = load("prometheusrule.yaml")
+    assert rules["kind"] == "PrometheusRule"
+    alerts = {r["alert"]: r for group in rules["spec"]["groups"] for r in group["rules"]}
+    assert {"CrossgenNoSuccessfulPass", "CrossgenJobFailed", "CrossgenReportMissed"} <= set(alerts)
+    names = {load(name)["metadata"]["name"] for name in CRONJOBS}
+    for name, rule in alerts.items():
+        promql_parser.parse(rule["expr"])  # raises on a syntax error
+        used = set(re.findall(r"\b(kube_[a-z_]+)\b", rule["expr"]))
+        assert used and used <= KSM_METRICS, (name, used - KSM_METRICS)
+        assert 'namespace="crossgen"' in rule["expr"], name
+        for cronjob in re.findall(r'cronjob=~?"([^"]+)"', rule["expr"]):
+            assert set(cronjob.split("|")) <= names, (name, cronjob)
+        assert rule["annotations"]["summary"], name
+    assert "kubectl -n crossgen logs -l batch.kubernetes.io/job-name=" in alerts["CrossgenJobFailed"][
+        "annotations"
+    ]["description"]
 
 
 def test_weekly_report_is_emailed_to_the_lead() -> None:

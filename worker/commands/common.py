@@ -62,6 +62,21 @@ def parse_as_of(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def require_sandbox(command: str) -> None:
+    """The sandbox's server packages are an extra (``crossgen[sandbox]``) that the production image leaves
+    out: say how to get them instead of failing on an import."""
+    import importlib.util
+
+    missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
+    if missing:
+        click.echo(
+            f"crossgen: `crossgen {command}` needs the sandbox's packages ({', '.join(missing)} missing): "
+            "pip install 'crossgen[sandbox]' (from a clone: pip install -e '.[sandbox]')",
+            err=True,
+        )
+        sys.exit(2)
+
+
 def fail_config(exc: ConfigError) -> NoReturn:
     """Every problem as FILE:LINE:COL: message on stderr, then exit 2. No traceback."""
     for problem in exc.problems:

@@ -123,6 +123,9 @@ def _terminal(console: Any) -> Any:
 @click.option("--seed", default=0, show_default=True, help="Seed of the sandbox tenant.")
 def demo(as_json: bool, config: Path | None, seed: int) -> None:
     """The whole programme on the built-in sandbox tenant, with simulated time."""
+    from worker.commands.common import require_sandbox
+
+    require_sandbox("demo")
     from rich.console import Console
 
     from worker import log

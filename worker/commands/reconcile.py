@@ -1,7 +1,8 @@
 """``crossgen plan`` and ``crossgen run``: one reconcile pass against Microsoft Graph (or a sandbox).
 
 Exit codes (../shared/spec/cli.md): 0 converged; 1 some pairs failed or cannot be served; 2 config or
-auth error, with nothing sent to Graph for a config error.
+auth error, with nothing sent to Graph for a config error, or a mass cancel refused (``worker.core.guard``:
+nothing written; ``plan`` exits 2 too, having shown the cancels ``run`` would refuse).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,19 +34,15 @@ from worker.commands.common import (
 
 
 def _shard(value: str | None) -> Any:
-    from worker.reconcile.desired import Shard
+    """The shard to serve (``worker.reconcile.desired.shard_from``); a shard that cannot be told exits 2
+    here, before any credential or Graph call."""
+    from worker.reconcile.desired import ShardError, shard_from
 
-    if value:
-        try:
-            index, count = (int(x) for x in value.split("/"))
-            return Shard(index, count)
-        except ValueError as exc:
-            raise click.BadParameter(f"{value!r}: expected i/n, e.g. 0/4 ({exc})") from exc
-    index = os.environ.get("JOB_COMPLETION_INDEX")
-    count = os.environ.get("CROSSGEN_SHARDS") or os.environ.get("JOB_COMPLETIONS")
-    if index is not None and count:
-        return Shard(int(index), int(count))
-    return None
+    try:
+        return shard_from(value, os.environ)
+    except ShardError as exc:
+        click.echo(f"crossgen: {exc}", err=True)
+        sys.exit(2)
 
 
 # Failpoints for the crash tests: signal this process right after its N-th write, to prove that a run
@@ -119,7 +117,13 @@ def _terminate() -> None:
 
 
 def _execute(
-    config: Path, *, as_of: str | None, dry_run: bool, shard: str | None, log_format: str | None = None
+    config: Path,
+    *,
+    as_of: str | None,
+    dry_run: bool,
+    shard: str | None,
+    log_format: str | None = None,
+    confirm_cancel: bool = False,
 ) -> Any:
     from worker.policies.errors import ConfigError
 
@@ -128,9 +132,12 @@ def _execute(
     try:
         from worker.policies.load import load_programme
 
-        programme = load_programme(config)  # refuse bad config before any credential or network is touched
+        # Refuse bad config before any credential or network is touched; an empty pairs list is bad
+        # config too unless the cancels it implies are confirmed.
+        programme = load_programme(config, allow_no_pairs=confirm_cancel)
     except ConfigError as exc:
         fail_config(exc)
+    serving = _shard(shard)
     from worker.graph.errors import AuthError
     from worker.graph.ops import Gateway
     from worker.reconcile.run import reconcile
@@ -146,11 +153,12 @@ def _execute(
                     gateway=gateway,
                     now=now,
                     dry_run=dry_run,
-                    shard=_shard(shard),
+                    shard=serving,
                     on_plan=on_plan,
                     on_write=on_write,
                     stopping=_TERMINATED.is_set,
                     programme=programme,
+                    confirm_cancel=confirm_cancel,
                 )
         finally:
             loop.remove_signal_handler(signal.SIGTERM)
@@ -163,6 +171,13 @@ def _execute(
         sys.exit(2)
 
 
+_confirm_cancel_option = click.option(
+    "--confirm-cancel",
+    is_flag=True,
+    help="Proceed even if this pass cancels most of the booked pairs at once, or pairs.yaml lists none.",
+)
+
+
 @click.command("run")
 @config_option
 @as_of_option
@@ -173,13 +188,46 @@ def _execute(
     help="Serve only shard I of N (default: JOB_COMPLETION_INDEX of CROSSGEN_SHARDS).",
 )
 @log_format_option
-def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None, log_format: str | None) -> None:
+@_confirm_cancel_option
+def run(
+    config: Path,
+    as_of: str | None,
+    dry_run: bool,
+    shard: str | None,
+    log_format: str | None,
+    confirm_cancel: bool,
+) -> None:
     """One reconcile pass: book, repair, cancel, send feedback; then exit.
 
     Ends with one JSON summary line on stdout; on a terminal (unless --log-format json), a short summary
-    for a person instead.
+    for a person instead. A pass that would cancel most of the booked pairs at once writes nothing and
+    exits 2 unless --confirm-cancel.
     """
-    result = _execute(config, as_of=as_of, dry_run=dry_run, shard=shard, log_format=log_format)
+    started = time.monotonic()
+    result = _execute(
+        config,
+        as_of=as_of,
+        dry_run=dry_run,
+        shard=shard,
+        log_format=log_format,
+        confirm_cancel=confirm_cancel,
+    )
+    if result.cancel_refused:
+        for line in result.guard.explain(config=str(config)):
+            click.echo(line, err=True)
+    code = EXIT_TERMINATED if _TERMINATED.is_set() else result.exit_code
+    if not dry_run and os.environ.get("CROSSGEN_PUSHGATEWAY_URL", "").strip():
+        from worker.reconcile.push import push_run
+
+        index, count = result.desired.shard
+        push_run(
+            result.summary(),
+            programme=result.desired.key,
+            shard=f"{index}-of-{count}",
+            exit_code=code,
+            duration_seconds=time.monotonic() - started,
+            finished_at=time.time(),
+        )
     if common.stdout_is_terminal() and log_format != "json":
         from worker.reconcile.present import run_summary
 
@@ -187,7 +235,7 @@ def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None, log_f
             click.echo(line)
     else:
         click.echo(json.dumps(result.summary(), sort_keys=True))
-    sys.exit(EXIT_TERMINATED if _TERMINATED.is_set() else result.exit_code)
+    sys.exit(code)
 
 
 @click.command("plan")
@@ -196,15 +244,28 @@ def run(config: Path, as_of: str | None, dry_run: bool, shard: str | None, log_f
 @click.option("--json", "as_json", is_flag=True, help="Print the actions as one JSON object.")
 @click.option("--shard", metavar="I/N", help="Plan only shard I of N.")
 @log_format_option
+@_confirm_cancel_option
 def plan_command(
-    config: Path, as_of: str | None, as_json: bool, shard: str | None, log_format: str | None
+    config: Path,
+    as_of: str | None,
+    as_json: bool,
+    shard: str | None,
+    log_format: str | None,
+    confirm_cancel: bool,
 ) -> None:
     """Read calendars and print what `run` would do, writing nothing."""
     from worker.reconcile.present import plan_json, plan_table
 
-    result = _execute(config, as_of=as_of, dry_run=True, shard=shard, log_format=log_format)
+    result = _execute(
+        config, as_of=as_of, dry_run=True, shard=shard, log_format=log_format, confirm_cancel=confirm_cancel
+    )
+    if result.cancel_refused:  # the plan shows the cancels; `run` would refuse them
+        for line in result.guard.explain(config=str(config), preview=True):
+            click.echo(line, err=True)
     if as_json:
         click.echo(json.dumps(plan_json(result), sort_keys=True))
     else:
         plan_table(result)
+    if result.cancel_refused:
+        sys.exit(2)  # as `run` would: the pairs file looks truncated, or like another programme's
     sys.exit(1 if result.exit_code or result.summary()["refused"] else 0)

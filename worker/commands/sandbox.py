@@ -55,6 +55,9 @@ def sandbox() -> None:
 )
 def serve(host: str, port: int, seed: int, empty: bool, faults_json: str | None) -> None:
     """Serve the sandbox until stopped; the first stdout line is the connection info as JSON."""
+    from worker.commands.common import require_sandbox
+
+    require_sandbox("sandbox serve")
     import uvicorn
 
     from worker.sandbox.app import create_app, settle_for_serving

@@ -37,10 +37,20 @@ FILES: dict[str, type[BaseModel]] = {
 }
 
 
-def load_programme(config_dir: Path) -> Programme:
+# Why a programme with no pairs is refused: every series it booked would be cancelled on the strength of
+# what is missing from the file (a truncated ConfigMap, a bad merge), so it takes a confirmation.
+NO_PAIRS = (
+    "pairs: the list is empty; a pass would cancel every series this programme booked. If the programme "
+    "really has no pairs any more, run once with `crossgen run --confirm-cancel`"
+)
+
+
+def load_programme(config_dir: Path, *, allow_no_pairs: bool = False) -> Programme:
     """Load program.yaml, policies.yaml and pairs.yaml from ``config_dir``.
 
-    Raises ``ConfigError`` with every problem found, across all three files.
+    Raises ``ConfigError`` with every problem found, across all three files. A pairs file that is missing,
+    empty or unreadable is a problem like any other, never "no pairs"; ``pairs: []`` is one too, unless
+    ``allow_no_pairs`` (``--confirm-cancel``: the lead means it).
     """
     problems: list[Problem] = []
     docs: dict[str, YamlDoc] = {}
@@ -73,6 +83,9 @@ def load_programme(config_dir: Path) -> Programme:
             problems.extend(_problems_from(exc, doc, model))
             dropped[name] = set()
             models[name] = salvage(model, doc.value, (), dropped[name])
+            continue
+        if isinstance(models[name], PairsFile) and not models[name].pairs and not allow_no_pairs:
+            problems.append(doc.problem(("pairs",), NO_PAIRS))
     programme, more, warnings = check_and_resolve(
         docs,
         program=models.get("program.yaml"),

@@ -385,6 +385,7 @@ async def _apply_one(
         )
         out.agendas += 1
         out.writes += 1
+        bound.info("session.agenda_set", session=action.session)  # every write is a line of the audit trail
     elif isinstance(action, SendFeedback):
         if await _send(gw, action.mail, state, out):
             out.feedback_sent += 1

@@ -38,6 +38,60 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
+class ShardError(ValueError):
+    """The shard this worker should serve cannot be told: ``crossgen run`` exits 2 before any Graph call."""
+
+
+def shard_from(option: str | None, environ: Mapping[str, str]) -> Shard | None:
+    """The shard to serve: ``--shard i/n``, else the Indexed Job's ``JOB_COMPLETION_INDEX`` of
+    ``CROSSGEN_SHARDS``, else the whole programme (None).
+
+    Kubernetes tells each pod of an Indexed Job its index and nothing else, so the shard count is read
+    from one place, ``CROSSGEN_SHARDS``, which the manifest sets to the Job's ``completions``. What one
+    pod can see of a mismatch is refused: an index with no count (every pod would serve every pair) and
+    an index at or past the count (``completions`` larger than ``CROSSGEN_SHARDS``). The other way round,
+    a count larger than ``completions``, leaves shards that no pod runs; no pod can see that, so
+    ``tests/ship`` holds the manifest's three numbers equal.
+    """
+    if option:
+        try:
+            i, n = (int(x) for x in option.split("/"))
+            return Shard(i, n)
+        except ValueError as exc:
+            raise ShardError(f"--shard {option!r}: expected i/n with 0 <= i < n, e.g. 0/4 ({exc})") from exc
+    index_text = environ.get("JOB_COMPLETION_INDEX", "").strip()
+    count_text = environ.get("CROSSGEN_SHARDS", "").strip()
+    if not index_text and not count_text:
+        return None
+    try:
+        count = int(count_text) if count_text else None
+        index = int(index_text) if index_text else None
+    except ValueError as exc:
+        raise ShardError(
+            f"JOB_COMPLETION_INDEX={index_text!r}, CROSSGEN_SHARDS={count_text!r}: expected whole numbers"
+        ) from exc
+    if count is None:
+        raise ShardError(
+            f"JOB_COMPLETION_INDEX={index} (an Indexed Job) but CROSSGEN_SHARDS is not set: set it to the "
+            "Job's completions, or every pod would serve every pair"
+        )
+    if count < 1:
+        raise ShardError(f"CROSSGEN_SHARDS={count}: expected 1 or more")
+    if index is None:
+        if count == 1:
+            return None
+        raise ShardError(
+            f"CROSSGEN_SHARDS={count} but JOB_COMPLETION_INDEX is not set: outside an Indexed Job, "
+            f"say which shard with --shard i/{count}"
+        )
+    if not 0 <= index < count:
+        raise ShardError(
+            f"JOB_COMPLETION_INDEX={index} is not below CROSSGEN_SHARDS={count}: the Job's completions "
+            "and CROSSGEN_SHARDS must be the same number"
+        )
+    return Shard(index, count)
+
+
 def programme_key(programme: Programme) -> str:
     """The key tagging everything the programme writes: ``program.key``, else a slug of its name.
 

@@ -105,6 +105,9 @@ def plan_json(result: RunResult) -> dict[str, Any]:
         "actions": [action_json(a) for a in result.plan.actions],
         "pairs": [{"pair": s.pair, "state": s.state, "detail": s.detail} for s in result.plan.statuses],
         "summary": result.summary(),
+        # The mass-cancel guard: "refuses" true means `run` would write nothing and exit 2 without
+        # --confirm-cancel (worker.core.guard).
+        "guard": result.guard.as_json() if result.guard is not None else None,
     }
 
 
@@ -340,6 +343,14 @@ def plan_table(result: RunResult, console: Console | None = None) -> None:
         f"{s['refused']} refused, {plural(s['errors'], 'error')}",
         highlight=False,
     )
+    guard = result.guard
+    if guard is not None and guard.refuses and not result.confirmed:
+        console.print(
+            f"[bold red]warning:[/] `crossgen run` would refuse this pass and write nothing (exit 2): "
+            f"{guard.headline()}. Restore pairs.yaml, give a trial copy its own key, or confirm with "
+            "`crossgen run --confirm-cancel`.",
+            markup=True,
+        )
 
 
 def run_summary(result: RunResult, *, dry_run: bool = False) -> list[str]:

@@ -20,6 +20,7 @@ import structlog
 
 from worker.core.actions import Action
 from worker.core.desired import Desired, Observed
+from worker.core.guard import CancelGuard, judge
 from worker.core.plan import PROP_ENDED, PairState, Plan, Planner, plan
 from worker.core.types import Interval
 from worker.reconcile import lease
@@ -44,6 +45,13 @@ class RunResult:
     plan: Plan
     outcome: Outcome | None  # None for a dry run
     read_errors: dict[str, str] = field(default_factory=dict)
+    guard: CancelGuard | None = None  # the mass-cancel guard's verdict (None: the pass never read series)
+    confirmed: bool = False  # --confirm-cancel: the guard's objection, if any, was overridden
+
+    @property
+    def cancel_refused(self) -> bool:
+        """The guard refused this pass: nothing was written (exit 2)."""
+        return self.guard is not None and self.guard.refuses and not self.confirmed
 
     @property
     def pair_errors(self) -> dict[str, str]:
@@ -76,13 +84,24 @@ class RunResult:
             "skipped": int(out.skipped),
             "stopped": out.stopped,
             "actions": len(self.plan.actions),
+            "cancel_refused": self.guard.cancelling if self.cancel_refused and self.guard else 0,
         }
 
     @property
     def exit_code(self) -> int:
-        """0 converged; 1 some pairs failed or cannot be served."""
+        """0 converged; 1 some pairs failed or cannot be served; 2 a mass cancel refused."""
+        if self.cancel_refused:
+            return 2
         s = self.summary()
         return 1 if s["errors"] or s["unscheduled"] or s["stopped"] else 0
+
+
+class _Refused(Exception):
+    """The guard refused the pass before its first write (``judge``); carries what was read."""
+
+    def __init__(self, guard: CancelGuard, observed: Observed) -> None:
+        super().__init__(guard.headline())
+        self.guard, self.observed = guard, observed
 
 
 async def reconcile(
@@ -100,6 +119,7 @@ async def reconcile(
     stopping: Callable[[], bool] | None = None,
     programme: Programme | None = None,
     occurrences_until: datetime | None = None,
+    confirm_cancel: bool = False,
 ) -> RunResult:
     """Make the calendars match the programme (or, with ``dry_run``, say what that would take).
 
@@ -112,11 +132,16 @@ async def reconcile(
     ``stopping`` (SIGTERM in ``crossgen run``): once true, apply starts no new write; state is saved.
 
     ``occurrences_until`` (dry runs): list our sessions up to then, past the free/busy horizon.
+
+    A pass that would cancel most of the programme's booked pairs at once (``worker.core.guard``) is
+    refused as a whole: it writes nothing (the run lease it took is removed as always) and its result
+    says so (``cancel_refused``, exit 2), unless ``confirm_cancel``. A dry run plans everything and
+    carries the same verdict, for ``plan`` to show.
     """
     from worker.policies.load import load_programme  # raises ConfigError: the CLI maps it to exit 2
 
     if programme is None:
-        programme = load_programme(config_dir)
+        programme = load_programme(config_dir, allow_no_pairs=confirm_cancel)
     desired = desired_from(programme, shard=shard)
     run_id = uuid.uuid4().hex[:12]
     structlog.contextvars.bind_contextvars(run_id=run_id, programme=desired.key)
@@ -148,24 +173,40 @@ async def reconcile(
             decided = plan(desired, observed, now)
             _log_failed(decided)
             outcome = None
+            verdict = judge(desired, observed, now)
         else:
             exclusive = held is not None and held.exclusive(desired.organizers)
-            observed, read_errors, decided, outcome = await _read_plan_apply(
-                gateway,
-                desired,
-                state,
-                now=now,
-                horizon=horizon,
-                backfill=backfill,
-                exclusive=exclusive,
-                on_write=on_write,
-                on_plan=on_plan,
-                stopping=stopping,
-            )
+            try:
+                observed, read_errors, decided, outcome, verdict = await _read_plan_apply(
+                    gateway,
+                    desired,
+                    state,
+                    now=now,
+                    horizon=horizon,
+                    backfill=backfill,
+                    exclusive=exclusive,
+                    on_write=on_write,
+                    on_plan=on_plan,
+                    stopping=stopping,
+                    confirm_cancel=confirm_cancel,
+                )
+            except _Refused as refused:
+                result = RunResult(desired, state, refused.observed, Plan(()), Outcome(), guard=refused.guard)
+                _log_guard(result, dry_run=dry_run)
+                log.info("run.finished", dry_run=dry_run, **result.summary())
+                return result
             state.save(now=now)
         result = RunResult(
-            desired, state, observed, decided, outcome, {**read_errors.people, **read_errors.mailboxes}
+            desired,
+            state,
+            observed,
+            decided,
+            outcome,
+            {**read_errors.people, **read_errors.mailboxes},
+            guard=verdict,
+            confirmed=confirm_cancel,
         )
+        _log_guard(result, dry_run=dry_run)
         log.info("run.finished", dry_run=dry_run, **result.summary())
         return result
     finally:
@@ -176,6 +217,27 @@ async def reconcile(
 
 # Batches of people read at once once the first is in, in a run that writes (see ``Reading``).
 BATCHES_AT_ONCE = 2
+
+
+def _log_guard(result: RunResult, *, dry_run: bool) -> None:
+    """The guard's objection is an audit event either way: refused, or overridden by --confirm-cancel;
+    a dry run (``plan``, the report) only warns of what a run would refuse."""
+    guard = result.guard
+    if guard is None or not guard.refuses:
+        return
+    fields = {
+        "suspicion": guard.suspicion.value if guard.suspicion else None,
+        "booked": guard.booked,
+        "cancelling": guard.cancelling,
+        "kept": guard.kept,
+        "pairs": [r.pair for r in guard.removals],
+    }
+    if dry_run:
+        log.warning("plan.mass_cancel_warning", confirmed=result.confirmed, **fields)
+    elif result.cancel_refused:
+        log.error("run.mass_cancel_refused", **fields)
+    else:
+        log.warning("run.mass_cancel_confirmed", **fields)
 
 
 def _log_failed(decided: Plan) -> None:
@@ -196,12 +258,16 @@ async def _read_plan_apply(
     on_write: Callable[[str, Action], None] | None,
     on_plan: Callable[[Plan], None] | None,
     stopping: Callable[[], bool] | None,
-) -> tuple[Observed, ReadErrors, Plan, Outcome]:
+    confirm_cancel: bool,
+) -> tuple[Observed, ReadErrors, Plan, Outcome, CancelGuard]:
     """Read, plan and apply with no phase waiting for the whole of the one before: each pair is planned
     as soon as our series are listed and its two people's free/busy and chains are in, and its writes
     start at once, while later people are still being read. On a first run the writes are what the run
     waits for (the programme mailbox's four requests in flight), so they start within a batch's reads
-    instead of after everyone's. The decisions are ``plan``'s over the finished reads (``Planner``)."""
+    instead of after everyone's. The decisions are ``plan``'s over the finished reads (``Planner``).
+
+    The mass-cancel guard needs only the series, so it is asked once they are listed, before the first
+    write; a refusal raises ``_Refused`` and nothing is handed to ``Applying``."""
     reading = Reading(
         gateway,
         desired,
@@ -215,6 +281,9 @@ async def _read_plan_apply(
     applying: Applying | None = None
     try:
         observed = await reading.series()
+        verdict = judge(desired, observed, now)
+        if verdict.refuses and not confirm_cancel:
+            raise _Refused(verdict, observed)
         planner = Planner(desired, observed, now)
         applying = Applying(
             gateway,
@@ -246,7 +315,7 @@ async def _read_plan_apply(
             await reading.cancel()
         finally:
             gc.unfreeze()  # what the reads froze is the collector's again (``Reading._keep``)
-    return observed, read_errors, decided, outcome
+    return observed, read_errors, decided, outcome, verdict
 
 
 def _expected_books(desired: Desired, observed: Observed) -> Counter[str]:
