@@ -215,6 +215,8 @@ class _Engine:
         self.times = candidate_times(policy)
         self.by_preference = preference_orders(self.times)
         self._open_days: dict[date, bool] = {}
+        self._weeks: dict[date, list[tuple[int, int, int, int]]] = {}
+        self._allowed_days: dict[int, bool] = {}
 
     def local_day(self, instant: int) -> date:
         return day_date(self.series.wall(instant) // DAY)
@@ -241,38 +243,85 @@ class _Engine:
         in one look per day rather than one per time)."""
         room = self._open_days.get(day)
         if room is None:
-            number = epoch_day(day)
-            spans = self.series.wall_range(number * DAY, (number + 1) * DAY)
-            room = bool(spans) and self.board.starts.overlaps(spans[0][0], spans[-1][1])
+            lo, hi = self._day_span(epoch_day(day))
+            room = lo < hi and self.board.starts.overlaps(lo, hi)
             self._open_days[day] = room
         return room
 
-    def move(self, regular: date, start: int, prev_day: date | None, next_day: date | None) -> int | None:
+    def _day_span(self, number: int) -> tuple[int, int]:
+        """The UTC span of local day ``number`` (empty if the day has no wall time at all)."""
+        offset = self.series.day_offset(number)
+        if offset is not None:
+            return number * DAY - offset, (number + 1) * DAY - offset
+        spans = self.series.wall_range(number * DAY, (number + 1) * DAY)
+        return (spans[0][0], spans[-1][1]) if spans else (0, 0)
+
+    def day_allowed(self, number: int) -> bool:
+        """Whether any start on local day ``number`` passes every rule (busy time aside): a session
+        whose day has none cannot hold at its regular place, whatever its time (a blackout day)."""
+        allowed = self._allowed_days.get(number)
+        if allowed is None:
+            lo, hi = self._day_span(number)
+            allowed = lo < hi and self.board.allowed.overlaps(lo, hi)
+            self._allowed_days[number] = allowed
+        return allowed
+
+    def certain_exceptions(self, pattern: _Pattern) -> int:
+        """A lower bound on the exceptions of any series on ``pattern``: the occurrences, before the
+        series could have all its sessions, whose day has no start any rule allows. Shared by every
+        time of one first date, so a date's later candidates are given up without expanding them."""
+        if pattern.certain is None:
+            sessions, k, certain = self.policy.sessions, 0, 0
+            while k - certain < sessions:
+                _, number, _ = pattern.occurrence(k)
+                if number * DAY >= self.board.last_start:
+                    break
+                if not self.day_allowed(number):
+                    certain += 1
+                k += 1
+            pattern.certain = certain
+        return pattern.certain
+
+    def week_clean(self, monday: date) -> list[tuple[int, int, int, int]]:
+        """(weekday, epoch day, local start, UTC instant) of every clean slot of a week on the policy's
+        days, read from the board once per week and anchor: every candidate's moves in that week share it."""
+        clean = self._weeks.get(monday)
+        if clean is None:
+            clean = []
+            for other in sorted(self.policy.days):
+                day = monday + timedelta(days=other)
+                if not self.day_has_room(day):
+                    continue
+                number = epoch_day(day)
+                offset = self.series.day_offset(number)
+                if offset is not None:
+                    base = number * DAY - offset
+                    members = self.board.starts.members(self.times, base)
+                    clean += [(other, number, t, base + t) for t in members]
+                else:
+                    for t in self.times:
+                        instant = self.series.local_instant(number, t)
+                        if instant is not None and self.board.clean(instant):
+                            clean.append((other, number, t, instant))
+            self._weeks[monday] = clean
+        return clean
+
+    def move(self, regular: date, start: int, prev: int | None, after: int | None) -> int | None:
         """The best clean slot of ``regular``'s week other than the regular one, in ``week_options``'
-        order, with spacing applied: the clean starts of each day come from the board in one look."""
-        monday = monday_of(regular)
+        order, at least ``MIN_GAP_DAYS`` from the local days (epoch days) ``prev`` and ``after``."""
+        clean = self.week_clean(monday_of(regular))
+        if not clean:
+            return None  # e.g. a week inside a blackout: nothing to try
         ranks = week_rank(self.times, self.policy.days, regular.weekday(), start)
         best: tuple[int, int] | None = None
-        for other in sorted(self.policy.days):
-            day = monday + timedelta(days=other)
-            if prev_day is not None and abs((day - prev_day).days) < MIN_GAP_DAYS:
+        for other, number, t, instant in clean:
+            if prev is not None and abs(number - prev) < MIN_GAP_DAYS:
                 continue
-            if next_day is not None and abs((next_day - day).days) < MIN_GAP_DAYS:
+            if after is not None and abs(after - number) < MIN_GAP_DAYS:
                 continue
-            if not self.day_has_room(day):
-                continue
-            number = epoch_day(day)
-            offset = self.series.day_offset(number)
-            if offset is not None:
-                base = number * DAY - offset
-                clean = [(t, base + t) for t in self.board.starts.members(self.times, base)]
-            else:
-                found = ((t, self.series.local_instant(number, t)) for t in self.times)
-                clean = [(t, i) for t, i in found if i is not None and self.board.clean(i)]
-            for t, instant in clean:
-                rank = ranks.get((other, t))  # None: the regular place itself
-                if rank is not None and (best is None or rank < best[0]):
-                    best = (rank, instant)
+            rank = ranks.get((other, t))  # None: the regular place itself
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, instant)
         return None if best is None else best[1]
 
     def expand(
@@ -285,6 +334,7 @@ class _Engine:
         policy, board, clock = self.policy, self.board, self.series
         cap = policy.exception_cap
         series = _Series(pattern.first, start, [], [], 0)
+        exceptions = 0
         last_held = 0  # occurrences up to and including the last held one
         k = 0
         while len(series.held) < policy.sessions:
@@ -306,16 +356,16 @@ class _Engine:
                 last_held = k + 1
             elif k == 0:
                 return regular
-            elif series.disruptions >= cap:
+            elif exceptions >= cap:
                 series.missing = regular  # one exception more than the policy allows: stop here
                 series.capped = True
                 break
-            elif limit is not None and series.disruptions >= limit:
+            elif limit is not None and exceptions >= limit:
                 return None  # one more exception than the best series known: it cannot win
             else:
-                prev_day = self.local_day(series.held[-1][0])
-                next_day = pattern.occurrence(k + 1)[0]
-                moved = self.move(day, start, prev_day, next_day)
+                exceptions += 1
+                prev = clock.wall(series.held[-1][0]) // DAY
+                moved = self.move(day, start, prev, pattern.occurrence(k + 1)[1])
                 if moved is None:
                     series.skips.append((day, regular))
                 else:
@@ -384,7 +434,7 @@ class _Pattern:
     """The occurrence dates of a series from ``first``, with each local day's UTC offset, memoised
     so the candidate times of one date share them."""
 
-    __slots__ = ("_clock", "_index", "_occurrences", "_policy", "first")
+    __slots__ = ("_clock", "_index", "_occurrences", "_policy", "certain", "first")
 
     def __init__(self, first: date, policy: SlotPolicy, clock: ZoneClock) -> None:
         self.first = first
@@ -392,6 +442,7 @@ class _Pattern:
         self._clock = clock
         self._index = week_index_of(first) if policy.cadence.kind is CadenceKind.MONTHLY else None
         self._occurrences: list[tuple[date, int, int | None]] = []
+        self.certain: int | None = None  # see _Engine.certain_exceptions
 
     def occurrence(self, k: int) -> tuple[date, int, int | None]:
         """(local date, epoch day, that day's constant UTC offset or None) of the k-th occurrence."""
@@ -473,6 +524,7 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
     step = max(int(policy.step.total_seconds()), 60)
     found_anchors = anchors(req.mentor, req.mentee, *span, step)
     engines = [(a, _Engine(board, policy, clock_for(a.zone))) for a in found_anchors]
+
     # The clean first sessions of every anchor, merged by programme date as the search reaches them
     # (most pairs stop at their first date): a date's candidates are tried best preference first, so
     # the first full series without exceptions ends the search.
@@ -492,12 +544,9 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
         )
         for pref, instant, position, engine, anchor, pattern, start in candidates:
             utc = anchor.name == "UTC"  # a last resort: it drifts in both zones at their clock changes
-            limit = None
-            if best is not None and best[0][:3] == (-policy.sessions, False, day):
-                # A full series within its share is known for this date, and this candidate comes later
-                # in preference order: it wins only with fewer exceptions (or as many, in a person's
-                # zone against a UTC best), so it is given up as soon as it needs more.
-                limit = best[1].disruptions - (0 if best[0][4] and not utc else 1)
+            limit = _limit(best, day, policy.sessions, utc)
+            if limit is not None and engine.certain_exceptions(pattern) > limit:
+                continue
             found = engine.expand(pattern, start, limit)
             if found is None:
                 continue
@@ -527,6 +576,28 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
     else:
         default = Constraint.PROGRAMME_DATES
     return describe(board, counts, policy, reference=earliest, default=default, busy_starts=busy_starts)
+
+
+def _limit(
+    best: tuple[tuple[object, ...], _Series, _Engine, _Anchor] | None, day: int, sessions: int, utc: bool
+) -> int | None:
+    """The most exceptions a candidate on ``day`` (coming later in the search than ``best``) may need
+    and still beat ``best``, or None when ``best`` is not a full series (a partial one is beaten by
+    sessions held, whatever the exceptions). Past this bound the candidate is given up unexpanded
+    or halfway, which changes no answer:
+    - on ``best``'s date, within its share: fewer exceptions than ``best`` (or as many, in a person's
+      zone against a UTC ``best``), since a later candidate's preference is no better;
+    - otherwise it must itself be within its share: at most ``sessions // 4`` exceptions, since
+      d <= occurrences // 5 <= (sessions + d) / 5 (and on ``best``'s date no fewer than ``best``'s).
+    """
+    if best is None or best[0][0] != -sessions:
+        return None
+    key, found = best[0], best[1]
+    share = sessions // 4
+    if key[2] != day:
+        return share
+    own = found.disruptions - (0 if key[4] and not utc else 1)
+    return max(own, share) if key[1] else own
 
 
 def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _Series) -> SeriesSlot:
