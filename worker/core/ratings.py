@@ -204,12 +204,14 @@ def judge(
     programme: str,
     pairs: Mapping[str, PairPeople],
     held: Mapping[str, frozenset[int]],
+    others: frozenset[str] = frozenset(),
 ) -> Judged:
     """Decide every message of the Inbox that carries one of this programme's tokens.
 
     Messages already tagged ``CATEGORY_RATING`` are counted again (the mailbox is the record), those
     tagged ``CATEGORY_IGNORED`` stay ignored; the rest are judged now and get a ``Mark``. ``held``:
-    per pair, the numbers of its sessions that took place.
+    per pair, the numbers of its sessions that took place. ``others``: pairs of the programme that
+    another shard serves; their messages are left to it.
     """
     tag = programme_tag(programme)
     accepted: list[Rating] = []
@@ -222,8 +224,8 @@ def judge(
             found = find_token(msg.body) if msg.body else None
         if found is None:
             continue  # not a rating: someone's other mail, left alone
-        if isinstance(found, Token) and found.tag != tag:
-            continue  # another programme's, sharing this mailbox
+        if isinstance(found, Token) and (found.tag != tag or found.pair in others):
+            continue  # another programme's sharing this mailbox, or another shard's pair
         if CATEGORY_IGNORED in msg.categories:
             ignored_before += 1
             continue

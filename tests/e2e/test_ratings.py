@@ -1,0 +1,85 @@
+"""Ratings in one click, read back from the programme mailbox: the issue's done-when story, end to end.
+
+A participant "clicks" a rating link: the test sends exactly the message a mail client builds from the
+``mailto:`` URL in their feedback email, from their own mailbox. Another person forges one with the same
+link. The next run counts the genuine rating once and ignores the forged one; a rerun, or a run after
+the local state is deleted, counts nothing twice, because the decisions live in the mailbox.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+from tests.e2e.world import ORGANIZER, World, pair_id, play
+
+LINK = re.compile(r'<a href="(mailto:[^"]+)"[^>]*title="Rate (\d) of 5">')
+LEA, JEAN = "lea.martin@contoso.com", "jean.dubois@contoso.com"
+
+
+async def rating_links(w: World, address: str, session: int) -> dict[int, str]:
+    """The rating links of ``address``'s feedback email for ``session``, as their mail client shows them."""
+    for mail in await w.person.inbox(address):
+        body = mail["body"]["content"]
+        if f"session {session}" in body and "Rate this session" in body:
+            return {int(value): html.unescape(url) for url, value in LINK.findall(body)}
+    raise AssertionError(f"no feedback email for session {session} in {address}'s inbox")
+
+
+async def inbox_categories(w: World) -> list[list[str]]:
+    found = await w.person.call(
+        "GET",
+        f"/users/{ORGANIZER}/mailFolders/inbox/messages",
+        params={"$select": "subject,categories", "$filter": "categories/any(c:c eq 'crossgen rating')"},
+    )
+    return [m["categories"] for m in found["value"]]
+
+
+def test_a_genuine_click_counts_once_and_a_forged_one_never_even_after_the_state_is_lost(
+    tmp_path: Path,
+) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        w.advance(weeks=3)
+        assert (await w.run()).summary()["feedback_sent"] > 0
+        lea = pair_id(w, "lea.martin")
+        links = await rating_links(w, LEA, 1)
+        assert sorted(links) == [1, 2, 3, 4, 5]
+        assert all(url.startswith(f"mailto:{ORGANIZER}?subject=") for url in links.values())
+        w.advance(hours=2)
+        await w.person.send_mailto(LEA, links[4], comment="Great <b>talk</b> on TikTok")
+        await w.person.send_mailto(JEAN, links[1])  # the mentee forwards himself Léa's email and clicks 1
+        w.advance(minutes=20)
+
+        first = await w.run()
+        assert (first.summary()["ratings"], first.summary()["ratings_ignored"]) == (1, 1)
+        (counted,) = first.observed.ratings
+        assert (counted.pair, counted.session, counted.role, counted.value, counted.by) == (
+            lea,
+            1,
+            "mentor",
+            4,
+            LEA,
+        )
+        assert await inbox_categories(w) == [["crossgen rating"]]
+
+        again = await w.run()
+        assert (again.summary()["ratings"], again.summary()["ratings_ignored"]) == (0, 0)
+        assert len(again.observed.ratings) == 1
+
+        shutil.rmtree(w.state)  # the local state is lost: the mailbox still says what was decided
+        w.advance(minutes=15)
+        fresh = await w.run()
+        assert (fresh.summary()["ratings"], fresh.summary()["ratings_ignored"]) == (0, 0)
+        assert [r.value for r in fresh.observed.ratings] == [4]
+
+        # Léa changes her mind: her latest rating of the session is the one that counts.
+        await w.person.send_mailto(LEA, links[5])
+        w.advance(minutes=15)
+        changed = await w.run()
+        assert changed.summary()["ratings"] == 1
+        assert [r.value for r in changed.observed.ratings] == [5]
+
+    play(tmp_path, scenario)

@@ -1,0 +1,85 @@
+"""Reading the ratings back: list the programme mailboxes' Inboxes, judge (pure), record the decisions.
+
+Each run lists the messages received in each programme mailbox's Inbox since the programme started
+(paged, paced and retried like every read), lets ``worker.core.ratings.judge`` decide, and records each
+new decision on the message itself as a category (``PATCH``), so the mailbox stays the record: a run
+that lost its local state judges nothing twice and counts the same ratings. The planner gets the
+counted ratings (``Observed.ratings``) for its disengagement alert; the report gets them too, with the
+comments (read only for the lead's report).
+
+Comments are confidential: nothing here logs a subject, a body or a comment; only message ids,
+verdicts and counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from worker.core.desired import Desired, Observed
+from worker.core.plan import held_numbers
+from worker.core.ratings import Judged, PairPeople, Verdict, judge
+from worker.graph.errors import AuthError, GraphError
+
+if TYPE_CHECKING:
+    from worker.graph.gateway import Gateway
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class RatingsRead:
+    judged: Judged = field(default_factory=Judged)
+    unreadable: dict[str, str] = field(default_factory=dict)  # mailbox -> why its Inbox could not be read
+    recorded: int = 0  # decisions recorded in the mailbox this run
+    accepted_now: int = 0
+    ignored_now: int = 0
+
+
+async def read_ratings(
+    gateway: Gateway, desired: Desired, observed: Observed, now: datetime, *, comments: bool = False
+) -> RatingsRead:
+    """Judge what the programme mailboxes' Inboxes hold. With no rating key, nothing is read."""
+    out = RatingsRead()
+    if not desired.rating_key:
+        return out
+    since = datetime.combine(desired.start - timedelta(days=1), time(0), tzinfo=desired.zone)
+    messages = []
+    for mailbox in desired.organizers:
+        try:
+            messages += await gateway.inbox(mailbox, since=since, bodies=comments)
+        except AuthError:
+            raise
+        except GraphError as exc:  # the ratings wait for the next run; the sessions do not
+            out.unreadable[mailbox] = str(exc)
+            log.warning("ratings.inbox_unreadable", mailbox=mailbox, error=str(exc))
+    own = {p.id for p in desired.pairs}
+    out.judged = judge(
+        messages,
+        key=desired.rating_key,
+        programme=desired.key,
+        pairs={p.id: PairPeople(p.mentor.address, p.mentee.address) for p in desired.pairs},
+        held={p.id: held_numbers(desired, observed, p, now) for p in desired.pairs},
+        others=frozenset(desired.all_pairs - own),
+    )
+    out.accepted_now = sum(m.verdict is Verdict.ACCEPTED for m in out.judged.marks)
+    out.ignored_now = len(out.judged.marks) - out.accepted_now
+    return out
+
+
+async def record(gateway: Gateway, read: RatingsRead) -> None:
+    """Tag each newly judged message in its mailbox. A failure leaves it untagged: the next run judges
+    it again, to the same verdict (judging is deterministic), and its rating still counts once."""
+    for mark in read.judged.marks:
+        try:
+            await gateway.set_categories(mark.mailbox, mark.message_id, mark.categories)
+        except AuthError:
+            raise
+        except GraphError as exc:
+            log.warning("ratings.mark_failed", message=mark.message_id, error=str(exc))
+            continue
+        read.recorded += 1
+        log.info("ratings.judged", message=mark.message_id, verdict=mark.verdict.value)
