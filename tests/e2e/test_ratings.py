@@ -8,12 +8,16 @@ the local state is deleted, counts nothing twice, because the decisions live in 
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 import shutil
 from pathlib import Path
 
 from tests.e2e.world import ORGANIZER, World, pair_id, play
+from worker.commands.report import render
+from worker.reconcile.run import programme_report
 
 LINK = re.compile(r'<a href="(mailto:[^"]+)"[^>]*title="Rate (\d) of 5">')
 LEA, JEAN = "lea.martin@contoso.com", "jean.dubois@contoso.com"
@@ -81,5 +85,26 @@ def test_a_genuine_click_counts_once_and_a_forged_one_never_even_after_the_state
         changed = await w.run()
         assert changed.summary()["ratings"] == 1
         assert [r.value for r in changed.observed.ratings] == [5]
+
+        # The report shows it, in every format; the comment only in the lead's own.
+        report = await programme_report(w.config, gateway=w.gateway, now=w.now, state_path=w.state)
+        rows = {row["pair"]: row for row in csv.DictReader(io.StringIO(render(report, "csv")))}
+        assert (rows[lea]["ratings"], rows[lea]["average_rating"]) == ("1", "5.0")
+        assert {row["average_rating"] for p, row in rows.items() if p != lea} == {""}
+        assert rows[lea]["mentor_response_rate"] == "1.00"
+        markdown, page = render(report, "md"), render(report, "html")
+        assert "1 rating received; average 5.0 of 5" in markdown and "1 reply ignored" in markdown
+        assert "Great \\<b\\>talk\\</b\\> on TikTok" in markdown
+        assert "Great &lt;b&gt;talk&lt;/b&gt; on TikTok" in page and "<b>talk" not in page
+        for fmt in ("md", "csv", "html"):
+            summary = render(report, fmt, "company")
+            assert (
+                "TikTok" not in summary and "Léa" not in summary and LEA not in summary and lea not in summary
+            )
+        company = {
+            r["figure"]: r["value"] for r in csv.DictReader(io.StringIO(render(report, "csv", "company")))
+        }
+        assert company["ratings"] == "1" and company["sessions_held"] == str(report.totals.held)
+        assert company["average_rating"] == ""  # one rating: too few to show without pointing at someone
 
     play(tmp_path, scenario)

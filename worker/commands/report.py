@@ -15,7 +15,12 @@ from worker.commands.common import as_of_option, config_option, fail_config, par
 RENDERERS = {"md": "render_md", "csv": "render_csv", "html": "render_html"}
 
 
-def render(report: Any, fmt: str) -> str:
+def render(report: Any, fmt: str, audience: str = "lead") -> str:
+    if audience == "company":
+        from worker.report import company
+
+        renderer = {"md": company.render_company_md, "csv": company.render_company_csv}
+        return renderer.get(fmt, company.render_company_html)(report)
     if fmt == "md":
         from worker.report.render_md import render_md
 
@@ -35,10 +40,18 @@ def render(report: Any, fmt: str) -> str:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
 )
-@click.option("--send", is_flag=True, help="Also email the report to the programme lead.")
+@click.option("--send", is_flag=True, help="Also email the lead's report to the programme lead.")
+@click.option(
+    "--audience",
+    type=click.Choice(["lead", "company"]),
+    default="lead",
+    show_default=True,
+    help="lead: every pair, ratings and comments; company: aggregates only, no names, for company news.",
+)
 @as_of_option
-def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | None) -> None:
-    """The programme's state for its lead: per pair and in total, with sessions per week."""
+def report(config: Path, fmt: str, out: Path | None, send: bool, audience: str, as_of: str | None) -> None:
+    """The programme's state for its lead (per pair and in total, with sessions per week and ratings), or a
+    company summary with aggregates only (``--audience company``)."""
     from worker import log
     from worker.policies.errors import ConfigError
     from worker.policies.load import load_programme
@@ -84,7 +97,7 @@ def report(config: Path, fmt: str, out: Path | None, send: bool, as_of: str | No
     except GraphError as exc:
         click.echo(f"crossgen: could not read the calendars: {exc}", err=True)
         sys.exit(1)
-    text = render(built, fmt)
+    text = render(built, fmt, audience)
     if out is not None:
         out.write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)

@@ -29,7 +29,7 @@ import hmac
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -254,7 +254,11 @@ def judge(
             marks.append(Mark(msg.mailbox, msg.id, (*msg.categories, category), verdict))
     latest: dict[tuple[str, int, str], Rating] = {}
     for rating in sorted(accepted, key=lambda r: (r.received, r.message_id)):
-        latest[(rating.pair, rating.session, rating.role)] = rating
+        key = (rating.pair, rating.session, rating.role)
+        earlier = latest.get(key)
+        if earlier is not None and earlier.comment and not rating.comment:
+            rating = replace(rating, comment=earlier.comment)  # a new value without words keeps the words
+        latest[key] = rating
     counted = tuple(sorted(latest.values(), key=lambda r: (r.pair, r.session, r.role)))
     return Judged(counted, tuple(marks), dict(ignored), ignored_before, len(accepted) - len(counted))
 

@@ -293,4 +293,5 @@ async def programme_report(
         statuses=result.plan.statuses,
         now=now,
         sent_keys=result.state.sent,
+        ratings_ignored=result.ratings.judged.ignored_before + sum(result.ratings.judged.ignored.values()),
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from worker.core.render import RenderError, mail_address
+from worker.report import render_ratings
 from worker.report.cells import person, short_date, when, zone_label
 from worker.report.chart import sessions_chart
 from worker.report.model import PairRow, PairStatus, ProgrammeReport
@@ -141,6 +142,7 @@ def render_html(report: ProgrammeReport) -> str:
         f'<div class="panel">{chart}</div>',
         "<h2>Pairs</h2>",
         _table(report),
+        render_ratings.html_section(report),
         f"<footer>Times in {_e(zone_label(report))}. Held: ended and not cancelled, not declined by both. "
         "Counts come from the programme mailbox's calendar and sent mail.</footer>",
         "</main>",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from worker.core.render import one_line
+from worker.report import render_ratings
 from worker.report.cells import COLUMNS, short_date, totals_rows, when, zone_label
 from worker.report.model import ProgrammeReport
 
@@ -63,4 +64,5 @@ def render_md(report: ProgrammeReport) -> str:
         lines += _table(["Week of", "Held", "Upcoming", "Cancelled"],
                         [[short_date(w.week_start), str(w.held), str(w.upcoming), str(w.cancelled)]
                          for w in weeks], {1, 2, 3})
+    lines += render_ratings.markdown(report)
     return "\n".join(lines) + "\n"
