@@ -254,11 +254,11 @@ def judge(
             marks.append(Mark(msg.mailbox, msg.id, (*msg.categories, category), verdict))
     latest: dict[tuple[str, int, str], Rating] = {}
     for rating in sorted(accepted, key=lambda r: (r.received, r.message_id)):
-        key = (rating.pair, rating.session, rating.role)
-        earlier = latest.get(key)
+        who = (rating.pair, rating.session, rating.role)
+        earlier = latest.get(who)
         if earlier is not None and earlier.comment and not rating.comment:
             rating = replace(rating, comment=earlier.comment)  # a new value without words keeps the words
-        latest[key] = rating
+        latest[who] = rating
     counted = tuple(sorted(latest.values(), key=lambda r: (r.pair, r.session, r.role)))
     return Judged(counted, tuple(marks), dict(ignored), ignored_before, len(accepted) - len(counted))
 
