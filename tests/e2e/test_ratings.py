@@ -108,3 +108,27 @@ def test_a_genuine_click_counts_once_and_a_forged_one_never_even_after_the_state
         assert company["average_rating"] == ""  # one rating: too few to show without pointing at someone
 
     play(tmp_path, scenario)
+
+
+def test_a_pair_rating_low_twice_running_tells_the_lead_once(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        from worker.core.actions import Escalate
+
+        await w.run()
+        w.advance(weeks=5)  # the fortnightly pair has held sessions 1 and 2; both feedback emails went out
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        for session, (mentor, mentee) in ((1, (2, 1)), (2, (1, 2))):
+            await w.person.send_mailto(LEA, (await rating_links(w, LEA, session))[mentor])
+            await w.person.send_mailto(JEAN, (await rating_links(w, JEAN, session))[mentee])
+        w.advance(minutes=15)
+        result = await w.run()
+        assert result.summary()["ratings"] == 4
+        alerts = [e for e in result.plan.of_kind(Escalate) if e.pair == lea]
+        assert [a.reason.value for a in alerts] == ["disengaged"]
+        assert "rated low (1.5 and 1.5 of 5)" in alerts[0].detail
+        w.advance(days=1)
+        again = await w.run()
+        assert not [e for e in again.plan.of_kind(Escalate) if e.pair == lea]
+
+    play(tmp_path, scenario)
