@@ -75,9 +75,21 @@ def _terminal(console: Any) -> Any:
                 f"A run right after: {s['writes']} writes ({s['feedback_sent']} emails had waited for the "
                 "sending budget); nothing is booked or sent twice."
             )
+        elif kind == "ratings":
+            console.print(Rule(f"6. The day after ({data['at'][:10]}): ratings in one click"))
+            s = data["summary"]
+            genuine = [c for c in data["clicks"] if not c.get("forged")]
+            console.print(
+                f"{len(genuine)} clicks on a rating link in a feedback email (each sends an email to the "
+                f"programme mailbox), one by a colleague with a forwarded email. The next run counted "
+                f"{s['ratings']} ratings and ignored {s['ratings_ignored']} (sent by someone else than the "
+                "person the email was written to); each decision is recorded on the message itself."
+            )
         elif kind == "report":
-            console.print(Rule("6. The report for the programme lead"))
+            console.print(Rule("7. The report for the programme lead"))
             console.print(Markdown(data["markdown"]))
+            console.print(Rule("And the company summary: aggregates only, no names"))
+            console.print(Markdown(data["company"]))
         elif kind == "requests":
             console.print(f"[dim]{data['total']} Graph requests in all, per mailbox at most 4 in flight.[/]")
 
