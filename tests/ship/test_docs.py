@@ -42,7 +42,7 @@ EXPECTED_CALLS = {
     ("GET", "/users/{organizer}/calendarView?startDateTime=...&endDateTime=..."),
     ("POST", "/users/{organizer}/sendMail"),
     ("GET", "/users/{organizer}/mailFolders/sentitems/messages?$filter=internetMessageId eq '...'"),
-    ("GET", "/users/{organizer}/mailFolders/inbox/messages?$filter=receivedDateTime ge ...&$select=...&$top=100"),  # noqa: E501
+    ("GET", "/users/{organizer}/mailFolders/inbox/messages?$filter=receivedDateTime ge ...&$select=...&$top=1000"),  # noqa: E501
     ("PATCH", "/users/{organizer}/messages/{id}"),
 }
 

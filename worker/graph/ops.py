@@ -97,7 +97,9 @@ URL_MARGIN = 160
 _CHAIN_FIELDS = ["id", "mail", "userPrincipalName"]
 _CHAIN_EXPAND = "manager($levels=max;$select=id,mail,userPrincipalName)"
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
-INBOX_PAGE = 100  # messages per page of an Inbox listing (bodies are small: a rating and a comment)
+# Messages per page of an Inbox listing: Outlook's largest page without bodies (a message is then a few
+# hundred bytes), fewer with them (the lead's report reads the comments).
+INBOX_PAGE, INBOX_PAGE_WITH_BODIES = 1000, 250
 READ_FAN_OUT = 48  # reads in flight at once across mailboxes (httpx pools 100 connections)
 # Our property names (worker.core.desired/plan use them); only these are read back ($expand needs names).
 DEFAULT_PROPERTY_NAMES = (
@@ -1095,13 +1097,13 @@ class Gateway:
 
     async def inbox(self, mailbox: str, *, since: datetime, bodies: bool = False) -> list[InboxMessage]:
         """The messages of ``mailbox``'s Inbox received since ``since``, oldest decisions included (their
-        categories say what was decided), paged 100 at a time. ``bodies``: also each body, as plain text
+        categories say what was decided), paged (``INBOX_PAGE``). ``bodies``: also each body, as plain text
         (``Prefer: outlook.body-content-type="text"``); only the lead's report asks, for comments."""
         fields = ["id", "subject", "from", "sender", "receivedDateTime", "categories"]
         query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
             filter=f"receivedDateTime ge {_utc_text(since)}Z",
             select=[*fields, "body"] if bodies else fields,
-            top=INBOX_PAGE,
+            top=INBOX_PAGE_WITH_BODIES if bodies else INBOX_PAGE,
         )
         config = RequestConfiguration(query_parameters=query)
         if bodies:

@@ -1,11 +1,11 @@
 """Reading the ratings back: list the programme mailboxes' Inboxes, judge (pure), record the decisions.
 
-Each run lists the messages received in each programme mailbox's Inbox since the programme started
-(paged, paced and retried like every read), lets ``worker.core.ratings.judge`` decide, and records each
-new decision on the message itself as a category (``PATCH``), so the mailbox stays the record: a run
-that lost its local state judges nothing twice and counts the same ratings. The planner gets the
-counted ratings (``Observed.ratings``) for its disengagement alert; the report gets them too, with the
-comments (read only for the lead's report).
+Each run lists the messages received in each programme mailbox's Inbox over its look-back (120 days;
+the report: since the programme started), paged, paced and retried like every read, lets
+``worker.core.ratings.judge`` decide, and records each new decision on the message itself as a category
+(``PATCH``), so the mailbox stays the record: a run that lost its local state judges nothing twice and
+counts the same ratings. The planner gets the counted ratings (``Observed.ratings``) for its
+disengagement alert; the report gets them too, with the comments (read only for the lead's report).
 
 Comments are confidential: nothing here logs a subject, a body or a comment; only message ids,
 verdicts and counts.
@@ -46,7 +46,10 @@ async def read_ratings(
     out = RatingsRead()
     if not desired.rating_key:
         return out
-    since = datetime.combine(desired.start - timedelta(days=1), time(0), tzinfo=desired.zone)
+    # Replies since the pass's look-back (``Observed.since``: what it knows of the sessions held), or since
+    # the programme started: a run reads a bounded window, the lead's report everything.
+    start = datetime.combine(desired.start - timedelta(days=1), time(0), tzinfo=desired.zone)
+    since = max(start, observed.since) if observed.since is not None else start
     messages = []
     for mailbox in desired.organizers:
         try:
