@@ -15,6 +15,8 @@ import re
 import shutil
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
 from tests.e2e.world import ORGANIZER, World, pair_id, play
 from worker.commands.report import render
 from worker.reconcile.run import programme_report
@@ -57,7 +59,11 @@ def test_a_genuine_click_counts_once_and_a_forged_one_never_even_after_the_state
         await w.person.send_mailto(JEAN, links[1])  # the mentee forwards himself Léa's email and clicks 1
         w.advance(minutes=20)
 
-        first = await w.run()
+        with capture_logs() as logs:
+            first = await w.run()
+            await programme_report(w.config, gateway=w.gateway, now=w.now, state_path=w.state)
+        assert "TikTok" not in repr(logs), "a comment is confidential: never logged"
+        assert any(e["event"] == "ratings.judged" for e in logs)
         assert (first.summary()["ratings"], first.summary()["ratings_ignored"]) == (1, 1)
         (counted,) = first.observed.ratings
         assert (counted.pair, counted.session, counted.role, counted.value, counted.by) == (

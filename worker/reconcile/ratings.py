@@ -21,7 +21,7 @@ import structlog
 
 from worker.core.desired import Desired, Observed
 from worker.core.plan import held_numbers
-from worker.core.ratings import Judged, PairPeople, Verdict, judge
+from worker.core.ratings import CATEGORY_IGNORED, CATEGORY_RATING, Judged, PairPeople, Verdict, judge
 from worker.graph.errors import AuthError, GraphError
 
 if TYPE_CHECKING:
@@ -65,7 +65,14 @@ async def read_ratings(
         key=desired.rating_key,
         programme=desired.key,
         pairs={p.id: PairPeople(p.mentor.address, p.mentee.address) for p in desired.pairs},
-        held={p.id: held_numbers(desired, observed, p, now) for p in desired.pairs},
+        # Which sessions took place matters only if some message carries a token (most passes: none new).
+        held={p.id: held_numbers(desired, observed, p, now) for p in desired.pairs}
+        if any(
+            "cg1." in f"{m.subject} {m.body}".lower()
+            and not {CATEGORY_RATING, CATEGORY_IGNORED} & set(m.categories)
+            for m in messages
+        )
+        else {},
         others=frozenset(desired.all_pairs - own),
     )
     out.accepted_now = sum(m.verdict is Verdict.ACCEPTED for m in out.judged.marks)
