@@ -69,6 +69,9 @@ def test_the_participant_it_was_sent_to_counts_once_and_a_forger_is_ignored() ->
     verdicts = {(m.message_id, m.verdict) for m in judged.marks}
     assert verdicts == {("m1", Verdict.ACCEPTED), ("m2", Verdict.FORGED)}
     assert judged.ignored == {"forged": 1}
+    delegate = InboxMessage("m3", "mentoring@contoso.com", "lea@contoso.com", T0, link(5).subject,
+                            sent_by="assistant@contoso.com")
+    assert [m.verdict for m in judge(delegate).marks] == [Verdict.FORGED]  # on her behalf is not her
     # Once marked in the mailbox, nothing is judged again and the rating still counts.
     again = judge(
         msg(1, "lea@contoso.com", link(4).subject, categories=(CATEGORY_RATING,)),

@@ -79,3 +79,20 @@ def test_a_reply_lands_in_the_inbox_from_its_sender_and_takes_a_category() -> No
         assert [m["subject"] for m in sent_copy] == ["Rating 4 of 5 [cg1.x] Café+tea"]
 
     with_graph(scenario)
+
+
+def test_the_mailto_control_refuses_what_no_mail_client_would_send() -> None:
+    async def scenario(graph: Graph) -> None:
+        await graph.add_user("lea")
+        unknown = await graph.http.post("/_sandbox/users/nobody@contoso.com/mailto", json={"url": URL})
+        assert unknown.status_code == 400
+        not_mailto = await graph.http.post(
+            "/_sandbox/users/lea@contoso.com/mailto", json={"url": "https://example.com"}
+        )
+        assert not_mailto.status_code == 400 and "mailto" in not_mailto.json()["error"]
+        nobody = await graph.http.post(
+            "/_sandbox/users/lea@contoso.com/mailto", json={"url": "mailto:?subject=x"}
+        )
+        assert nobody.status_code == 400
+
+    with_graph(scenario)

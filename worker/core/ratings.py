@@ -158,6 +158,7 @@ class InboxMessage:
     subject: str
     categories: tuple[str, ...] = ()
     body: str = ""  # plain text; read only for the lead's report (comments)
+    sent_by: str = ""  # the Sender address when it is not the From one (someone sending on their behalf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +281,8 @@ def _verdict(
     if people is None:
         return Verdict.UNKNOWN
     expected = people.mentor if found.role == "mentor" else people.mentee
-    if msg.sender.lower() != expected.lower():
-        return Verdict.FORGED
+    if msg.sender.lower() != expected.lower() or (msg.sent_by and msg.sent_by.lower() != expected.lower()):
+        return Verdict.FORGED  # someone else sent it, or sent it on the participant's behalf
     if found.session not in held.get(found.pair, frozenset()):
         return Verdict.NOT_HELD
     return Verdict.ACCEPTED

@@ -294,6 +294,7 @@ def inbox_message(message: Json, mailbox: str) -> InboxMessage | None:
     if not message.get("id") or not sent_by or not message.get("receivedDateTime"):
         return None
     body = message.get("body") or {}
+    on_behalf = ((message.get("sender") or {}).get("emailAddress") or {}).get("address") or ""
     return InboxMessage(
         id=str(message["id"]),
         mailbox=mailbox,
@@ -302,4 +303,5 @@ def inbox_message(message: Json, mailbox: str) -> InboxMessage | None:
         subject=_text(message.get("subject")),
         categories=tuple(str(c) for c in message.get("categories") or ()),
         body=_text(body.get("content")) if body.get("contentType", "text") == "text" else "",
+        sent_by="" if str(on_behalf).lower() == str(sent_by).lower() else str(on_behalf),
     )
