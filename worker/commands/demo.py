@@ -81,8 +81,8 @@ def _terminal(console: Any) -> Any:
             genuine = [c for c in data["clicks"] if not c.get("forged")]
             console.print(
                 f"{len(genuine)} clicks on a rating link in a feedback email (each sends an email to the "
-                f"programme mailbox), one by a colleague with a forwarded email. The next run counted "
-                f"{s['ratings']} ratings and ignored {s['ratings_ignored']} (sent by someone else than the "
+                "programme mailbox), and one more by a colleague with a forwarded email. The next run "
+                f"counted {s['ratings']} ratings and ignored {s['ratings_ignored']} (sent by someone else than the "
                 "person the email was written to); each decision is recorded on the message itself."
             )
         elif kind == "report":
