@@ -82,8 +82,8 @@ def _terminal(console: Any) -> Any:
             console.print(
                 f"{len(genuine)} clicks on a rating link in a feedback email (each sends an email to the "
                 "programme mailbox), and one more by a colleague with a forwarded email. The next run "
-                f"counted {s['ratings']} ratings and ignored {s['ratings_ignored']} (sent by someone else than the "
-                "person the email was written to); each decision is recorded on the message itself."
+                f"counted {s['ratings']} ratings and ignored {s['ratings_ignored']} (sent by someone else "
+                "than the person the email was written to); each decision is recorded on the message itself."
             )
         elif kind == "report":
             console.print(Rule("7. The report for the programme lead"))
