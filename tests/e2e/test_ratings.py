@@ -8,6 +8,7 @@ the local state is deleted, counts nothing twice, because the decisions live in 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
@@ -15,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from structlog.testing import capture_logs
 
 from tests.e2e.world import ORGANIZER, World, pair_id, play
@@ -138,3 +140,38 @@ def test_a_pair_rating_low_twice_running_tells_the_lead_once(tmp_path: Path) -> 
         assert not [e for e in again.plan.of_kind(Escalate) if e.pair == lea]
 
     play(tmp_path, scenario)
+
+
+def test_crossgen_report_prints_the_ratings_for_the_lead_and_a_company_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    import worker.graph.ops as ops_module
+    from worker.commands.report import report
+    from worker.inprocess import connect
+
+    w = World(tmp_path)
+
+    async def story() -> None:
+        await w.run()
+        w.advance(weeks=3)
+        await w.run()
+        await w.person.send_mailto(LEA, (await rating_links(w, LEA, 1))[4], comment="Très utile")
+        w.advance(minutes=15)
+        await w.run()
+        await w.close()
+
+    asyncio.run(story())
+    gateways = iter([connect(w.app, time=w.time), connect(w.app, time=w.time)])  # one per command
+    monkeypatch.setattr(ops_module.Gateway, "from_env", staticmethod(lambda: next(gateways)))
+    monkeypatch.setenv("CROSSGEN_STATE", str(w.state))
+    at = ["--config", str(w.config), "--as-of", w.now.isoformat()]
+    lead = CliRunner().invoke(report, [*at, "--format", "csv"])
+    assert lead.exit_code == 0, lead.output
+    rows = {row["pair"]: row for row in csv.DictReader(io.StringIO(lead.stdout.strip()))}
+    assert rows[pair_id(w, "lea.martin")]["average_rating"] == "4.0"
+    company = CliRunner().invoke(report, [*at, "--audience", "company", "--format", "md"])
+    assert company.exit_code == 0, company.output
+    assert "| Ratings received | 1 |" in company.stdout and "Très utile" not in company.stdout
+    assert "Léa" not in company.stdout and "Lea" not in company.stdout
