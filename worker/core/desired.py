@@ -107,7 +107,8 @@ class Desired:
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker serves one shard of the programme
     all_organizers: tuple[str, ...] = ()  # every programme mailbox, across shards
     all_pairs: frozenset[str] = frozenset()  # every pair of the programme, across shards
-    rating_key: bytes = b""  # the programme's rating key (``ratings.programme_key_for``); empty: no links
+    # The programme's rating key (``ratings.programme_key_for``); empty: no links. A secret: never in a repr.
+    rating_key: bytes = field(default=b"", repr=False)
     purpose: str = (
         "Reverse mentoring pairs a digital-native colleague with a senior leader, so that both learn from "
         "each other."

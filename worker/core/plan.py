@@ -116,6 +116,7 @@ class _Run:
     now: datetime
     committed: dict[str, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     actions: list[Action] = field(default_factory=list)
+    ratings_by_pair: dict[str, list[ratings.Rating]] | None = None  # ``observed.ratings``, grouped once
 
 
 def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
@@ -449,7 +450,11 @@ def _check_disengagement(run: _Run, pair: PairDesired, series: list[SeriesInfo])
         return
     answer_by = run.now - feedback.send_after - ratings.ANSWER_WITHIN
     answerable = [n for n, end in held.items() if end <= answer_by]
-    found = ratings.concern([r for r in run.observed.ratings if r.pair == pair.id], due=answerable)
+    if run.ratings_by_pair is None:
+        run.ratings_by_pair = defaultdict(list)
+        for rating in run.observed.ratings:
+            run.ratings_by_pair[rating.pair].append(rating)
+    found = ratings.concern(run.ratings_by_pair.get(pair.id, []), due=answerable)
     if found is not None:
         _escalate(run, pair, EscalationReason.DISENGAGED, found[1], period=found[0])
 
