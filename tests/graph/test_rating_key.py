@@ -9,6 +9,7 @@ import pytest
 from worker.graph.errors import AuthError
 from worker.graph.rating_key import rating_secret
 from worker.graph.wire import inbox_message
+from worker.log import scrub
 
 KEY = "k" * 40
 
@@ -22,6 +23,7 @@ def test_a_configured_key_file_wins_and_is_never_the_credential_itself(tmp_path:
         and secret.key == rating_secret({"CROSSGEN_RATING_KEY": KEY}).key
     )
     assert KEY not in repr(secret) and secret.key is not None and KEY.encode() not in secret.key
+    assert KEY not in scrub(f"oops {KEY}")  # registered with the log redactor as soon as it is read
 
 
 def test_without_one_the_app_credential_gives_a_stable_derived_key_and_workload_identity_none() -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worker.graph.errors import AuthError
+from worker.log import register_secret
 
 MIN_LENGTH = 32
 _LABEL = b"crossgen/rating-master/v1"
@@ -59,6 +60,7 @@ def rating_secret(env: Mapping[str, str]) -> RatingSecret:
         if not value:
             continue
         raw = _read(value, name).strip() if name.endswith("_FILE") else value.encode("utf-8")
+        register_secret(raw.decode("utf-8", "replace"))  # should it ever reach a log line, it is redacted
         if len(raw) < MIN_LENGTH:
             raise AuthError(f"{name}: the rating key must be at least {MIN_LENGTH} characters")
         return RatingSecret(_derived(raw), name)
