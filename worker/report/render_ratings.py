@@ -123,6 +123,10 @@ def markdown(report: ProgrammeReport) -> list[str]:
 def html_section(report: ProgrammeReport) -> str:
     r = report.ratings
     names = {row.pair_id: row for row in report.pairs}
+
+    def who(pair_id: str) -> str:  # "Léa Martin → Jean Dubois", escaped; the id when the pair is unknown
+        row = names.get(pair_id)
+        return f"{_e(person(row.mentor))} &rarr; {_e(person(row.mentee))}" if row else _e(pair_id)
     parts = ["<h2>Ratings</h2>", f'<p class="statuses">{_e(headline(r))}</p>']
     if r.trend:
         parts.append(
@@ -145,7 +149,8 @@ def html_section(report: ProgrammeReport) -> str:
             for row in report.pairs
         )
         parts.append(
-            f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+            f'<div class="scroll" style="margin-top:12px"><table><thead><tr>{head}</tr></thead><tbody>{rows}'
+            "</tbody></table></div>"
         )
     if r.topics:
         rows = "".join(
@@ -160,7 +165,7 @@ def html_section(report: ProgrammeReport) -> str:
         ]
     if r.sessions:
         rows = "".join(
-            f'<tr><td>{_e(s.pair_id)}</td><td class="num">{s.session}</td><td>{_e(s.topic)}</td>'
+            f'<tr><td>{who(s.pair_id)}</td><td class="num">{s.session}</td><td>{_e(s.topic)}</td>'
             f'<td class="num">{_value(s.mentor)}</td><td class="num">{_value(s.mentee)}</td>'
             f'<td class="num">{one_decimal(s.average)}</td></tr>'
             for s in r.sessions
@@ -174,13 +179,11 @@ def html_section(report: ProgrammeReport) -> str:
     if r.attention:
         items = []
         for pair_id, why in r.attention:
-            row = names.get(pair_id)
-            who = f"{person(row.mentor)} → {person(row.mentee)}" if row else pair_id
-            items.append(f"<li><strong>{_e(who)}</strong> ({_e(pair_id)}): {_e(why)}</li>")
+            items.append(f"<li><strong>{who(pair_id)}</strong> ({_e(pair_id)}): {_e(why)}</li>")
         parts += ["<h2>Pairs to look at</h2>", f"<ul>{''.join(items)}</ul>"]
     if r.comments:
         notes = "".join(
-            f"<li><strong>{_e(c.pair_id)}</strong>, session {c.session}, {_e(c.role)}: "
+            f"<li><strong>{who(c.pair_id)}</strong>, session {c.session}, {_e(c.role)}: "
             f'<span style="white-space:pre-wrap">{_e(c.text)}</span></li>'
             for c in r.comments
         )
