@@ -2,10 +2,11 @@
 
 Each run lists the messages received in each programme mailbox's Inbox over its look-back (120 days;
 the report: since the programme started), paged, paced and retried like every read, lets
-``worker.core.ratings.judge`` decide, and records each new decision on the message itself as a category
-(``PATCH``), so the mailbox stays the record: a run that lost its local state judges nothing twice and
-counts the same ratings. The planner gets the counted ratings (``Observed.ratings``) for its
-disengagement alert; the report gets them too, with the comments (read only for the lead's report).
+``worker.core.ratings.judge`` decide; ``apply.mark_messages`` records each new decision on the message
+itself as a category (``PATCH``), so the mailbox stays the record: a run that lost its local state
+judges nothing twice and counts the same ratings. The planner gets the counted ratings
+(``Observed.ratings``) for its disengagement alert; the report gets them too, with the comments (read
+only for the lead's report).
 
 Comments are confidential: nothing here logs a subject, a body or a comment; only message ids,
 verdicts and counts.
@@ -78,18 +79,3 @@ async def read_ratings(
     out.accepted_now = sum(m.verdict is Verdict.ACCEPTED for m in out.judged.marks)
     out.ignored_now = len(out.judged.marks) - out.accepted_now
     return out
-
-
-async def record(gateway: Gateway, read: RatingsRead) -> None:
-    """Tag each newly judged message in its mailbox. A failure leaves it untagged: the next run judges
-    it again, to the same verdict (judging is deterministic), and its rating still counts once."""
-    for mark in read.judged.marks:
-        try:
-            await gateway.set_categories(mark.mailbox, mark.message_id, mark.categories)
-        except AuthError:
-            raise
-        except GraphError as exc:
-            log.warning("ratings.mark_failed", message=mark.message_id, error=str(exc))
-            continue
-        read.recorded += 1
-        log.info("ratings.judged", message=mark.message_id, verdict=mark.verdict.value)

@@ -24,10 +24,10 @@ from worker.core.plan import PROP_ENDED, PairState, Plan, Planner, plan
 from worker.core.ratings import programme_key_for
 from worker.core.types import Interval
 from worker.reconcile import lease
-from worker.reconcile.apply import Applying, Outcome
+from worker.reconcile.apply import Applying, Outcome, mark_messages
 from worker.reconcile.desired import Shard, desired_from
 from worker.reconcile.observe import BACKFILL, DEFAULT_HORIZON, ReadErrors, Reading, observe
-from worker.reconcile.ratings import RatingsRead, read_ratings, record
+from worker.reconcile.ratings import RatingsRead, read_ratings
 from worker.reconcile.state import State, state_dir
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ async def _read_plan_apply(
             on_plan(decided)
         outcome = await applying.finished()
         if not (stopping is not None and stopping()):
-            await record(gateway, rated)
+            await mark_messages(gateway, rated)
     finally:
         try:
             if applying is not None:
