@@ -14,6 +14,7 @@ import html
 import io
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,26 @@ def test_crossgen_report_prints_the_ratings_for_the_lead_and_a_company_summary(
     assert company.exit_code == 0, company.output
     assert "| Ratings received | 1 |" in company.stdout and "Très utile" not in company.stdout
     assert "Léa" not in company.stdout and "Lea" not in company.stdout
+
+
+def test_the_inbox_is_read_page_by_page_with_text_bodies_on_every_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import worker.graph.ops as ops_module
+
+    monkeypatch.setattr(ops_module, "INBOX_PAGE", 2)
+    monkeypatch.setattr(ops_module, "INBOX_PAGE_WITH_BODIES", 2)
+
+    async def scenario(w: World) -> None:
+        for n in range(5):
+            await w.person.send_mailto(LEA, f"mailto:{ORGANIZER}?subject=Note%20{n}", comment=f"<p>n°{n}</p>")
+            w.advance(minutes=1)
+        since = w.now - timedelta(hours=1)
+        listed = await w.gateway.inbox(ORGANIZER, since=since)
+        assert sorted(m.subject for m in listed) == [f"Note {n}" for n in range(5)]
+        assert {m.sender for m in listed} == {LEA} and all(m.body == "" for m in listed)
+        with_bodies = await w.gateway.inbox(ORGANIZER, since=since, bodies=True)
+        assert sorted(m.body.strip() for m in with_bodies) == [f"<p>n°{n}</p>" for n in range(5)]
+        assert await w.gateway.inbox(ORGANIZER, since=w.now + timedelta(minutes=1)) == []
+
+    play(tmp_path, scenario)
