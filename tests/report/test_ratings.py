@@ -154,3 +154,10 @@ def test_a_topic_that_could_start_a_formula_is_inert_in_the_company_csv() -> Non
     )
     rows = dict(csv.reader(io.StringIO(render_company_csv(built))))
     assert rows["best_topic_1"].startswith("'=Kick")
+
+
+def test_a_rating_counts_as_asked_even_when_the_sent_mail_record_was_lost() -> None:
+    built = build_report(programme=PROGRAMME, pairs=PAIRS, sessions=sessions(), feedback_sent=(), now=NOW,
+                         ratings=RATINGS[:2])
+    lea = built.ratings.of("lea-jean")
+    assert lea is not None and (lea.response_rate("mentor"), lea.response_rate("mentee")) == (1.0, 1.0)

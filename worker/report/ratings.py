@@ -108,7 +108,8 @@ def summarise(
     answering")."""
     known = set(pairs)
     counted = [r for r in ratings if r.pair in known]
-    sent = {key for key in asked if key[0] in known}
+    # A rating proves its email went out, even when the sent-mail record (the local cache) was lost.
+    sent = {key for key in asked if key[0] in known} | {(r.pair, r.session, r.role) for r in counted}
     by_pair: dict[str, list[Rating]] = defaultdict(list)
     for r in counted:
         by_pair[r.pair].append(r)
