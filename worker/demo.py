@@ -7,14 +7,18 @@ The story a new user sees, in under half a minute and with no Microsoft account:
 4. a week later one mentee declines a session and an "urgent" meeting lands on another; the next run
    moves both sessions within their week;
 5. six weeks in, the sessions that took place have their feedback emails, one per participant;
-6. the programme report for the lead.
+6. participants rate their sessions with one click (one adds a comment, one forwards their email to a
+   colleague who tries to rate with it); the next run counts the genuine ratings and ignores the forged;
+7. the programme report for the lead, with the ratings, and the company summary.
 Everything goes through the real worker: MSAL, msgraph-sdk, pacing, the planner and the apply step,
 against the sandbox's Graph over in-process transports.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -250,12 +254,28 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
             again = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
             say("steady", story.add("steady", at=clock.now.isoformat(), summary=again.summary()))
 
+            # The day after: people rate their sessions in one click, from their mail client.
+            at(clock.now + timedelta(days=1))
+            clicks = await _rate(person, again)
+            rated = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
+            say(
+                "ratings",
+                story.add("ratings", at=clock.now.isoformat(), clicks=clicks, summary=rated.summary()),
+            )
+
             report = await programme_report(config, gateway=gateway, now=clock.now, state_path=state_path)
+            from worker.report.company import render_company_md
             from worker.report.render_md import render_md
 
             say(
                 "report",
-                story.add("report", at=clock.now.isoformat(), markdown=render_md(report), report=report),
+                story.add(
+                    "report",
+                    at=clock.now.isoformat(),
+                    markdown=render_md(report),
+                    company=render_company_md(report),
+                    report=report,
+                ),
             )
             say(
                 "requests",
@@ -267,6 +287,38 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
         await person.aclose()
         await gateway.aclose()
     return story
+
+
+_RATING_LINK = re.compile(r'<a href="(mailto:[^"]+)"[^>]*title="Rate (\d) of 5">')
+_COMMENTS = (
+    "Loved the part on how younger customers search: I will try it with my team.",
+    "Hard to find the time this month, but worth it.",
+)
+
+
+async def _rate(person: Any, result: RunResult) -> list[dict[str, Any]]:
+    """Each participant opens their feedback emails and clicks a rating (most of them, not all: some
+    never answer); two add a comment; one forwards their email to a colleague, who clicks in it."""
+    clicks: list[dict[str, Any]] = []
+    people = sorted({a for p in result.desired.pairs for a in (p.mentor.address, p.mentee.address)})
+    forged = False
+    for index, address in enumerate(people):
+        if index % 4 == 3:
+            continue  # this one does not answer
+        for mail in await person.inbox(address):
+            links = {int(v): html.unescape(u) for u, v in _RATING_LINK.findall(mail["body"]["content"])}
+            if not links:
+                continue
+            value = (3, 4, 5, 5, 4, 2)[(index + len(clicks)) % 6]
+            comment = _COMMENTS[len(clicks) % 2] if len(clicks) < 2 else ""
+            await person.send_mailto(address, links[value], comment=comment)
+            clicks.append({"by": address, "value": value, "comment": bool(comment)})
+            if not forged:  # a colleague gets the forwarded email and tries its "1"
+                colleague = people[(index + 1) % len(people)]
+                await person.send_mailto(colleague, links[1])
+                clicks.append({"by": colleague, "value": 1, "forged": True})
+                forged = True
+    return clicks
 
 
 def story_json(story: Story) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from worker.core.ratings import Rating
 from worker.core.types import (
     Cadence,
     Interval,
@@ -106,6 +107,8 @@ class Desired:
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker serves one shard of the programme
     all_organizers: tuple[str, ...] = ()  # every programme mailbox, across shards
     all_pairs: frozenset[str] = frozenset()  # every pair of the programme, across shards
+    # The programme's rating key (``ratings.programme_key_for``); empty: no links. A secret: never in a repr.
+    rating_key: bytes = field(default=b"", repr=False)
     purpose: str = (
         "Reverse mentoring pairs a digital-native colleague with a senior leader, so that both learn from "
         "each other."
@@ -123,6 +126,7 @@ class Observed:
     chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()
     since: datetime | None = None
+    ratings: tuple[Rating, ...] = ()  # counted ratings, as the programme mailboxes record them
     unreadable: Mapping[str, str] = field(
         default_factory=dict
     )  # mailbox -> why its series could not be listed

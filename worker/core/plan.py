@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from worker.core import render, slots
+from worker.core import ratings, render, slots
 from worker.core.actions import (
     Action,
     Book,
@@ -116,6 +116,7 @@ class _Run:
     now: datetime
     committed: dict[str, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     actions: list[Action] = field(default_factory=list)
+    ratings_by_pair: dict[str, list[ratings.Rating]] | None = None  # ``observed.ratings``, grouped once
 
 
 def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
@@ -400,6 +401,15 @@ def _feedback_mail(
             render.format_local(upcoming.start, zone),
             next_agenda.title if next_agenda else f"Session {upcoming.number}",
         )
+    links = []
+    if run.desired.rating_key:  # one-click rating links, to the mailbox the email comes from
+        links = [
+            (link.value, link.url)
+            for link in ratings.rating_links(
+                run.desired.rating_key, mailbox=series.organizer, programme=run.desired.key,
+                programme_name=run.desired.name, pair=pair.id, session=session.number, role=role.value,
+            )
+        ]
     html, text = render.feedback_email(
         programme_name=run.desired.name,
         recipient_name=me.name,
@@ -412,6 +422,7 @@ def _feedback_mail(
         form_url=form,
         lead=run.desired.lead,
         subject=subject,
+        rating_links=links,
     )
     return MailSpec(sender=series.organizer, key=key, to=(me.address,), subject=subject, html=html, text=text)
 
@@ -450,6 +461,34 @@ def _check_disengagement(run: _Run, pair: PairDesired, series: list[SeriesInfo])
     if reason:
         episode = anchor.date().isoformat() if held else "never"
         _escalate(run, pair, EscalationReason.DISENGAGED, reason, period=f"since-{episode}")
+        return
+    # The ratings tell the same story a calendar cannot: low twice running, or no more answers.
+    feedback = pair.rules.feedback
+    if feedback is None or not run.observed.ratings:
+        return
+    answer_by = run.now - feedback.send_after - ratings.ANSWER_WITHIN
+    answerable = [n for n, end in held.items() if end <= answer_by]
+    if run.ratings_by_pair is None:
+        run.ratings_by_pair = defaultdict(list)
+        for rating in run.observed.ratings:
+            run.ratings_by_pair[rating.pair].append(rating)
+    found = ratings.concern(run.ratings_by_pair.get(pair.id, []), due=answerable)
+    if found is not None:
+        _escalate(run, pair, EscalationReason.DISENGAGED, found[1], period=found[0])
+
+
+def held_numbers(desired: Desired, observed: Observed, pair: PairDesired, now: datetime) -> frozenset[int]:
+    """The numbers of ``pair``'s sessions that took place by ``now``, as the planner counts them (for
+    judging ratings: only a session that took place can be rated)."""
+    run = _Run(desired, observed, now.astimezone(UTC))
+    ours = [s for s in observed.series if s.key == pair.id
+            and s.properties.get(PROP_PROGRAMME, desired.key) == desired.key]
+    return frozenset(
+        session.number
+        for s in ours
+        for session, occ in _numbered(s, pair, run)
+        if _held(occ, pair, run.now)
+    )
 
 
 # --- booking --------------------------------------------------------------------------------------

@@ -296,12 +296,52 @@ def _button(url: str, label: str) -> str:
     )
 
 
+def mailto_url(url: str) -> str:
+    """``url`` unchanged if it is a ``mailto:`` link to one checked address with only percent-encoded
+    headers (so nothing in it can break out of an attribute or add a recipient); else ``RenderError``."""
+    if _CONTROL.search(url) or any(c.isspace() or c in _NOT_IN_URLS for c in url):
+        raise RenderError("a mailto link contains characters that a URL never holds")
+    if not url.startswith("mailto:"):
+        raise RenderError("not a mailto link")
+    to, _, query = url[len("mailto:"):].partition("?")
+    mail_address(to)
+    for field_ in query.split("&") if query else []:
+        name, _, _value = field_.partition("=")
+        if name.lower() not in ("subject", "body"):
+            raise RenderError(f"a rating link carries only a subject and a body, not {name!r}")
+    return url
+
+
+def _rating_row(links: Sequence[tuple[int, str]]) -> tuple[str, list[str]]:
+    """One cell per value (a table: Outlook's Word engine keeps it), each a mailto link showing its value."""
+    if not links:
+        return "", []
+    cells = "".join(
+        '<td bgcolor="#e8f1fb" style="background:#e8f1fb;border:1px solid #0f6cbd;border-radius:4px;'
+        'padding:8px 14px;text-align:center;">'
+        f'<a href="{_e(mailto_url(url))}" style="color:#0f6cbd;text-decoration:none;font-weight:bold;'
+        f'font-size:16px;" title="Rate {int(value)} of 5">{int(value)}</a></td><td style="width:6px;"></td>'
+        for value, url in links
+    )
+    html_ = (
+        _p("<strong>Rate this session in one click</strong> (1 = poor, 5 = excellent). Each number opens "
+           "an email to the programme; send it as it is, or add a comment first:")
+        + '<table role="presentation" cellpadding="0" cellspacing="0" border="0" '
+        'style="margin:4px 0 12px 0;">' + f"<tr>{cells}</tr></table>"
+    )
+    text = ["Rate this session in one click (1 = poor, 5 = excellent): open a link, send the email.",
+            *(f"  {int(value)}: {mailto_url(url)}" for value, url in links), ""]
+    return html_, text
+
+
 def feedback_email(*, programme_name: str, recipient_name: str, role: Role, partner_name: str,
                    session_number: int, session_date_local: str, agenda: AgendaLike,
                    next_session: tuple[str, str] | None, form_url: str, lead: str,
-                   subject: str) -> tuple[str, str]:
-    """``(html, text)`` of the email each participant gets once a session was held: one link to the form."""
+                   subject: str, rating_links: Sequence[tuple[int, str]] = ()) -> tuple[str, str]:
+    """``(html, text)`` of the email each participant gets once a session was held: a row of one-click
+    rating links (``rating_links``: ``(value, mailto URL)``), and one link to the form for longer answers."""
     url = https_url(form_url)
+    rating_html, rating_text = _rating_row(rating_links)
     agenda = Agenda(*agenda)
     mail_address(lead)
     programme, name, partner = (one_line(v, 200) for v in (programme_name, recipient_name, partner_name))
@@ -322,6 +362,7 @@ def feedback_email(*, programme_name: str, recipient_name: str, role: Role, part
         _p(f"Hello {_e(name)},")
         + _p(_e(thanks))
         + _p(_e(ask))
+        + rating_html
         + _button(url, label)
         + _p(f'If the button does not work, open this link: <a href="{_e(url)}" style="color:#0f6cbd;">'
              f"{_e(url)}</a>", _MUTED)
@@ -336,6 +377,7 @@ def feedback_email(*, programme_name: str, recipient_name: str, role: Role, part
         thanks,
         ask,
         "",
+        *rating_text,
         f"{label}:",
         url,
         "",
@@ -382,7 +424,8 @@ _ESCALATIONS: dict[EscalationReason, tuple[str, str, str]] = {
     ),
     EscalationReason.DISENGAGED: (
         "{mentor} and {mentee} may have stalled",
-        "The sessions of {mentor} and {mentee} have not been taking place.",
+        "The sessions of {mentor} and {mentee} have not been taking place, or their ratings say they are not "
+        "going well (the details say which).",
         "A short, friendly check-in with both of them often gets a pairing going again.",
     ),
     EscalationReason.PARTIAL: (

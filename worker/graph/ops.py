@@ -31,6 +31,7 @@ from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.free_busy_status import FreeBusyStatus
 from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.message import Message
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
 from msgraph.generated.models.recurrence_pattern import RecurrencePattern
@@ -51,6 +52,7 @@ from msgraph.generated.users.item.mail_folders.item.messages.messages_request_bu
     MessagesRequestBuilder,
 )
 
+from worker.core.ratings import InboxMessage
 from worker.core.types import (
     Interval,
     MailSpec,
@@ -75,6 +77,7 @@ from worker.graph.errors import (
 )
 from worker.graph.mail import message_id, sendmail_body
 from worker.graph.pacing import Pacer, PacingLimits
+from worker.graph.rating_key import RatingSecret, rating_secret
 from worker.graph.retry import RetryPolicy, Safety, Sleep, call_with_retries
 from worker.graph.zones import UnknownZone, iana_name, resolve_zone
 
@@ -94,6 +97,9 @@ URL_MARGIN = 160
 _CHAIN_FIELDS = ["id", "mail", "userPrincipalName"]
 _CHAIN_EXPAND = "manager($levels=max;$select=id,mail,userPrincipalName)"
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
+# Messages per page of an Inbox listing: Outlook's largest page without bodies (a message is then a few
+# hundred bytes), fewer with them (the lead's report reads the comments).
+INBOX_PAGE, INBOX_PAGE_WITH_BODIES = 1000, 250
 READ_FAN_OUT = 48  # reads in flight at once across mailboxes (httpx pools 100 connections)
 # Our property names (worker.core.desired/plan use them); only these are read back ($expand needs names).
 DEFAULT_PROPERTY_NAMES = (
@@ -222,7 +228,9 @@ class Gateway:
         property_names: Iterable[str] = DEFAULT_PROPERTY_NAMES,
         http_client: httpx.AsyncClient | None = None,
         batch_writes: bool = True,
+        rating: RatingSecret | None = None,
     ) -> None:
+        self.rating = rating or RatingSecret(None, "none")
         self._client = client
         self._adapter = adapter
         self._tokens = token_provider
@@ -284,6 +292,7 @@ class Gateway:
             property_names=property_names,
             http_client=http_client,
             batch_writes=batch_writes,
+            rating=rating_secret(env),
         )
 
     @property
@@ -1085,6 +1094,51 @@ class Gateway:
             batch_in=sender,
         )
         return bool(page.get("value"))
+
+    async def inbox(self, mailbox: str, *, since: datetime, bodies: bool = False) -> list[InboxMessage]:
+        """The messages of ``mailbox``'s Inbox received since ``since``, oldest decisions included (their
+        categories say what was decided), paged (``INBOX_PAGE``). ``bodies``: also each body, as plain text
+        (``Prefer: outlook.body-content-type="text"``); only the lead's report asks, for comments."""
+        fields = ["id", "subject", "from", "sender", "receivedDateTime", "categories"]
+        query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
+            filter=f"receivedDateTime ge {_utc_text(since)}Z",
+            select=[*fields, "body"] if bodies else fields,
+            top=INBOX_PAGE_WITH_BODIES if bodies else INBOX_PAGE,
+        )
+        config = RequestConfiguration(query_parameters=query)
+        if bodies:
+            config.headers.add("Prefer", 'outlook.body-content-type="text"')
+        messages = self._user(mailbox).mail_folders.by_mail_folder_id("inbox").messages
+        path = f"/users/{mailbox}/mailFolders/inbox/messages"
+        page = await self._json("GET", path, lambda: messages.to_get_request_information(config))
+        found: list[InboxMessage] = []
+        while True:
+            for raw in page.get("value") or []:
+                message = wire.inbox_message(raw, mailbox)
+                if message is not None:
+                    found.append(message)
+            link = page.get("@odata.nextLink")
+            if not link:
+                return found
+
+            def next_page(url: str = link) -> RequestInformation:
+                request = messages.with_url(url).to_get_request_information()
+                if bodies:
+                    request.headers.add("Prefer", 'outlook.body-content-type="text"')
+                return request
+
+            page = await self._json("GET", path, next_page)
+
+    async def set_categories(self, mailbox: str, message_id: str, categories: Sequence[str]) -> None:
+        """Record a decision on a message, in the mailbox itself: PATCH its categories (the whole list,
+        the ones it had kept). Idempotent: a retry sets the same list."""
+        item = self._user(mailbox).messages.by_message_id(message_id)
+        body = Message(categories=list(categories))
+
+        async def attempt() -> None:
+            await self._send(item.to_patch_request_information(body))
+
+        await self._call("PATCH", f"/users/{mailbox}/messages/{message_id}", attempt)
 
     def send_budget_left(self, sender: str) -> float:
         return self.pacer.send_budget(sender).available

@@ -6,7 +6,8 @@ a deterministic key, so a crash at any instant followed by a rerun duplicates no
 - a series: looked up by its pair key (extended property) before create, and created with a
   deterministic transactionId, so even a create retried after a lost response is de-duplicated;
 - an email: its key is a deterministic Message-ID looked up in the sender's Sent Items before send;
-- a move or an agenda: idempotent PATCHes carrying their own marker properties.
+- a move or an agenda: idempotent PATCHes carrying their own marker properties;
+- a rating reply judged: an idempotent PATCH of its categories (``mark_messages``).
 Emails beyond the sending budget wait for the next run rather than being throttled.
 
 A new series the slot engine kept on its pattern except in blacked-out or out-of-office weeks needs
@@ -41,11 +42,13 @@ from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME, PROP_SK
 from worker.core.plan import PROP_ENDED, Plan
 from worker.core.recurrence import held_sessions, sessions_of
 from worker.core.types import Interval, MailSpec, OccurrenceInfo, Session
-from worker.graph.errors import GraphError, SendBudgetExhausted
+from worker.graph.errors import AuthError, GraphError, SendBudgetExhausted
 from worker.reconcile.state import State
 
 if TYPE_CHECKING:
+    from worker.core.ratings import Mark
     from worker.graph.gateway import Gateway
+    from worker.reconcile.ratings import RatingsRead
 
 log = structlog.get_logger(__name__)
 
@@ -624,3 +627,22 @@ async def _fix_series(
 
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+async def mark_messages(gateway: Gateway, read: RatingsRead) -> None:
+    """Tag each newly judged message in its mailbox, all at once (the gateway's pacing keeps each mailbox
+    within its four requests in flight). A failure leaves a message untagged: the next run judges it
+    again, to the same verdict (judging is deterministic), and its rating still counts once."""
+
+    async def one(mark: Mark) -> None:
+        try:
+            await gateway.set_categories(mark.mailbox, mark.message_id, mark.categories)
+        except AuthError:
+            raise
+        except GraphError as exc:
+            log.warning("ratings.mark_failed", message=mark.message_id, error=str(exc))
+            return
+        read.recorded += 1
+        log.info("ratings.judged", message=mark.message_id, verdict=mark.verdict.value)
+
+    await asyncio.gather(*(one(mark) for mark in read.judged.marks))

@@ -323,6 +323,20 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             {"status": reply.status, "body": reply.body}, status_code=200 if reply.status < 400 else 400
         )
 
+    async def mailto(request: Request) -> Any:
+        """A person clicks a ``mailto:`` link, types ``comment`` and sends: as Outlook would."""
+        from worker.sandbox.mail import send_mailto
+
+        data = await body(request)
+        user = sandbox.tenant.find_user(request.path_params["user"])
+        if user is None or sandbox.tenant.mailbox(user) is None:
+            raise KeyError(f"no mailbox {request.path_params['user']}")
+        sent = send_mailto(
+            sandbox.tenant, user, str(data["url"]), now=sandbox.clock(), typed=str(data.get("comment", ""))
+        )
+        to = [r["emailAddress"]["address"] for r in sent["toRecipients"]]
+        return {"subject": sent["subject"], "to": to}
+
     async def copies(request: Request) -> Any:
         event_id = request.path_params["event"]
         for box in sandbox.tenant.mailboxes.values():
@@ -343,6 +357,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route("/_sandbox/users/{user}/mailbox", ours(drop_mailbox), methods=["DELETE"]),
         Route("/_sandbox/respond", ours(respond), methods=["POST"]),
         Route("/_sandbox/events/{event}/copies", ours(copies), methods=["GET"]),
+        Route("/_sandbox/users/{user}/mailto", ours(mailto), methods=["POST"]),
     ]
 
 
