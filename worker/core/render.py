@@ -55,7 +55,8 @@ _SPACES = re.compile(r"\s+")
 _NOT_IN_URLS = frozenset('"<>\\^`{|}')  # RFC 3986 never allows these unencoded
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
-_FONT = "font-family:'Segoe UI',Calibri,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933;"
+_FONT = ("font-family:'Segoe UI',Calibri,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933;"
+         "overflow-wrap:anywhere;word-break:break-word;")  # a pasted link in a topic must not widen a phone
 _MUTED = "color:#52606d;font-size:13px;"
 _HIGHLIGHT = "background:#fff4ce;font-weight:bold;"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
