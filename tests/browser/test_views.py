@@ -16,7 +16,13 @@ import pytest
 from tests.browser.chromium import DESKTOP, PHONE, Browser, browser  # noqa: F401 - the fixture
 from tests.report.sample import FEEDBACK, NOW, PAIRS, PROGRAMME, sessions
 from worker.core.actions import CancelReason, Role
-from worker.core.render import cancellation_comment, feedback_email, invite_body
+from worker.core.render import (
+    cancellation_comment,
+    feedback_email,
+    goodbye_body,
+    invite_body,
+    rhythm_end_body,
+)
 from worker.report.model import build_report
 from worker.report.render_html import render_html
 
@@ -43,6 +49,31 @@ def _invite() -> str:
         agenda=("Social media & you", ["Your LinkedIn profile", "<i>hashtags</i>"]),
         topics=[LONG_TOPIC, "<u>esports</u>"],
         join_hint=True,
+        greetings=("Léa <i>", "Robert"),
+        dates=["Tuesday 12 January 2027, 09:30 (Europe/Paris) · 14:00 (Asia/Kolkata)"] * 3,
+        no_session=[("Tuesday 23 February 2027", "Winter school holidays <Paris> & more")],
+    )
+
+
+def _goodbye() -> str:
+    return goodbye_body(
+        programme_name=PROGRAMME_NAME,
+        mentor=MENTOR,
+        mentee=MENTEE,
+        lead="people.lead@contoso.com",
+        greetings=("Léa <i>", "Robert"),
+        last_session="Tuesday 9 February 2027, 10:00 (Europe/Paris)",
+    )
+
+
+def _new_rhythm() -> str:
+    return rhythm_end_body(
+        programme_name=PROGRAMME_NAME,
+        mentor=MENTOR,
+        mentee=MENTEE,
+        lead="people.lead@contoso.com",
+        new_rhythm="every 2 weeks on Wednesdays at 10:00 (Europe/Paris)",
+        dates=["Wednesday 10 March 2027, 10:00 (Europe/Paris) · 14:30 (Asia/Kolkata)"] * 3,
     )
 
 
@@ -65,7 +96,13 @@ def _feedback() -> str:
 
 def _cancellation() -> str:
     # Exchange puts the organizer's cancel comment above the meeting's body in the attendee's message.
-    comment = cancellation_comment(CancelReason.BLACKOUT, PROGRAMME_NAME)
+    comment = cancellation_comment(
+        CancelReason.BLACKOUT,
+        PROGRAMME_NAME,
+        when="Tuesday 23 February 2027, 10:00 (Europe/Paris) · 14:30 (Asia/Kolkata)",
+        why="Winter school holidays <Paris>",
+        next_session="Tuesday 9 March 2027, 10:00 (Europe/Paris)",
+    )
     return f"{html.escape(comment)}<br>{_invite()}"
 
 
@@ -80,10 +117,25 @@ VIEWS: dict[str, tuple[Any, list[str]]] = {
     "report": (_report, ["Digital Reverse Mentoring 2027", "Sessions per week", "Pairs", "Léa Martin"]),
     "invitation": (
         _invite,
-        ["Welcome to", "mentors", "Robert Lefèvre <b>&amp;</b>", "decline just that session"],
+        [
+            "Welcome to",
+            "mentors",
+            "Robert Lefèvre <b>&amp;</b>",
+            "decline just that session",
+            "Dates without a session",
+            "Winter school holidays <Paris> & more",
+        ],
     ),
     "feedback": (_feedback, ["Give feedback on session 3", "Next session:", "Wednesday 24 February 2027"]),
-    "cancellation": (_cancellation, ["No session this week", "Welcome to"]),
+    "cancellation": (
+        _cancellation,
+        ["No session on Tuesday 23 February 2027, 10:00 (Europe/Paris)", "Winter school holidays <Paris>"],
+    ),
+    "goodbye": (
+        _goodbye,
+        ["Your pairing in", "has ended.", "What happens next", "people.lead@contoso.com", "Hello Léa <i>"],
+    ),
+    "new-rhythm": (_new_rhythm, ["move to a new rhythm: every 2 weeks on Wednesdays", "Your next sessions"]),
 }
 
 

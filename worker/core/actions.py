@@ -64,8 +64,12 @@ class Book:
     spec: SeriesSpec
     sessions: tuple[Session, ...]
     skipped: tuple[date, ...] = ()  # pattern dates (series zone) cancelled at once: blacked-out weeks
-    skip_note: str = ""  # the cancellation comment for those dates
+    skip_note: str = ""  # the cancellation comment for those dates (each date's own, in ``skip_notes``)
+    skip_notes: tuple[tuple[date, str], ...] = ()  # (pattern date, its comment: the date and why)
     kind: Kind = field(default=Kind.BOOK, init=False)
+
+    def note_for(self, day: date) -> str:
+        return next((note for d, note in self.skip_notes if d == day), self.skip_note)
 
     @property
     def recurrence(self) -> Recurrence:
@@ -105,6 +109,9 @@ class Cancel:
     last_date: date | None = None  # END_AFTER only
     series_id: str = ""  # OCCURRENCE in a blackout: the series whose ``skipped`` dates it joins
     skipped: str = ""  # ... its new value (marked before the cancel, so a crash in between heals)
+    # END_AFTER: the series' new body, which the update Exchange sends to both people carries (a goodbye,
+    # the new rhythm): ending a series is a PATCH, which sends no comment and would repeat the welcome.
+    notice_html: str = ""
     kind: Kind = field(default=Kind.CANCEL, init=False)
 
 
@@ -129,6 +136,8 @@ class SendFeedback:
     role: Role
     mail: MailSpec
     session_end: datetime
+    session_start: datetime | None = None
+    upcoming: Session | None = None  # the next session the email names (None: "this was your last")
     kind: Kind = field(default=Kind.FEEDBACK, init=False)
 
 

@@ -58,7 +58,14 @@ def check_and_resolve(
     if policies is not None:
         _check_blackouts(out, policies)
     pair_list = _check_pairs(out, pairs, info, names) if pairs is not None else None
-    if out.problems or info is None or resolved is None or pair_list is None or policies is None:
+    if (
+        out.problems
+        or info is None
+        or resolved is None
+        or pair_list is None
+        or policies is None
+        or pairs is None
+    ):
         return None, out.problems
     programme = Programme(
         program=info,
@@ -74,6 +81,7 @@ def check_and_resolve(
         },
         pairs=pair_list,
         sources={name: doc.file for name, doc in docs.items()},
+        names={address: person.name.strip() for address, person in pairs.people.items()},
     )
     return programme, out.problems
 
@@ -330,4 +338,8 @@ def _check_pairs(
             pairs.append(
                 Pair(pair_id(raw.mentor, raw.mentee), raw.mentor, raw.mentee, policy, raw.topics, raw.start)
             )
+    in_pairs = {a for raw in model.pairs for a in (raw.mentor, raw.mentee)}
+    for address in model.people:
+        if address not in in_pairs:
+            out.add(file, ("people", address), f"{address} is in no pair (a typo?)", at_key=True)
     return tuple(pairs) if info is not None else None

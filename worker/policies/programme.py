@@ -180,6 +180,7 @@ class Programme:
     agendas: Mapping[str, Agenda]
     pairs: tuple[Pair, ...]
     sources: Mapping[str, str] = field(default_factory=dict)  # file name -> path it was read from
+    names: Mapping[str, str] = field(default_factory=dict)  # address -> pairs.yaml's name for them
 
     def policy_of(self, pair: Pair) -> Policy:
         return self.policies[pair.policy]

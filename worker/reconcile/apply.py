@@ -355,6 +355,7 @@ async def _apply_one(
                 action.event_id,
                 action.last_date,
                 properties={PROP_ENDED: action.last_date.isoformat()},
+                body_html=action.notice_html or None,
             )
         else:
             if action.series_id and action.skipped:  # mark first: a crash before the cancel heals on rerun
@@ -419,6 +420,10 @@ class _Fixup:
     moves: tuple[tuple[datetime, Session], ...]
     cancels: tuple[datetime, ...]
     note: str  # the cancellation comment
+    notes: tuple[tuple[datetime, str], ...] = ()  # each cancelled start's own comment (its date and why)
+
+    def note_for(self, original: datetime) -> str:
+        return next((note for start, note in self.notes if start == original), self.note)
 
     @property
     def starts(self) -> list[datetime]:
@@ -486,7 +491,10 @@ async def _book(
         if session.moved and (original := by_number.get(session.number)) is not None
     )
     cancels = tuple(s.start for s in pattern if s.start.astimezone(zone).date() in action.skipped)
-    return _Fixup(action.pair, spec.organizer, series.id, spec.zone_name, moves, cancels, action.skip_note)
+    notes = tuple((start, action.note_for(start.astimezone(zone).date())) for start in cancels)
+    return _Fixup(
+        action.pair, spec.organizer, series.id, spec.zone_name, moves, cancels, action.skip_note, notes
+    )
 
 
 def _windows(starts: Iterable[datetime]) -> list[Interval]:
@@ -606,9 +614,9 @@ async def _fix_series(
         if occ is None or occ.is_cancelled:
             missing += occ is None
             continue
-        cancels.append(occ.id)
+        cancels.append((occ.id, fixup.note_for(original)))
     results = await asyncio.gather(
-        *(gw.cancel(fixup.organizer, occ_id, fixup.note) for occ_id in cancels), return_exceptions=True
+        *(gw.cancel(fixup.organizer, occ_id, note) for occ_id, note in cancels), return_exceptions=True
     )
     failed = [r for r in results if isinstance(r, BaseException)]
     out.writes += len(results) - len(failed)

@@ -155,7 +155,12 @@ async def reconcile(
             )
             state.save(now=now)
         result = RunResult(
-            desired, state, observed, decided, outcome, {**read_errors.people, **read_errors.mailboxes}
+            desired.from_directory(observed.people),  # the people as the plan named them
+            state,
+            observed,
+            decided,
+            outcome,
+            {**read_errors.people, **read_errors.mailboxes},
         )
         log.info("run.finished", dry_run=dry_run, **result.summary())
         return result

@@ -1,0 +1,155 @@
+"""What participants find in their Inbox, read from the sandbox (which keeps every message Exchange would
+deliver): people named as the directory names them, a welcome only for a pair's first series, a goodbye
+when a pair leaves, the new rhythm when a policy changes, and cancellations that say which day and why."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.world import World, inbox, pair_id, play
+from tests.render.htmlread import flat, read
+from worker.core.actions import Cancel, CancelScope, Move, SendFeedback
+from worker.core.render import format_local
+
+PRIYA_ENTRY = (
+    "  - mentor: priya.sharma@contoso.com      # Kolkata (UTC+5:30) with Paris: Paris mornings\n"
+    "    mentee: robert.lefevre@contoso.com\n"
+    "    topics: [generative AI, data]\n"
+)
+DAY_AND_TIME = re.compile(
+    r"(Monday|Tuesday|Wednesday|Thursday|Friday) \d{1,2} [A-Z][a-z]+ 2027, \d\d:\d\d \([A-Za-z]+/[A-Za-z_]+\)"
+)
+
+
+def _text(message: dict[str, Any]) -> str:
+    return flat(read(message["body"]["content"]).text)
+
+
+def _of(messages: list[dict[str, Any]], who: str, kind: str) -> list[dict[str, Any]]:
+    return [m for m in messages if who in m["subject"] and m.get("meetingMessageType") == kind]
+
+
+def test_invitations_name_people_as_the_directory_does_and_pairs_yaml_may_override(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        w.edit(
+            "pairs.yaml",
+            "pairs:\n",
+            'people:\n  jean.dubois@contoso.com: {name: "Jean-Hervé Dubois"}\npairs:\n',
+        )
+        result = await w.run()
+        names = {(p.mentor.name, p.mentee.name) for p in result.desired.pairs}
+        assert ("Priya Sharma", "Robert Lefèvre") in names and ("Léa Martin", "Jean-Hervé Dubois") in names
+        (invite,) = _of(await inbox(w, "robert.lefevre@contoso.com"), "Priya Sharma", "meetingRequest")
+        assert invite["subject"] == "Priya Sharma & Robert Lefèvre · Contoso Reverse Mentoring 2027"
+        text = _text(invite)
+        assert "Hello Priya and Robert," in text and "Robert Lefèvre" in text
+        assert "Welcome to Contoso Reverse Mentoring 2027" in text
+        assert DAY_AND_TIME.search(text.split("Your sessions:")[1]), "dates carry day, time and zone"
+        (lea,) = _of(await inbox(w, "lea.martin@contoso.com"), "Léa Martin", "meetingRequest")
+        assert lea["subject"].startswith("Léa Martin & Jean-Hervé Dubois ·")
+        assert "Hello Léa and Jean-Hervé Dubois," in _text(lea), "pairs.yaml's name is used whole"
+
+    play(tmp_path, scenario)
+
+
+def test_a_pair_leaving_after_sessions_gets_a_goodbye_not_a_welcome(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        priya = pair_id(w, "priya.sharma")
+        w.advance(days=30)  # two sessions have taken place
+        w.edit("pairs.yaml", PRIYA_ENTRY, "")
+        before = len(await inbox(w, "robert.lefevre@contoso.com"))
+        result = await w.run()
+        (cancel,) = [c for c in result.plan.of_kind(Cancel) if c.pair == priya]
+        assert cancel.scope is CancelScope.END_AFTER
+        news = (await inbox(w, "robert.lefevre@contoso.com"))[before:]
+        (update,) = [m for m in news if "Priya Sharma" in m["subject"]]
+        text = _text(update)
+        assert "Welcome" not in text
+        assert "Your pairing in Contoso Reverse Mentoring 2027 has ended." in text
+        assert "What happens next" in text and "No more invitations or feedback emails" in text
+        assert DAY_AND_TIME.search(text.split("Your last session together was on")[1])
+        assert "people.lead@contoso.com" in text
+        assert (await w.run()).summary()["writes"] == 0
+
+    play(tmp_path, scenario)
+
+
+def test_a_policy_change_tells_of_the_new_rhythm_and_welcomes_no_one_again(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        w.advance(days=30)
+        w.edit("policies.yaml", "days: [tue, wed, thu]", "days: [wed, thu]")
+        before = len(await inbox(w, "lea.martin@contoso.com"))
+        result = await w.run()
+        kinds = [
+            type(a).__name__ for a in result.plan.actions if a.pair == lea and a.kind.value != "feedback"
+        ]
+        assert kinds == ["Cancel", "Book"], "the old series ends before the new one is booked"
+        news = _of((await inbox(w, "lea.martin@contoso.com"))[before:], "Léa Martin", "meetingRequest")
+        assert len(news) == 2, "the old series' update, then the new series' invitation"
+        ended, invite = (_text(m) for m in news)
+        for text in (ended, invite):
+            assert "Welcome" not in text
+            assert re.search(
+                r"move to a new rhythm: every 2 weeks on (Wednesday|Thursday)s at \d\d:\d\d "
+                r"\(Europe/Paris\)",
+                text,
+            ), text
+        assert "the sessions you held stay in your calendars" in ended
+        assert DAY_AND_TIME.search(invite.split("Your next sessions:")[1])
+
+    play(tmp_path, scenario)
+
+
+def test_a_blacked_out_date_is_cancelled_with_its_date_and_reason_and_listed_in_the_invite(
+    tmp_path: Path,
+) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        messages = await inbox(w, "lea.martin@contoso.com")
+        (invite,) = _of(messages, "Léa Martin", "meetingRequest")[:1]
+        text = _text(invite)
+        assert "Dates without a session" in text
+        assert re.search(r"\w+day 2\d February 2027: Winter school holidays \(Paris\)", text), text
+        cancelled = _of(messages, "Léa Martin", "meetingCancelled")
+        assert cancelled, "the blacked-out occurrence is cancelled, and Exchange tells the attendees"
+        comments = [_text(m) for m in cancelled]
+        assert any(
+            re.search(
+                r"No session on \w+day 2\d February 2027, \d\d:\d\d \(Europe/Paris\): "
+                r"Winter school holidays \(Paris\)\. Your next session: ",
+                c,
+            )
+            for c in comments
+        ), comments
+
+    play(tmp_path, scenario)
+
+
+def test_feedback_names_the_next_session_where_the_calendar_holds_it(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        (series,) = await w.series(lea)
+        first, second = [o for o in await w.occurrences(series) if not o.is_cancelled][:2]
+        await w.person.respond("jean.dubois@contoso.com", second.id, "decline", comment="Board meeting")
+        w.at(first.end + timedelta(hours=1))
+        result = await w.run()
+        (move,) = [m for m in result.plan.of_kind(Move) if m.pair == lea]
+        mails = [f for f in result.plan.of_kind(SendFeedback) if f.pair == lea and f.session == 1]
+        assert len(mails) == 2
+        for mail in mails:
+            assert mail.upcoming is not None and mail.upcoming.start == move.new.start
+        from zoneinfo import ZoneInfo
+
+        paris = ZoneInfo("Europe/Paris")
+        moved = format_local(move.new.start, paris, "Europe/Paris")
+        assert f"Next session: {moved}" in mails[0].mail.text
+        assert "Hello Léa," in next(m.mail.text for m in mails if m.role.value == "mentor")
+
+    play(tmp_path, scenario)

@@ -1,0 +1,123 @@
+"""What each notice says about time and why: the facts the planner hands to ``render``.
+
+Every notice a participant gets names its sessions by day, date, local time and zone name, in each of
+the two people's own zones (``render.format_when``); a date without a session says why (the blackout's
+``reason`` as the lead wrote it, one person's absence); a series says whether it is the pair's first
+(welcome) or replaces one whose policy changed (the new rhythm). Pure: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, tzinfo
+
+from worker.core import render
+from worker.core.desired import Desired, Observed, PairDesired, Participant
+from worker.core.types import Attendee, BusyStatus, Recurrence, Session
+
+DATES_LISTED = 3  # coming sessions an invitation or a rhythm notice lists
+
+
+def zone_of(desired: Desired, observed: Observed, address: str) -> tzinfo:
+    """A person's own zone (their working hours'), else the programme's."""
+    sched = observed.schedules.get(address)
+    return sched.working_hours.zone if sched and sched.working_hours else desired.zone
+
+
+def zones(desired: Desired, observed: Observed, pair: PairDesired) -> list[tzinfo]:
+    """The mentee's zone first (the series is kept in it), then the mentor's."""
+    return [zone_of(desired, observed, a) for a in (pair.mentee.address, pair.mentor.address)]
+
+
+def greetings(pair: PairDesired) -> tuple[str, str]:
+    return (pair.mentor.greeting, pair.mentee.greeting)
+
+
+def when(desired: Desired, observed: Observed, pair: PairDesired, start: datetime) -> str:
+    return render.format_when(start, zones(desired, observed, pair))
+
+
+def blackout_reason(desired: Desired, day: date) -> str | None:
+    """The lead's reason for a blackout holding ``day`` ("" when it has none); None outside blackouts."""
+    for first, last, reason in desired.blackout_reasons:
+        if first <= day <= last:
+            return reason.strip()
+    if any(first <= day <= last for first, last in desired.blackouts):
+        return ""
+    return None
+
+
+def _away(observed: Observed, who: Participant, start: datetime) -> bool:
+    """Out of office at some point in the week (Monday to Sunday, UTC) of ``start``."""
+    sched = observed.schedules.get(who.address)
+    if sched is None:
+        return False
+    monday = (start - timedelta(days=start.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    begin, end = monday.timestamp(), (monday + timedelta(days=7)).timestamp()
+    return any(b.status is BusyStatus.OOF and b.start_s < end and begin < b.end_s for b in sched.busy)
+
+
+def why_no_session(desired: Desired, observed: Observed, pair: PairDesired, start: datetime) -> str:
+    """Why the session that the pattern put at ``start`` does not take place there."""
+    reason = blackout_reason(desired, start.astimezone(desired.zone).date())
+    if reason is not None:
+        return reason or f"{desired.name} takes a break that week"
+    away = [p for p in (pair.mentor, pair.mentee) if _away(observed, p, start)]
+    if len(away) == 1:
+        return f"{away[0].name} is away that week"
+    if away:
+        return "you are both away that week"
+    return "no time that week suited you both"
+
+
+def moved_to(desired: Desired, observed: Observed, pair: PairDesired, new: datetime) -> str:
+    """"moved to Thursday 18 February 2027, 10:00 (Europe/Paris)"."""
+    return f"moved to {when(desired, observed, pair, new)}"
+
+
+def series_dates(
+    desired: Desired,
+    observed: Observed,
+    pair: PairDesired,
+    sessions: Sequence[Session],
+    pattern: Sequence[Session],
+    skipped: Sequence[date],
+    zone: tzinfo,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """A new series' first dates as people read them, and its dates without a session with why: the
+    pattern dates it skips (``skipped``, in the series' ``zone``), and those whose session moved."""
+    dates = [when(desired, observed, pair, s.start) for s in sessions[:DATES_LISTED]]
+    by_number = {s.number: s for s in sessions}
+    no_session: list[tuple[str, str]] = []
+    held_numbers = iter(sorted(by_number))
+    for slot in pattern:
+        day = slot.start.astimezone(zone).date()
+        if day in skipped:
+            no_session.append((render.format_day(day), why_no_session(desired, observed, pair, slot.start)))
+            continue
+        number = next(held_numbers, None)
+        session = by_number.get(number) if number is not None else None
+        if session is not None and session.moved and session.start != slot.start:
+            why = why_no_session(desired, observed, pair, slot.start)
+            no_session.append(
+                (render.format_day(day), f"{moved_to(desired, observed, pair, session.start)} ({why})")
+            )
+    return dates, no_session
+
+
+def new_rhythm(recurrence: Recurrence, first: datetime, zone: tzinfo) -> str:
+    index = recurrence.index.value if recurrence.index is not None else None
+    return render.rhythm(str(recurrence.cadence), first, zone, week_index=index)
+
+
+def attendee_people(
+    attendees: Sequence[Attendee], observed: Observed
+) -> tuple[tuple[str, str], tuple[str, str], tuple[str, str]]:
+    """A series' two people as ``(name, address)``, and their greetings, named as the directory names
+    them (for a pair gone from pairs.yaml, whose series is all that is left of it)."""
+    people = []
+    for attendee in [*attendees[:2], *[Attendee("")] * (2 - len(attendees[:2]))]:
+        who = Participant(attendee.address, attendee.name or attendee.address).from_directory(observed.people)
+        people.append(who)
+    mentor, mentee = people
+    return (mentor.name, mentor.address), (mentee.name, mentee.address), (mentor.greeting, mentee.greeting)
