@@ -4,6 +4,7 @@ when a pair leaves, the new rhythm when a policy changes, and cancellations that
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -151,5 +152,36 @@ def test_feedback_names_the_next_session_where_the_calendar_holds_it(tmp_path: P
         moved = format_local(move.new.start, paris, "Europe/Paris")
         assert f"Next session: {moved}" in mails[0].mail.text
         assert "Hello Léa," in next(m.mail.text for m in mails if m.role.value == "mentor")
+
+    play(tmp_path, scenario)
+
+
+def test_names_are_read_once_with_the_people_and_cached_even_without_reporting_line_checks(
+    tmp_path: Path,
+) -> None:
+    async def scenario(w: World) -> None:
+        w.edit("program.yaml", "reject_reporting_lines: true", "reject_reporting_lines: false")
+        reads: list[tuple[int, bool]] = []
+        real = w.gateway.manager_chains
+
+        async def counted(addresses: Any, **kwargs: Any) -> Any:
+            people = list(addresses)
+            reads.append((len(people), kwargs.get("chains", True)))
+            return await real(people, **kwargs)
+
+        w.gateway.manager_chains = counted  # type: ignore[method-assign]
+        first = await w.run()
+        assert reads and all(chains is False for _, chains in reads), "names alone: no manager chains"
+        people = {a for p in first.desired.pairs for a in (p.mentor.address, p.mentee.address)}
+        assert sum(n for n, _ in reads) == len(people) == 13, "everyone in the pairs, once"
+        assert ("Léa Martin", "Jean Dubois") in {(p.mentor.name, p.mentee.name) for p in first.desired.pairs}
+        state = json.loads((w.state / "state.json").read_text(encoding="utf-8"))
+        names = state["programmes"][first.desired.key]["names"]
+        assert names["robert.lefevre@contoso.com"] == ["Robert Lefèvre", "Robert"]
+        reads.clear()
+        w.advance(days=1)
+        again = await w.run()
+        assert reads == [], "a steady run reads no one again within the week"
+        assert "Robert Lefèvre" in {p.mentee.name for p in again.desired.pairs}
 
     play(tmp_path, scenario)
