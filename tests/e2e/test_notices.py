@@ -185,3 +185,36 @@ def test_names_are_read_once_with_the_people_and_cached_even_without_reporting_l
         assert "Robert Lefèvre" in {p.mentee.name for p in again.desired.pairs}
 
     play(tmp_path, scenario)
+
+
+def test_a_moved_session_update_says_where_it_went_and_why_with_its_agenda(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        (series,) = await w.series(lea)
+        target = next(o for o in await w.occurrences(series) if o.start > w.now + timedelta(days=10))
+        await w.person.respond("jean.dubois@contoso.com", target.id, "decline", comment="Board meeting")
+        w.advance(days=1)
+        before = len(await inbox(w, "lea.martin@contoso.com"))
+        result = await w.run()
+        (move,) = [m for m in result.plan.of_kind(Move) if m.pair == lea]
+        news = _of((await inbox(w, "lea.martin@contoso.com"))[before:], "Léa Martin", "meetingRequest")
+        (update,) = news
+        assert update["subject"].startswith(f"Session {move.session}: ")
+        text = _text(update)
+        assert "Welcome" not in text
+        assert re.search(
+            rf"Session {move.session} has moved: now \w+day \d+ \w+ 2027, \d\d:\d\d \(Europe/Paris\), "
+            rf"instead of \w+day \d+ \w+ 2027, \d\d:\d\d \(Europe/Paris\): Jean Dubois could not make it\.",
+            text,
+        ), text
+        assert "Here is its agenda." in text
+        # The agenda is in the moved session already: no second update for it later.
+        w.at(move.new.start - timedelta(days=1))
+        assert not [
+            a
+            for a in (await w.run()).plan.actions
+            if a.pair == lea and a.kind.value == "agenda" and a.session == move.session
+        ]
+
+    play(tmp_path, scenario)

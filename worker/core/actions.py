@@ -89,6 +89,10 @@ class Move:
     reason: MoveReason
     moves_so_far: int
     zone_name: str
+    # The moved occurrence's own title and body (its agenda, led by where and why it moved): the update
+    # Exchange sends both people carries them, not the series' welcome.
+    subject: str = ""
+    body_html: str = ""
     kind: Kind = field(default=Kind.MOVE, init=False)
 
 

@@ -105,6 +105,64 @@ def series_dates(
     return dates, no_session
 
 
+_MOVED_BECAUSE = {
+    "conflict": "a new commitment took its time",
+    "out_of_office": "{away} is away then",
+    "declined": "{declined} could not make it",
+}
+
+
+def moved_notice(
+    desired: Desired,
+    observed: Observed,
+    pair: PairDesired,
+    *,
+    session: int,
+    old_start: datetime,
+    new_start: datetime,
+    reason: str,
+    declined: Sequence[str] = (),
+) -> tuple[str, str]:
+    """``(subject, body)`` of a session moved within its week: its agenda, led by where it went and why
+    ("moved to Wednesday 27 January 2027, 09:30 (Europe/Paris), as Jean Dubois could not make Tuesday
+    26 January 2027, 09:30 (Europe/Paris)")."""
+    rules = pair.rules
+    agenda = rules.agenda_for(session)
+    title, items = (agenda.title, list(agenda.items)) if agenda else (f"Session {session}", [])
+    names = {p.address: p.name for p in (pair.mentor, pair.mentee)}
+    if reason == "blackout":
+        why = blackout_reason(desired, old_start.astimezone(desired.zone).date()) or "the programme's break"
+    else:
+        who = " and ".join(names.get(a, a) for a in declined) or "one of you"
+        away = [p.name for p in (pair.mentor, pair.mentee) if _away(observed, p, old_start)]
+        why = _MOVED_BECAUSE.get(reason, "its time no longer suited you both").format(
+            declined=who, away=" and ".join(away) or "one of you"
+        )
+    moved = (
+        f"now {when(desired, observed, pair, new_start)}, instead of "
+        f"{when(desired, observed, pair, old_start)}: {why}"
+    )
+    body = render.session_agenda_body(
+        programme_name=desired.name,
+        purpose=desired.purpose,
+        mentor=(pair.mentor.name, pair.mentor.address),
+        mentee=(pair.mentee.name, pair.mentee.address),
+        lead=desired.lead,
+        curriculum=[(a.title, list(a.items)) for a in rules.agenda],
+        session_number=session,
+        agenda=(title, items),
+        topics=list(pair.topics),
+        join_hint=rules.teams_meeting,
+        moves_declined=rules.on_conflict == "move",
+        greetings=greetings(pair),
+        moved=moved,
+    )
+    subject = render.session_subject(
+        desired.name, pair.mentor.name, pair.mentee.name, session_number=session, title=title
+    )
+    return subject, body
+
+
 def new_rhythm(recurrence: Recurrence, first: datetime, zone: tzinfo) -> str:
     index = recurrence.index.value if recurrence.index is not None else None
     return render.rhythm(str(recurrence.cadence), first, zone, week_index=index)

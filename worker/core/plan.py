@@ -851,6 +851,11 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         new = Session(session.number, found.start, found.end, moved=True)
         for who in (pair.mentor.address, pair.mentee.address):
             run.committed[who].append(Interval(new.start, new.end))
+        declined = sorted(_declined_by(occ) & {pair.mentor.address, pair.mentee.address})
+        subject, body = notices.moved_notice(
+            run.desired, run.observed, pair, session=session.number, old_start=occ.start,
+            new_start=new.start, reason=reason.value, declined=declined,
+        )  # fmt: skip
         run.actions.append(
             Move(
                 pair.id,
@@ -862,6 +867,8 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
                 reason,
                 moves,
                 series.zone_name,
+                subject,
+                body,
             )
         )
     _agendas(run, pair, series, numbered)

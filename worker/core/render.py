@@ -384,14 +384,21 @@ def rhythm_end_body(*, programme_name: str, mentor: PersonLike, mentee: PersonLi
 def session_agenda_body(*, programme_name: str, purpose: str | None, mentor: PersonLike, mentee: PersonLike,
                         lead: str, curriculum: Sequence[AgendaLike], session_number: int, agenda: AgendaLike,
                         topics: Sequence[str], join_hint: bool, moves_declined: bool = True,
-                        greetings: tuple[str, str] = ("", "")) -> str:
-    """One occurrence's own body, set shortly before it: the same frame, this session's agenda on top."""
+                        greetings: tuple[str, str] = ("", ""), moved: str | None = None) -> str:
+    """One occurrence's own body, set shortly before it: the same frame, this session's agenda on top.
+
+    ``moved`` (where and why the session moved, with its day, date, local time and zone) makes it the
+    body of the update Exchange sends when the session is moved, instead of the series' welcome."""
     agenda = Agenda(*agenda)
+    lead_in = f"Here is the agenda of session {session_number}. Take a few minutes to prepare together."
+    if moved:
+        lead_in = (f"<strong>Session {session_number} has moved: {_e(one_line(moved, 300))}.</strong> "
+                   "Here is its agenda.")
     body = _series_body(
         programme_name=programme_name, purpose=purpose, mentor=Person(*mentor), mentee=Person(*mentee),
         lead=lead, curriculum=[Agenda(*c) for c in curriculum], session_number=session_number, agenda=agenda,
         topics=topics, join_hint=join_hint, moves_declined=moves_declined, greetings=greetings,
-        lead_in=f"Here is the agenda of session {session_number}. Take a few minutes to prepare together.",
+        lead_in=lead_in,
     )
     title = session_subject(programme_name, mentor[0], mentee[0], session_number=session_number,
                             title=agenda.title)

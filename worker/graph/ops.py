@@ -979,9 +979,17 @@ class Gateway:
         end: datetime,
         zone_name: str,
         properties: Mapping[str, str] | None = None,
+        *,
+        body_html: str | None = None,
+        subject: str | None = None,
     ) -> None:
-        """Move one occurrence (it becomes an exception). PATCH is idempotent: a retry sets the same times."""
+        """Move one occurrence (it becomes an exception). PATCH is idempotent: a retry sets the same times.
+        ``body_html`` and ``subject`` go in the same PATCH, so the update people get says why it moved."""
         event = Event(start=mapping.local_time(start, zone_name), end=mapping.local_time(end, zone_name))
+        if body_html is not None:
+            event.body = ItemBody(content_type=BodyType.Html, content=body_html)
+        if subject is not None:
+            event.subject = subject
         if properties:
             event.single_value_extended_properties = mapping.graph_properties(dict(properties))
         await self._patch(organizer, occurrence_id, event)

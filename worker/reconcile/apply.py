@@ -325,7 +325,13 @@ async def _apply_one(
             start=action.new.start,
             end=action.new.end,
             zone_name=action.zone_name,
-            properties={PROP_MOVES: str(action.moves_so_far + 1)},
+            properties={
+                PROP_MOVES: str(action.moves_so_far + 1),
+                # the body carries the session's agenda: it needs no agenda update later
+                **({PROP_AGENDA: str(action.session)} if action.body_html else {}),
+            },
+            body_html=action.body_html or None,
+            subject=action.subject or None,
         )
         out.moved += 1
         out.writes += 1
