@@ -351,6 +351,8 @@ def _name_next_sessions(run: _Run, pair: PairDesired, series: list[SeriesInfo], 
     pattern put it: its feedback was written before the repairs were decided, so it is written again
     where that next session differs."""
     mine = run.actions[before:]
+    if not any(isinstance(a, SendFeedback) for a in mine):
+        return  # most passes of most pairs: nothing to name
     moved = {a.occurrence_id: a.new for a in mine if isinstance(a, Move)}
     dropped = {a.event_id for a in mine if isinstance(a, Cancel) and a.scope is not CancelScope.END_AFTER}
     ended = {a.event_id: a.last_date for a in mine if isinstance(a, Cancel) and a.last_date is not None}
