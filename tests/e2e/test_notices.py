@@ -218,3 +218,29 @@ def test_a_moved_session_update_says_where_it_went_and_why_with_its_agenda(tmp_p
         ]
 
     play(tmp_path, scenario)
+
+
+def test_a_policy_change_before_any_session_cancels_with_the_new_rhythm_in_the_note(tmp_path: Path) -> None:
+    async def scenario(w: World) -> None:
+        await w.run()
+        lea = pair_id(w, "lea.martin")
+        w.advance(hours=2)
+        w.edit("policies.yaml", "days: [tue, wed, thu]", "days: [wed, thu]")
+        before = len(await inbox(w, "jean.dubois@contoso.com"))
+        result = await w.run()
+        (cancel,) = [c for c in result.plan.of_kind(Cancel) if c.pair == lea]
+        assert cancel.scope is CancelScope.SERIES
+        news = (await inbox(w, "jean.dubois@contoso.com"))[before:]
+        # Exchange puts the comment above the cancelled meeting's body.
+        cancelled = _of(news, "Léa Martin", "meetingCancelled")
+        (gone,) = [m for m in cancelled if _text(m).startswith("Your sessions in")]
+        assert re.search(
+            r"^Your sessions in Contoso Reverse Mentoring 2027 move to a new rhythm: every 2 weeks on "
+            r"(Wednesday|Thursday)s at \d\d:\d\d \(Europe/Paris\), from \w+day \d+ January 2027, \d\d:\d\d "
+            r"\(Europe/Paris\)\. These are cancelled",
+            _text(gone),
+        ), _text(gone)
+        (invite,) = [m for m in _of(news, "Léa Martin", "meetingRequest")]
+        assert "Welcome" not in _text(invite) and "move to a new rhythm" in _text(invite)
+
+    play(tmp_path, scenario)

@@ -228,10 +228,14 @@ def test_a_blacked_out_session_is_named_with_its_date_zone_and_reason() -> None:
 
 def test_a_recut_comment_names_the_new_rhythm() -> None:
     comment = cancellation_comment(
-        CancelReason.POLICY_CHANGED, "P", new_rhythm="every 2 weeks on Wednesdays at 10:00 (Europe/Paris)"
+        CancelReason.POLICY_CHANGED,
+        "P",
+        new_rhythm="every 2 weeks on Wednesdays at 10:00 (Europe/Paris)",
+        next_session="Wednesday 10 March 2027, 10:00 (Europe/Paris)",
     )
     assert comment.startswith(
-        "Your sessions in P move to a new rhythm: every 2 weeks on Wednesdays at 10:00 (Europe/Paris)."
+        "Your sessions in P move to a new rhythm: every 2 weeks on Wednesdays at 10:00 (Europe/Paris), "
+        "from Wednesday 10 March 2027, 10:00 (Europe/Paris). These are cancelled"
     )
 
 

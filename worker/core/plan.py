@@ -696,7 +696,11 @@ def _recut(run: _Run, pair: PairDesired, current: SeriesInfo) -> PairStatus:
         rhythm = notices.new_rhythm(book.spec.recurrence, book.sessions[0].start, zone)
         dates = [notices.when(run.desired, run.observed, pair, s.start) for s in book.sessions[:3]]
     comment = render.cancellation_comment(
-        CancelReason.POLICY_CHANGED, run.desired.name, lead=run.desired.lead, new_rhythm=rhythm
+        CancelReason.POLICY_CHANGED,
+        run.desired.name,
+        lead=run.desired.lead,
+        new_rhythm=rhythm,
+        next_session=dates[0] if dates else "",
     )
     if past:
         last = past[-1].start.astimezone(ZoneInfo(current.zone_name)).date()

@@ -606,6 +606,7 @@ def cancellation_comment(reason: CancelReason, programme_name: str, *, lead: str
                  " Your sessions continue as planned afterwards.")
         return f"No session on {one_line(when, 200)}: {because}.{after}{ask}"
     if reason is CancelReason.POLICY_CHANGED and new_rhythm:
-        return (f"Your sessions in {programme} move to a new rhythm: {one_line(new_rhythm, 200)}. These are "
-                f"cancelled and a new invitation with the new dates follows. Thank you!{ask}")
+        first = f", from {one_line(next_session, 200)}" if next_session else ""
+        return (f"Your sessions in {programme} move to a new rhythm: {one_line(new_rhythm, 200)}{first}. "
+                f"These are cancelled and a new invitation with the new dates follows. Thank you!{ask}")
     return _CANCEL_COMMENTS[reason].format(programme=programme) + ask
