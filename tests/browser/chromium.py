@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,21 +97,3 @@ class Browser:
         layout = Layout(**page.evaluate(MEASURE))
         page.screenshot(path=str(self.shots / f"{name}-{width}.png"), full_page=True)
         return layout, page
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    path = require()
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=path, headless=True, args=list(FLAGS), java_script_enabled=True
-        )
-        # The pages under test are ours, loaded with set_content: no request leaves the machine.
-        context.route("**/*", lambda route: route.abort())
-        try:
-            yield Browser(context, artifacts_dir(tmp_path_factory))
-        finally:
-            context.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.chromium import DESKTOP, PHONE, Browser, browser  # noqa: F401 - the fixture
+from tests.browser.chromium import DESKTOP, PHONE, Browser
 from tests.report.sample import FEEDBACK, NOW, PAIRS, PROGRAMME, sessions
 from worker.core.actions import CancelReason, Role
 from worker.core.render import (
@@ -142,7 +142,7 @@ VIEWS: dict[str, tuple[Any, list[str]]] = {
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("view", sorted(VIEWS))
 def test_view_fits_the_screen_shows_its_sentences_and_escapes_user_text(
-    browser: Browser,  # noqa: F811 - the fixture
+    browser: Browser,
     view: str,
     width: int,
 ) -> None:
@@ -163,7 +163,7 @@ def test_view_fits_the_screen_shows_its_sentences_and_escapes_user_text(
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_feedback_button_is_on_screen_and_links_the_form(
-    browser: Browser,  # noqa: F811 - the fixture
+    browser: Browser,
     width: int,
 ) -> None:
     _layout, page = browser.render("feedback-button", _feedback(), width)
