@@ -329,4 +329,5 @@ def story_json(story: Story) -> str:
     def clean(step: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in step.items() if not isinstance(v, RunResult | ProgrammeReport)}
 
-    return json.dumps({"steps": [clean(s) for s in story.steps]}, default=str, sort_keys=True)
+    steps = {"steps": [clean(s) for s in story.steps]}
+    return json.dumps(steps, default=str, sort_keys=True, ensure_ascii=False)  # "Léa", not escapes

@@ -204,7 +204,8 @@ def plan_command(
 
     result = _execute(config, as_of=as_of, dry_run=True, shard=shard, log_format=log_format)
     if as_json:
-        click.echo(json.dumps(plan_json(result), sort_keys=True))
+        # Names as people write them ("Léa"), not as escapes
+        click.echo(json.dumps(plan_json(result), sort_keys=True, ensure_ascii=False))
     else:
         plan_table(result)
     sys.exit(1 if result.exit_code or result.summary()["refused"] else 0)

@@ -94,7 +94,9 @@ MAX_MANAGER_DEPTH = 25  # the level-by-level walk (the last fallback) stops here
 # The margin leaves room for a paging token in a nextLink, which repeats the query.
 MAX_URL = 2048
 URL_MARGIN = 160
-_CHAIN_FIELDS = ["id", "mail", "userPrincipalName"]
+# The people's own names come with the same read: invitations, emails and reports name people as the
+# directory does (displayName, accents kept), and greet them by givenName.
+_CHAIN_FIELDS = ["id", "mail", "userPrincipalName", "displayName", "givenName"]
 _CHAIN_EXPAND = "manager($levels=max;$select=id,mail,userPrincipalName)"
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
 # Messages per page of an Inbox listing: Outlook's largest page without bodies (a message is then a few
@@ -194,6 +196,11 @@ def _chain_from_expanded(user: wire.Json, address: str) -> list[str]:
         seen.add(found)
         node = node.get("manager")
     return chain
+
+
+def _names_of(user: wire.Json) -> tuple[str, str]:
+    """A directory user's ``(displayName, givenName)``, "" for what it lacks; Unicode kept as it is."""
+    return (wire._text(user.get("displayName")).strip(), wire._text(user.get("givenName")).strip())
 
 
 def _eventual() -> RequestConfiguration[Any]:
@@ -560,9 +567,18 @@ class Gateway:
     # --- people ------------------------------------------------------------------------------------
 
     async def manager_chains(
-        self, addresses: Iterable[str], *, errors: dict[str, GraphError] | None = None
+        self,
+        addresses: Iterable[str],
+        *,
+        errors: dict[str, GraphError] | None = None,
+        names: dict[str, tuple[str, str]] | None = None,
+        chains: bool = True,
     ) -> dict[str, list[str]]:
         """Everyone's management chain (lower-case addresses, nearest manager first), read in bulk.
+
+        The same reads select each person's ``displayName`` and ``givenName``, put in ``names`` when given
+        (by lower-case address; "" where the directory has none). With ``chains=False`` only the names are
+        read: the same requests without ``$expand``, and the chains returned are empty.
 
         ``GET /users?$filter=mail in (...)&$expand=manager($levels=max;...)&$count=true`` with
         ``ConsistencyLevel: eventual``, as many people per request as fit in Graph's 2,048-character URL
@@ -583,7 +599,7 @@ class Gateway:
 
         async def chunk_of(chunk: list[str]) -> None:
             try:
-                users = await self._chain_listing(chunk)
+                users = await self._chain_listing(chunk, chains=chains)
             except AuthError:
                 raise
             except GraphError as exc:
@@ -600,7 +616,9 @@ class Gateway:
                 for key in ("mail", "userPrincipalName"):
                     address = wire._text(user.get(key)).lower()
                     if address in wanted and address not in found:
-                        found[address] = _chain_from_expanded(user, address)
+                        found[address] = _chain_from_expanded(user, address) if chains else []
+                        if names is not None:
+                            names[address] = _names_of(user)
             alone.extend(a for a in chunk if a not in found)
 
         if self._bulk_chains_refused:
@@ -610,7 +628,7 @@ class Gateway:
 
         async def one(address: str) -> None:
             try:
-                found[address] = await self._chain_alone(address)
+                found[address] = await self._chain_alone(address, names=names, chains=chains)
             except AuthError:
                 raise
             except GraphError as exc:
@@ -623,7 +641,7 @@ class Gateway:
             raise next(iter(failed.values()))
         return {a: found[a] for a in people if a in found}
 
-    def _chains_request(self, chunk: list[str]) -> RequestInformation:
+    def _chains_request(self, chunk: list[str], *, chains: bool = True) -> RequestInformation:
         """The bulk chain read, its URL spelt out: the query is as msgraph's template expands it
         (RFC 6570, every reserved character percent-encoded), but one ``quote`` over each value instead
         of std-uritemplate's one call per character, which for a 2,000-character filter cost more than
@@ -631,7 +649,7 @@ class Gateway:
         literals = ",".join(mapping.odata_quote(a) for a in chunk)
         query = {
             "%24count": "true",
-            "%24expand": _CHAIN_EXPAND,
+            **({"%24expand": _CHAIN_EXPAND} if chains else {}),
             "%24filter": f"mail in ({literals})",
             "%24select": ",".join(_CHAIN_FIELDS),
         }
@@ -670,10 +688,10 @@ class Gateway:
             i += len(chunk)
         return chunks
 
-    async def _chain_listing(self, chunk: list[str]) -> list[wire.Json]:
+    async def _chain_listing(self, chunk: list[str], *, chains: bool = True) -> list[wire.Json]:
         """Every user the filtered listing returns, all pages (each page asked with the same header)."""
         users = self._client.users
-        page = await self._json("GET", "/users", partial(self._chains_request, chunk))
+        page = await self._json("GET", "/users", partial(self._chains_request, chunk, chains=chains))
         found: list[wire.Json] = list(page.get("value") or [])
         while link := page.get("@odata.nextLink"):
             page = await self._json(
@@ -682,32 +700,39 @@ class Gateway:
             found += page.get("value") or []
         return [u for u in found if isinstance(u, dict)]
 
-    def _chain_request(self, address: str) -> RequestInformation:
+    def _chain_request(self, address: str, *, chains: bool = True) -> RequestInformation:
         # The SDK's user-item query parameters have no $count, which selecting the managers' fields needs.
         request = RequestInformation(
             Method.GET, "{+baseurl}/users/{user%2Did}{?%24count,%24expand,%24select}", {"user%2Did": address}
         )
         request.query_parameters["%24count"] = True
-        request.query_parameters["%24expand"] = [_CHAIN_EXPAND]
+        if chains:
+            request.query_parameters["%24expand"] = [_CHAIN_EXPAND]
         request.query_parameters["%24select"] = _CHAIN_FIELDS
         request.headers.add("ConsistencyLevel", "eventual")
         request.headers.try_add("Accept", "application/json")
         return request
 
-    async def _chain_alone(self, address: str) -> list[str]:
-        """One person's chain in one request; the level-by-level walk where ``$levels`` is refused."""
-        if not self._expanded_chain_refused:
+    async def _chain_alone(
+        self, address: str, *, names: dict[str, tuple[str, str]] | None = None, chains: bool = True
+    ) -> list[str]:
+        """One person's chain (and names) in one request; the level-by-level walk where ``$levels`` is
+        refused (it reads no names: the planner then names the person by their address)."""
+        if not self._expanded_chain_refused or not chains:
+            request = partial(self._chain_request, address, chains=chains)
             try:
-                user = await self._json("GET", f"/users/{address}", partial(self._chain_request, address))
+                user = await self._json("GET", f"/users/{address}", request)
             except NotFound:
                 return []  # no such user: no chain, as the walk's first 404 says
             except InvalidRequest as exc:
-                if exc.status != 400:
+                if exc.status != 400 or not chains:
                     raise
                 log.warning("graph.manager_chain_expand_refused", error=str(exc))
                 self._expanded_chain_refused = True
             else:
-                return _chain_from_expanded(user, address)
+                if names is not None:
+                    names[address] = _names_of(user)
+                return _chain_from_expanded(user, address) if chains else []
         return await self.manager_chain(address)
 
     async def manager_chain(self, address: str) -> list[str]:
@@ -963,9 +988,17 @@ class Gateway:
         end: datetime,
         zone_name: str,
         properties: Mapping[str, str] | None = None,
+        *,
+        body_html: str | None = None,
+        subject: str | None = None,
     ) -> None:
-        """Move one occurrence (it becomes an exception). PATCH is idempotent: a retry sets the same times."""
+        """Move one occurrence (it becomes an exception). PATCH is idempotent: a retry sets the same times.
+        ``body_html`` and ``subject`` go in the same PATCH, so the update people get says why it moved."""
         event = Event(start=mapping.local_time(start, zone_name), end=mapping.local_time(end, zone_name))
+        if body_html is not None:
+            event.body = ItemBody(content_type=BodyType.Html, content=body_html)
+        if subject is not None:
+            event.subject = subject
         if properties:
             event.single_value_extended_properties = mapping.graph_properties(dict(properties))
         await self._patch(organizer, occurrence_id, event)
@@ -1037,11 +1070,19 @@ class Gateway:
         return f"/users/{quote(organizer, safe='')}/events/{quote(event_id, safe='')}/cancel"
 
     async def end_series(
-        self, organizer: str, series_id: str, last_date: date, *, properties: Mapping[str, str] | None = None
+        self,
+        organizer: str,
+        series_id: str,
+        last_date: date,
+        *,
+        properties: Mapping[str, str] | None = None,
+        body_html: str | None = None,
     ) -> None:
         """End a series after ``last_date`` (inclusive) by patching its range to ``endDate``.
 
         Graph replaces the whole recurrence on PATCH, so the pattern is read first and sent back as is.
+        The update Exchange sends the attendees carries the series' body: ``body_html`` replaces it in the
+        same PATCH (a goodbye, the new rhythm), so they do not read the old invitation's welcome again.
         """
         item = self._user(organizer).events.by_event_id(series_id)
         config = RequestConfiguration(
@@ -1072,6 +1113,8 @@ class Gateway:
             recurrence_time_zone=old.range.recurrence_time_zone,
         )
         event = Event(recurrence=PatternedRecurrence(pattern=pattern, range=rng))
+        if body_html is not None:
+            event.body = ItemBody(content_type=BodyType.Html, content=body_html)
         if properties:
             event.single_value_extended_properties = mapping.graph_properties(dict(properties))
         await self._patch(organizer, series_id, event)

@@ -328,7 +328,13 @@ async def _apply_one(
             start=action.new.start,
             end=action.new.end,
             zone_name=action.zone_name,
-            properties={PROP_MOVES: str(action.moves_so_far + 1)},
+            properties={
+                PROP_MOVES: str(action.moves_so_far + 1),
+                # the body carries the session's agenda: it needs no agenda update later
+                **({PROP_AGENDA: str(action.session)} if action.body_html else {}),
+            },
+            body_html=action.body_html or None,
+            subject=action.subject or None,
         )
         out.moved += 1
         out.writes += 1
@@ -358,6 +364,7 @@ async def _apply_one(
                 action.event_id,
                 action.last_date,
                 properties={PROP_ENDED: action.last_date.isoformat()},
+                body_html=action.notice_html or None,
             )
         else:
             if action.series_id and action.skipped:  # mark first: a crash before the cancel heals on rerun
@@ -422,6 +429,10 @@ class _Fixup:
     moves: tuple[tuple[datetime, Session], ...]
     cancels: tuple[datetime, ...]
     note: str  # the cancellation comment
+    notes: tuple[tuple[datetime, str], ...] = ()  # each cancelled start's own comment (its date and why)
+
+    def note_for(self, original: datetime) -> str:
+        return next((note for start, note in self.notes if start == original), self.note)
 
     @property
     def starts(self) -> list[datetime]:
@@ -489,7 +500,10 @@ async def _book(
         if session.moved and (original := by_number.get(session.number)) is not None
     )
     cancels = tuple(s.start for s in pattern if s.start.astimezone(zone).date() in action.skipped)
-    return _Fixup(action.pair, spec.organizer, series.id, spec.zone_name, moves, cancels, action.skip_note)
+    notes = tuple((start, action.note_for(start.astimezone(zone).date())) for start in cancels)
+    return _Fixup(
+        action.pair, spec.organizer, series.id, spec.zone_name, moves, cancels, action.skip_note, notes
+    )
 
 
 def _windows(starts: Iterable[datetime]) -> list[Interval]:
@@ -609,9 +623,9 @@ async def _fix_series(
         if occ is None or occ.is_cancelled:
             missing += occ is None
             continue
-        cancels.append(occ.id)
+        cancels.append((occ.id, fixup.note_for(original)))
     results = await asyncio.gather(
-        *(gw.cancel(fixup.organizer, occ_id, fixup.note) for occ_id in cancels), return_exceptions=True
+        *(gw.cancel(fixup.organizer, occ_id, note) for occ_id, note in cancels), return_exceptions=True
     )
     failed = [r for r in results if isinstance(r, BaseException)]
     out.writes += len(results) - len(failed)

@@ -176,7 +176,7 @@ async def reconcile(
             )
             state.save(now=now)
         result = RunResult(
-            desired,
+            desired.from_directory(observed.people),  # the people as the plan named them
             state,
             observed,
             decided,
