@@ -1,0 +1,216 @@
+"""What a programme would yield, read off the plan a run would carry out: no model of its own.
+
+Where it sits: ``crossgen forecast`` runs the very pass ``crossgen plan`` runs (observe, then the
+planner, which asks the slot engine's ``find_series`` for every pair without a series) and hands
+the resulting ``Plan`` here. A pair's forecast is therefore exactly what the next ``run`` books:
+the ``Book`` decision's sessions, its first session, and the pattern dates it skips. Whatever the
+slot engine learns to do (partial series, per-session exceptions) shows up here unchanged.
+
+A skipped date is put down to one cause, the first that applies: a programme blackout; a clock
+change (the two people's UTC offsets differ from the first session's, so their windows no longer
+meet as they did); otherwise an absence (an out-of-office that left no room in that week).
+A pair that already has a live series is forecast from that series' own pattern.
+
+Pure: no I/O, no clock (``now`` comes in), no logging.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from worker.core.actions import Book
+from worker.core.desired import PROP_FIRST, PROP_PROGRAMME, PROP_SKIPPED, Desired, Observed
+from worker.core.plan import PROP_ENDED, PairState, Plan
+from worker.core.recurrence import held_sessions, parse_skipped
+from worker.core.types import SeriesInfo, Session
+
+
+class LostTo(enum.Enum):
+    """Why a session the series' pattern would have held is not held."""
+
+    BLACKOUT = "blackout"
+    CLOCK_CHANGE = "clock change"
+    ABSENCE = "absence"
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    day: date  # the pattern date, in the series' zone
+    cause: LostTo
+
+
+@dataclass(frozen=True, slots=True)
+class PairForecast:
+    """One pair: the sessions still to come before the programme ends, as the next run decides them.
+
+    ``state`` is the planner's (``booked`` for a series already in Outlook, ``bookable`` for one the
+    next run would create, else ``unscheduled``, ``refused``, ``pending``, ``finished``, ``error``).
+    """
+
+    pair: str
+    mentor: str
+    mentee: str
+    mentor_name: str
+    mentee_name: str
+    policy: str
+    wanted: int  # the policy's sessions
+    state: str
+    sessions: tuple[Session, ...]
+    lost: tuple[Lost, ...]
+    zone_name: str | None
+    detail: str = ""
+
+    @property
+    def first(self) -> Session | None:
+        return self.sessions[0] if self.sessions else None
+
+    @property
+    def moved(self) -> int:
+        return sum(s.moved for s in self.sessions)
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    programme: str
+    policy: str | None  # the what-if policy, None for each pair's own
+    now: datetime
+    start: date
+    end: date
+    zone: tzinfo
+    pairs: tuple[PairForecast, ...]
+
+    @property
+    def sessions(self) -> int:
+        return sum(len(p.sessions) for p in self.pairs)
+
+    @property
+    def lost(self) -> int:
+        return sum(len(p.lost) for p in self.pairs)
+
+
+BOOKABLE = "bookable"
+
+
+def forecast(
+    desired: Desired, observed: Observed, plan: Plan, *, now: datetime, policy: str | None = None
+) -> Forecast:
+    """Each pair of ``desired`` as ``plan`` (the planner's decision over ``observed``) leaves it."""
+    books = {a.pair: a for a in plan.of_kind(Book)}
+    statuses = {s.pair: s for s in plan.statuses}
+    live: dict[str, SeriesInfo] = {}
+    for s in observed.series:
+        if s.properties.get(PROP_PROGRAMME, desired.key) == desired.key and PROP_ENDED not in s.properties:
+            live.setdefault(s.key, s)
+    out = []
+    for pair in desired.pairs:
+        status = statuses.get(pair.id)
+        state, detail = (status.state, status.detail) if status else (PairState.ERROR, "not planned")
+        sessions: tuple[Session, ...] = ()
+        lost: tuple[Lost, ...] = ()
+        zone_name: str | None = None
+        book = books.get(pair.id)
+        people = (pair.mentor.address, pair.mentee.address)
+        if book is not None:
+            state, zone_name = BOOKABLE, book.spec.zone_name
+            sessions = book.sessions
+            lost = _causes(book.skipped, sessions, desired, observed, people)
+        elif state in (PairState.BOOKED, PairState.FINISHED) and pair.id in live:
+            series = live[pair.id]
+            zone_name = series.zone_name
+            sessions = tuple(s for s in _pattern(series) if s.start >= now)
+            skipped = sorted(parse_skipped(series.properties.get(PROP_SKIPPED)))
+            lost = _causes(skipped, sessions, desired, observed, people)
+        out.append(
+            PairForecast(
+                pair=pair.id,
+                mentor=pair.mentor.address,
+                mentee=pair.mentee.address,
+                mentor_name=pair.mentor.name,
+                mentee_name=pair.mentee.name,
+                policy=pair.rules.name,
+                wanted=pair.rules.sessions,
+                state=state,
+                sessions=sessions,
+                lost=lost,
+                zone_name=zone_name,
+                detail="" if book is not None else detail,
+            )
+        )
+    return Forecast(desired.name, policy, now, desired.start, desired.end, desired.zone, tuple(out))
+
+
+def _pattern(series: SeriesInfo) -> list[Session]:
+    if series.recurrence is None:
+        return [Session(int(series.properties.get(PROP_FIRST, 1)), series.start, series.end)]
+    zone = ZoneInfo(series.recurrence.zone_name)
+    return held_sessions(
+        series.recurrence,
+        at=series.start.astimezone(zone).time().replace(tzinfo=None),
+        duration=series.end - series.start,
+        zone=zone,
+        first_number=int(series.properties.get(PROP_FIRST, 1)),
+        skipped=parse_skipped(series.properties.get(PROP_SKIPPED)),
+    )
+
+
+def _causes(
+    skipped: Iterable[date],
+    sessions: tuple[Session, ...],
+    desired: Desired,
+    observed: Observed,
+    people: tuple[str, str],
+) -> tuple[Lost, ...]:
+    zones = [_zone(observed, who, desired.zone) for who in people]
+    reference = sessions[0].start if sessions else None
+    out = []
+    for day in skipped:
+        if any(first <= day <= last for first, last in desired.blackouts):
+            cause = LostTo.BLACKOUT
+        elif reference is not None and _gap(zones, reference) != _gap(zones, _noon(day, desired.zone)):
+            cause = LostTo.CLOCK_CHANGE
+        else:
+            cause = LostTo.ABSENCE
+        out.append(Lost(day, cause))
+    return tuple(out)
+
+
+def _zone(observed: Observed, address: str, default: tzinfo) -> tzinfo:
+    schedule = observed.schedules.get(address)
+    return schedule.working_hours.zone if schedule and schedule.working_hours else default
+
+
+def _noon(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=zone)
+
+
+def _gap(zones: list[tzinfo], at: datetime) -> timedelta:
+    """The difference between the two people's UTC offsets at ``at``."""
+    a, b = (at.astimezone(z).utcoffset() or timedelta() for z in zones)
+    return a - b
+
+
+def weekly(result: Forecast) -> Mapping[date, tuple[int, int]]:
+    """(sessions, lost) per week (Monday, programme zone), every week from start to end, for the chart."""
+    monday = result.start - timedelta(days=result.start.weekday())
+    weeks: dict[date, list[int]] = {}
+    while monday <= result.end:
+        weeks[monday] = [0, 0]
+        monday += timedelta(days=7)
+
+    def week_of(day: date) -> date:
+        return day - timedelta(days=day.weekday())
+
+    for p in result.pairs:
+        for s in p.sessions:
+            key = week_of(s.start.astimezone(result.zone).date())
+            if key in weeks:
+                weeks[key][0] += 1
+        for lost in p.lost:
+            key = week_of(lost.day)
+            if key in weeks:
+                weeks[key][1] += 1
+    return {k: (v[0], v[1]) for k, v in weeks.items()}
