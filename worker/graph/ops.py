@@ -92,6 +92,8 @@ MAX_MANAGER_DEPTH = 25  # the level-by-level walk (the last fallback) stops here
 MAX_URL = 2048
 URL_MARGIN = 160
 _CHAIN_FIELDS = ["id", "mail", "userPrincipalName"]
+# With ``profiles`` (crossgen match): what the directory says of each person, in the same requests.
+_PROFILE_FIELDS = [*_CHAIN_FIELDS, "displayName", "department", "jobTitle", "officeLocation"]
 _CHAIN_EXPAND = "manager($levels=max;$select=id,mail,userPrincipalName)"
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
 READ_FAN_OUT = 48  # reads in flight at once across mailboxes (httpx pools 100 connections)
@@ -551,7 +553,11 @@ class Gateway:
     # --- people ------------------------------------------------------------------------------------
 
     async def manager_chains(
-        self, addresses: Iterable[str], *, errors: dict[str, GraphError] | None = None
+        self,
+        addresses: Iterable[str],
+        *,
+        errors: dict[str, GraphError] | None = None,
+        profiles: dict[str, wire.Json] | None = None,
     ) -> dict[str, list[str]]:
         """Everyone's management chain (lower-case addresses, nearest manager first), read in bulk.
 
@@ -566,15 +572,20 @@ class Gateway:
 
         Everyone asked gets an entry unless their read failed: then the error goes in ``errors`` when
         given, else the first one is raised. ``AuthError`` is always raised.
+
+        With ``profiles``, each user read also selects ``displayName``, ``department``, ``jobTitle`` and
+        ``officeLocation`` and lands there as Graph returned it, by lower-case address (someone whose
+        chain came from the level-by-level walk has no entry).
         """
         people = list(dict.fromkeys(a.lower() for a in addresses))
+        fields = _PROFILE_FIELDS if profiles is not None else _CHAIN_FIELDS
         found: dict[str, list[str]] = {}
         failed: dict[str, GraphError] = {}
         alone: list[str] = []
 
         async def chunk_of(chunk: list[str]) -> None:
             try:
-                users = await self._chain_listing(chunk)
+                users = await self._chain_listing(chunk, fields)
             except AuthError:
                 raise
             except GraphError as exc:
@@ -592,16 +603,19 @@ class Gateway:
                     address = wire._text(user.get(key)).lower()
                     if address in wanted and address not in found:
                         found[address] = _chain_from_expanded(user, address)
+                        if profiles is not None:
+                            profiles[address] = user
             alone.extend(a for a in chunk if a not in found)
 
         if self._bulk_chains_refused:
             alone.extend(people)
         else:
-            await fan_out([chunk_of(chunk) for chunk in self._chain_chunks(people)], gate=self._read_gate())
+            chunks = self._chain_chunks(people, fields)
+            await fan_out([chunk_of(chunk) for chunk in chunks], gate=self._read_gate())
 
         async def one(address: str) -> None:
             try:
-                found[address] = await self._chain_alone(address)
+                found[address] = await self._chain_alone(address, fields, profiles)
             except AuthError:
                 raise
             except GraphError as exc:
@@ -614,7 +628,7 @@ class Gateway:
             raise next(iter(failed.values()))
         return {a: found[a] for a in people if a in found}
 
-    def _chains_request(self, chunk: list[str]) -> RequestInformation:
+    def _chains_request(self, chunk: list[str], fields: list[str] = _CHAIN_FIELDS) -> RequestInformation:
         """The bulk chain read, its URL spelt out: the query is as msgraph's template expands it
         (RFC 6570, every reserved character percent-encoded), but one ``quote`` over each value instead
         of std-uritemplate's one call per character, which for a 2,000-character filter cost more than
@@ -624,7 +638,7 @@ class Gateway:
             "%24count": "true",
             "%24expand": _CHAIN_EXPAND,
             "%24filter": f"mail in ({literals})",
-            "%24select": ",".join(_CHAIN_FIELDS),
+            "%24select": ",".join(fields),
         }
         request = RequestInformation(Method.GET)
         request.url = f"{self._adapter.base_url}/users?" + "&".join(
@@ -634,7 +648,7 @@ class Gateway:
         request.headers.add("ConsistencyLevel", "eventual")
         return request
 
-    def _chain_chunks(self, people: list[str]) -> list[list[str]]:
+    def _chain_chunks(self, people: list[str], fields: list[str] = _CHAIN_FIELDS) -> list[list[str]]:
         """People in order, as many per request as keep its URL, as httpx sends it, within the limit.
 
         Each address adds its percent-encoded literal and a comma (an estimate, cheap to add up); every
@@ -642,7 +656,7 @@ class Gateway:
         limit = MAX_URL - URL_MARGIN
 
         def measured(chunk: list[str]) -> int:
-            return len(str(httpx.URL(self._chains_request(chunk).url)))
+            return len(str(httpx.URL(self._chains_request(chunk, fields).url)))
 
         chunks: list[list[str]] = []
         i = 0
@@ -661,10 +675,10 @@ class Gateway:
             i += len(chunk)
         return chunks
 
-    async def _chain_listing(self, chunk: list[str]) -> list[wire.Json]:
+    async def _chain_listing(self, chunk: list[str], fields: list[str] = _CHAIN_FIELDS) -> list[wire.Json]:
         """Every user the filtered listing returns, all pages (each page asked with the same header)."""
         users = self._client.users
-        page = await self._json("GET", "/users", partial(self._chains_request, chunk))
+        page = await self._json("GET", "/users", partial(self._chains_request, chunk, fields))
         found: list[wire.Json] = list(page.get("value") or [])
         while link := page.get("@odata.nextLink"):
             page = await self._json(
@@ -673,23 +687,30 @@ class Gateway:
             found += page.get("value") or []
         return [u for u in found if isinstance(u, dict)]
 
-    def _chain_request(self, address: str) -> RequestInformation:
+    def _chain_request(self, address: str, fields: list[str] = _CHAIN_FIELDS) -> RequestInformation:
         # The SDK's user-item query parameters have no $count, which selecting the managers' fields needs.
         request = RequestInformation(
             Method.GET, "{+baseurl}/users/{user%2Did}{?%24count,%24expand,%24select}", {"user%2Did": address}
         )
         request.query_parameters["%24count"] = True
         request.query_parameters["%24expand"] = [_CHAIN_EXPAND]
-        request.query_parameters["%24select"] = _CHAIN_FIELDS
+        request.query_parameters["%24select"] = fields
         request.headers.add("ConsistencyLevel", "eventual")
         request.headers.try_add("Accept", "application/json")
         return request
 
-    async def _chain_alone(self, address: str) -> list[str]:
+    async def _chain_alone(
+        self,
+        address: str,
+        fields: list[str] = _CHAIN_FIELDS,
+        profiles: dict[str, wire.Json] | None = None,
+    ) -> list[str]:
         """One person's chain in one request; the level-by-level walk where ``$levels`` is refused."""
         if not self._expanded_chain_refused:
             try:
-                user = await self._json("GET", f"/users/{address}", partial(self._chain_request, address))
+                user = await self._json(
+                    "GET", f"/users/{address}", partial(self._chain_request, address, fields)
+                )
             except NotFound:
                 return []  # no such user: no chain, as the walk's first 404 says
             except InvalidRequest as exc:
@@ -698,6 +719,8 @@ class Gateway:
                 log.warning("graph.manager_chain_expand_refused", error=str(exc))
                 self._expanded_chain_refused = True
             else:
+                if profiles is not None:
+                    profiles[address] = user
                 return _chain_from_expanded(user, address)
         return await self.manager_chain(address)
 
