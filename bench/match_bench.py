@@ -47,7 +47,7 @@ def _tenant(n: int, seed: int) -> Any:
     person in a department and an office; each mentor reports to a mentee of their department now and
     then, so some candidates are in one reporting line."""
     built = tenant_gen.tenant(n, seed=seed, start=START)
-    rng = random.Random(f"match-bench-{seed}")  # noqa: S311 - seeded benchmark data
+    rng = random.Random(f"match-bench-{seed}")
     users = {u.upn: u for u in built.users.values()}
     for mentor, mentee in tenant_gen.people(n):
         for address, title in ((mentor, "Analyst"), (mentee, "Director")):
@@ -68,14 +68,15 @@ def _serve(n: int, seed: int, latency: float, port: int) -> None:
     from worker.sandbox.app import create_app, settle_for_serving
     from worker.sandbox.faults import FaultConfig
 
-    app = create_app(tenant=_tenant(n, seed), seed=seed, faults=FaultConfig(latency_seconds=(latency, latency)))
+    faults = FaultConfig(latency_seconds=(latency, latency))
+    app = create_app(tenant=_tenant(n, seed), seed=seed, faults=faults)
     app.sandbox.clock.set(START)
     settle_for_serving()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
 
 
 def _pool(mentors: int, mentees: int, seed: int) -> str:
-    rng = random.Random(f"match-pool-{seed}")  # noqa: S311 - seeded benchmark data
+    rng = random.Random(f"match-pool-{seed}")
     people = tenant_gen.people(max(mentors, mentees))
     lines = ["mentors:"]
     for address, _ in people[:mentors]:
