@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.e2e.world import World, play
@@ -102,3 +103,87 @@ def test_lost_sessions_name_their_cause_and_the_pages_escape_names(tmp_path: Pat
         assert "<script" not in page
 
     play(tmp_path, scenario)
+
+
+def test_each_lost_session_is_put_down_to_a_blackout_a_clock_change_or_an_absence(tmp_path: Path) -> None:
+    """New York with Paris: from mid-March to late March 2027 the US is on summer time and Europe not
+    yet, so the two people's offsets are an hour closer than at the first session."""
+    import dataclasses
+    from datetime import date
+
+    from worker.core.actions import Book
+    from worker.core.forecast import forecast
+    from worker.core.plan import Plan
+    from worker.reconcile.run import reconcile
+
+    async def scenario(w: World) -> None:
+        planned = await reconcile(w.config, gateway=w.gateway, now=w.now, dry_run=True, state_path=w.state)
+        emily = next(p for p in planned.desired.pairs if p.mentor.address.startswith("emily"))
+        book = next(a for a in planned.plan.of_kind(Book) if a.pair == emily.id)
+        skipped = (date(2027, 2, 23), date(2027, 3, 17), date(2027, 4, 6))
+        plan = Plan((dataclasses.replace(book, skipped=skipped),), planned.plan.statuses)
+        result = forecast(planned.desired, planned.observed, plan, now=w.now)
+        lost = next(p for p in result.pairs if p.pair == emily.id).lost
+        assert [(x.day, x.cause) for x in lost] == [
+            (date(2027, 2, 23), LostTo.BLACKOUT),
+            (date(2027, 3, 17), LostTo.CLOCK_CHANGE),
+            (date(2027, 4, 6), LostTo.ABSENCE),
+        ]
+
+    play(tmp_path, scenario)
+
+
+def test_the_command_prints_the_contract_s_json_and_it_matches_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from tests.e2e.world import EXAMPLE, START
+    from worker.cli import cli
+    from worker.core.actions import Book
+    from worker.graph.ops import Gateway
+    from worker.inprocess import SimulatedTime, connect
+    from worker.sandbox.app import create_app
+
+    config = tmp_path / "config"
+    shutil.copytree(EXAMPLE, config)
+    app = create_app(seed=0)
+    clock = SimulatedTime(app, START)
+    gateway = connect(app, time=clock)  # built before from_env is replaced: it calls it
+    monkeypatch.setattr(Gateway, "from_env", classmethod(lambda cls, *a, **k: gateway))
+    monkeypatch.setenv("CROSSGEN_STATE", str(tmp_path / "state"))
+    result = CliRunner().invoke(
+        cli, ["forecast", "--config", str(config), "--as-of", START.isoformat(), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    for pair in data["pairs"]:
+        assert {"pair", "mentor", "mentee", "sessions", "first", "lost"} <= set(pair)
+        assert isinstance(pair["sessions"], int) and isinstance(pair["lost"], int)
+
+    async def book() -> dict[str, tuple[int, str]]:
+        from worker.reconcile.run import reconcile
+
+        fresh = connect(app, time=clock)  # the tenant the forecast read
+        try:
+            run = await reconcile(config, gateway=fresh, now=START, state_path=tmp_path / "state")
+        finally:
+            await fresh.aclose()
+        return {a.pair: (len(a.sessions), a.sessions[0].start.isoformat()) for a in run.plan.of_kind(Book)}
+
+    import asyncio
+    from datetime import datetime
+
+    monkeypatch.undo()  # connect() builds its gateway through from_env
+    writes = [e for e in app.sandbox.counters.log if e[2] != "GET" and not e[3].endswith("/getSchedule")]
+    assert writes == [], "a forecast writes nothing"
+    booked = asyncio.run(book())
+    forecast_ = {
+        p["pair"]: (p["sessions"], datetime.fromisoformat(p["first"]).astimezone(UTC).isoformat())
+        for p in data["pairs"]
+        if p["first"]
+    }
+    assert forecast_ == booked
