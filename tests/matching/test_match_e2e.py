@@ -238,3 +238,48 @@ def test_the_command_writes_the_file_and_exits_1_when_someone_is_left(
     assert writes == [], "nothing is written to Microsoft 365"
     (config / "pairs.yaml").write_text(out.read_text(encoding="utf-8"), encoding="utf-8")
     assert CliRunner().invoke(cli, ["validate", "--config", str(config)]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_the_working_hours_check_never_drops_a_pair_the_planner_would_book(tmp_path: Path) -> None:
+    """The cheap check must be a necessary condition: over every mentor x mentee of the demo tenant
+    (Paris, London, New York, Kolkata, Kathmandu, Singapore, Sydney...), each pair the planner books
+    passes it."""
+    from worker.matching import propose as module
+
+    async def scenario(w: World) -> None:
+        _fresh(w)
+        people = [
+            "lea.martin",
+            "amina.diallo",
+            "hugo.bernard",
+            "tom.nguyen",
+            "priya.sharma",
+            "emily.davis",
+            "olivia.wilson",
+            "sanjay.thapa",
+            "carlos.garcia",
+            "yuki.tanaka",
+        ]
+        seniors = ["jean.dubois", "claire.petit", "robert.lefevre", "sophie.moreau", "nadia.benali", "li.wei"]
+        pool = "mentors:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in people)
+        pool += "mentees:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in seniors)
+        pool += "rules:\n  not_in_reporting_line: false\n"
+        w.edit("program.yaml", "reject_reporting_lines: true", "reject_reporting_lines: false")
+        w.write("pool.yaml", pool)
+        programme = load_programme(w.config, pairs_optional=True)
+        loaded = load_pool(w.config / "pool.yaml", programme)
+        profiles, schedules, problems = await module.read_people(
+            w.gateway, loaded.people(), now=w.now, organizers=programme.program.organizers
+        )
+        matcher = module._Matcher(programme, loaded, profiles, schedules, problems, now=w.now)
+        mentors = [m.address for m in loaded.mentors]
+        mentees = [m.address for m in loaded.mentees]
+        edges = [(i, j) for i in range(len(mentors)) for j in range(len(mentees))]
+        booked = [e for e, wgt in matcher.evaluate(edges, mentors, mentees).items() if wgt is not None]
+        meet = [e for e in edges if matcher.hours_meet(mentors[e[0]], mentees[e[1]], "fortnightly")]
+        assert set(booked) <= set(meet)
+        assert len(meet) < len(edges), "some pairs' hours never meet (Sydney with Paris)"
+        assert booked, "and many pairs can be booked"
+
+    play(tmp_path, scenario)
