@@ -35,8 +35,20 @@ from bench import tenant_gen
 from bench.first_run import START, _free_port
 
 TOPICS = [
-    "generative AI", "LinkedIn", "TikTok", "dashboards", "mobile payments", "social media", "data",
-    "apps", "gaming", "podcasts", "cybersecurity", "diversity", "customer voice", "automation",
+    "generative AI",
+    "LinkedIn",
+    "TikTok",
+    "dashboards",
+    "mobile payments",
+    "social media",
+    "data",
+    "apps",
+    "gaming",
+    "podcasts",
+    "cybersecurity",
+    "diversity",
+    "customer voice",
+    "automation",
 ]
 DEPARTMENTS = ["Finance", "Sales", "Marketing", "IT", "Operations", "Legal", "Product", "People"]
 OFFICES = ["Paris", "Lyon", "London", "New York", "Brussels", "Boston"]
@@ -174,8 +186,14 @@ def main() -> None:
         print(json.dumps(result, sort_keys=True))
         return
     print(f"== crossgen match, {args.mentors} mentors x {args.mentees} mentees, latency {args.latency}s")
-    for key in ("wall_s", "worker_cpu_s", "getschedule_calls", "getschedule_calls_expected", "requests",
-                "unmatched"):
+    for key in (
+        "wall_s",
+        "worker_cpu_s",
+        "getschedule_calls",
+        "getschedule_calls_expected",
+        "requests",
+        "unmatched",
+    ):
         print(f"  {key:28} {result[key]}")
     for key, value in result["figures"].items():
         print(f"  {key:28} {value}")

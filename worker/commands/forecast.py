@@ -23,7 +23,7 @@ from worker.commands.common import as_of_option, config_option, fail_config, par
 @config_option
 @as_of_option
 @click.option("--policy", metavar="NAME", help="What if every pair were on this policy of policies.yaml.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {\"pairs\": [...]}.")
+@click.option("--json", "as_json", is_flag=True, help='Print one JSON object: {"pairs": [...]}.')
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."

@@ -59,7 +59,8 @@ def render_pairs(proposal: Proposal, *, pool_file: str, now: datetime) -> str:
     for pair in proposal.pairs:
         if pair.kept:
             names = _one_line(f"{pair.mentor.name} with {pair.mentee.name}")
-            out.append(f"  # kept from pairs.yaml: {names}")
+            warning = f"; {_one_line(pair.warning)}" if pair.warning else ""
+            out.append(f"  # kept from pairs.yaml: {names}{warning}")
         else:
             out.append(f"  # {_why(pair)}")
         out += _entry(pair, proposal.default_policy)

@@ -42,7 +42,7 @@ from worker.core.matching import (
     score,
     shared_topics,
 )
-from worker.core.plan import Planner
+from worker.core.plan import PairState, Planner
 from worker.core.types import Interval, Schedule, Session, WorkingHours
 from worker.graph.errors import GraphError
 from worker.graph.ops import MAX_SCHEDULES, split_window
@@ -66,6 +66,7 @@ class Proposed:
     zone_name: str | None = None
     start: date | None = None  # a kept pair's own start
     zones: tuple[str, str] = ("", "")
+    warning: str = ""  # a kept pair the next run could not book
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +124,7 @@ def schedule_calls(people: int, now: datetime) -> int:
     return math.ceil(people / MAX_SCHEDULES) * len(split_window(Interval(now, now + DEFAULT_HORIZON)))
 
 
-async def propose(
-    programme: Programme, pool: Pool, *, gateway: Gateway, now: datetime
-) -> Proposal:
+async def propose(programme: Programme, pool: Pool, *, gateway: Gateway, now: datetime) -> Proposal:
     kept_pairs = list(programme.pairs) if pool.keep_existing else []
     # A programme that starts after the free/busy horizon is judged as of the day before it starts, when
     # its first run would book it (a run books nothing it cannot yet see).
@@ -220,24 +219,34 @@ class _Matcher:
 
     # --- the planner's verdict ----------------------------------------------------------------------
 
+    def book(self, pairs: list[Pair]) -> list[tuple[Book | None, str]]:
+        """The planner's decision for each pair alone, as a run would book it first: its ``Book``, or
+        None and why."""
+        desired = desired_from(dataclasses.replace(self.programme, pairs=tuple(pairs)), names=self.names)
+        by_id = {p.id: p for p in desired.pairs}
+        out: list[tuple[Book | None, str]] = []
+        for pair in pairs:
+            wanted = by_id[pair.id]
+            alone: Desired = dataclasses.replace(desired, pairs=(wanted,))
+            status, actions = Planner(alone, self.observed, self.now).pair(wanted)
+            book = next((a for a in actions if isinstance(a, Book)), None)
+            # A pair that starts past the free/busy horizon is booked by a later run: no verdict yet.
+            waiting = status.state == PairState.PENDING
+            out.append((book, "" if waiting else status.detail or status.state))
+        return out
+
     def evaluate(self, edges: list[Edge], mentors: list[str], mentees: list[str]) -> dict[Edge, int | None]:
-        """Ask the planner to book each pair alone, as a run would book it first; its weight or None."""
+        """Ask the planner to book each pair alone; its weight, or None (and the reason noted)."""
         pool_mentees = {m.address: m for m in self.pool.mentees}
         pairs = [
             Pair(pair_id(mentors[i], mentees[j]), mentors[i], mentees[j], pool_mentees[mentees[j]].policy)
             for i, j in edges
         ]
-        desired = desired_from(dataclasses.replace(self.programme, pairs=tuple(pairs)), names=self.names)
-        by_id = {p.id: p for p in desired.pairs}
         out: dict[Edge, int | None] = {}
-        for (i, j), pair in zip(edges, pairs, strict=True):
-            wanted = by_id[pair.id]
-            alone: Desired = dataclasses.replace(desired, pairs=(wanted,))
-            status, actions = Planner(alone, self.observed, self.now).pair(wanted)
-            book = next((a for a in actions if isinstance(a, Book)), None)
+        for (i, j), pair, (book, detail) in zip(edges, pairs, self.book(pairs), strict=True):
             minimum = self.min_sessions(pair.policy)
             if book is None:
-                self.reasons[(i, j)] = f"no time to meet: {status.detail or status.state}"
+                self.reasons[(i, j)] = f"no time to meet: {detail or 'starts after the free/busy horizon'}"
                 out[(i, j)] = None
             elif len(book.sessions) < minimum:
                 self.reasons[(i, j)] = f"only {len(book.sessions)} sessions bookable (at least {minimum})"
@@ -266,13 +275,25 @@ class _Matcher:
         taken: set[str] = set()
         result: list[Proposed] = []
         dropped: list[tuple[Pair, str]] = []
+        kept: list[Pair] = []
         for pair in existing:
             breach = self.rule_breach(pair.mentor, pair.mentee)
             if breach and not breach.startswith(pair.mentor) and not breach.startswith(pair.mentee):
                 dropped.append((pair, breach))
-                continue
-            result.append(self._proposed(pair.mentor, pair.mentee, pair.policy, pair.topics, kept=True))
-            result[-1] = dataclasses.replace(result[-1], start=pair.start)
+            else:
+                kept.append(pair)
+        readable = [p for p in kept if p.mentor not in self.problems and p.mentee not in self.problems]
+        verdicts = dict(zip([p.id for p in readable], self.book(readable), strict=True))
+        for pair in kept:
+            book, detail = verdicts.get(pair.id, (None, "not readable"))
+            warning = f"the next run finds no time for them: {detail}" if book is None and detail else ""
+            result.append(
+                dataclasses.replace(
+                    self._proposed(pair.mentor, pair.mentee, pair.policy, pair.topics, kept=True),
+                    start=pair.start,
+                    warning=warning,
+                )
+            )
             if pair.mentor in capacity:
                 capacity[pair.mentor] -= 1
             taken.add(pair.mentee)

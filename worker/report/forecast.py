@@ -117,20 +117,18 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.why{display:block;col
 
 def render_html(result: Forecast) -> str:
     weeks = [WeekCount(day, 0, held, lost) for day, (held, lost) in weekly(result).items()]
-    chart = sessions_chart(
-        weeks, title=_title(result), labels={"upcoming": "Forecast", "cancelled": "Lost"}
-    )
+    chart = sessions_chart(weeks, title=_title(result), labels={"upcoming": "Forecast", "cancelled": "Lost"})
     rows = []
     for p in result.pairs:
         first = when(p.first.start, ZoneInfo(p.zone_name)) if p.first and p.zone_name else ""
         rows.append(
             "<tr>"
-            f"<td>{_e(p.mentor_name)} → {_e(p.mentee_name)}<span class=\"why\">{_e(p.pair)}</span></td>"
+            f'<td>{_e(p.mentor_name)} → {_e(p.mentee_name)}<span class="why">{_e(p.pair)}</span></td>'
             f"<td>{_e(p.policy)}</td>"
             f'<td class="num">{len(p.sessions)} of {p.wanted}</td>'
-            f"<td>{_e(first)}<span class=\"why\">{_e(p.zone_name or '')}</span></td>"
+            f'<td>{_e(first)}<span class="why">{_e(p.zone_name or "")}</span></td>'
             f"<td>{_e(_lost_text(p))}</td>"
-            f"<td>{_e(p.state)}<span class=\"why\">{_e(_why(p))}</span></td>"
+            f'<td>{_e(p.state)}<span class="why">{_e(_why(p))}</span></td>'
             "</tr>"
         )
     return "\n".join(
