@@ -97,6 +97,7 @@ def test_lost_sessions_name_their_cause_and_the_pages_escape_names(tmp_path: Pat
         causes = {x.cause for p in result.pairs for x in p.lost}
         assert LostTo.BLACKOUT in causes
         md = render_md(result)
+        assert "Léa Martin → Jean Dubois" in md, "people are named as the directory names them"
         assert "| pair | policy | sessions | first session | lost | state |" in md
         page = render_html(result)
         assert page.count("<svg") == 1 and 'data-kind="upcoming"' in page and "Forecast (" in page

@@ -96,9 +96,17 @@ BOOKABLE = "bookable"
 
 
 def forecast(
-    desired: Desired, observed: Observed, plan: Plan, *, now: datetime, policy: str | None = None
+    desired: Desired,
+    observed: Observed,
+    plan: Plan,
+    *,
+    now: datetime,
+    policy: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Forecast:
-    """Each pair of ``desired`` as ``plan`` (the planner's decision over ``observed``) leaves it."""
+    """Each pair of ``desired`` as ``plan`` (the planner's decision over ``observed``) leaves it.
+    ``names``: people's names as the directory gives them, by address (else the programme's)."""
+    names = names or {}
     books = {a.pair: a for a in plan.of_kind(Book)}
     statuses = {s.pair: s for s in plan.statuses}
     live: dict[str, SeriesInfo] = {}
@@ -129,8 +137,8 @@ def forecast(
                 pair=pair.id,
                 mentor=pair.mentor.address,
                 mentee=pair.mentee.address,
-                mentor_name=pair.mentor.name,
-                mentee_name=pair.mentee.name,
+                mentor_name=names.get(pair.mentor.address) or pair.mentor.name,
+                mentee_name=names.get(pair.mentee.address) or pair.mentee.name,
                 policy=pair.rules.name,
                 wanted=pair.rules.sessions,
                 state=state,

@@ -53,4 +53,24 @@ async def forecast_programme(
     result = await reconcile(
         config_dir, gateway=gateway, now=now, dry_run=True, programme=programme, state_path=state_path
     )
-    return forecast(result.desired, result.observed, result.plan, now=now, policy=policy)
+    people = list(
+        dict.fromkeys(a for p in result.desired.pairs for a in (p.mentor.address, p.mentee.address))
+    )
+    names = await directory_names(gateway, people)
+    return forecast(result.desired, result.observed, result.plan, now=now, policy=policy, names=names)
+
+
+async def directory_names(gateway: Gateway, people: list[str]) -> dict[str, str]:
+    """People's display names as the directory gives them (a few bulk reads); anyone the directory could
+    not give keeps the programme's name for them."""
+    from worker.graph.errors import AuthError, GraphError
+
+    users: dict[str, dict[str, object]] = {}
+    try:
+        await gateway.manager_chains(people, errors={}, profiles=users)
+    except AuthError:
+        raise
+    except GraphError:
+        return {}
+    names = {a: u.get("displayName") for a, u in users.items()}
+    return {a: n.strip() for a, n in names.items() if isinstance(n, str) and n.strip()}
