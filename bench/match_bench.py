@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def _kind(method: str, path: str) -> str:
     return f"{method} {path.replace('/v1.0', '')}"
 
 
-async def _match(config: Path, pool_path: Path, env: dict[str, str]) -> dict[str, Any]:
+async def _match(config: Path, pool_path: Path, env: dict[str, str], now: datetime) -> dict[str, Any]:
     from worker.graph.ops import Gateway
     from worker.matching.pool import load_pool
     from worker.matching.propose import propose
@@ -127,7 +128,7 @@ async def _match(config: Path, pool_path: Path, env: dict[str, str]) -> dict[str
     pool = load_pool(pool_path, programme)
     gateway = Gateway.from_env(env, http_client=client)
     try:
-        proposal = await propose(programme, pool, gateway=gateway, now=START)
+        proposal = await propose(programme, pool, gateway=gateway, now=now)
     finally:
         await gateway.aclose()
     return {
@@ -149,6 +150,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the sandbox takes per request")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    parser.add_argument(
+        "--weeks-in",
+        type=int,
+        default=0,
+        help="match this many weeks after the programme's first Monday (fewer sessions left than asked)",
+    )
     args = parser.parse_args()
 
     import logging
@@ -177,11 +184,18 @@ def main() -> None:
             (config / "pairs.yaml").unlink()  # a new programme: nobody is paired yet
             pool = config / "pool.yaml"
             pool.write_text(_pool(args.mentors, args.mentees, args.seed), encoding="utf-8")
-            result = asyncio.run(_match(config, pool, info["env"]))
+            now = START + timedelta(weeks=args.weeks_in)
+            result = asyncio.run(_match(config, pool, info["env"], now))
     finally:
         server.terminate()
         server.join(10)
-    result.update(mentors=args.mentors, mentees=args.mentees, latency_s=args.latency, seed=args.seed)
+    result.update(
+        mentors=args.mentors,
+        mentees=args.mentees,
+        latency_s=args.latency,
+        seed=args.seed,
+        weeks_in=args.weeks_in,
+    )
     if args.json:
         print(json.dumps(result, sort_keys=True))
         return

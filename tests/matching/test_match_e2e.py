@@ -283,3 +283,47 @@ def test_the_working_hours_check_never_drops_a_pair_the_planner_would_book(tmp_p
         assert booked, "and many pairs can be booked"
 
     play(tmp_path, scenario)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weeks_in", [0, 14])
+def test_the_bound_the_lazy_search_relies_on_is_never_below_what_the_planner_books(
+    tmp_path: Path, weeks_in: int
+) -> None:
+    """Every pair of the demo tenant's zones, at the start and 14 weeks in (the spring blackout ahead):
+    the sessions the planner books never exceed ``most_sessions``, or the assignment would not be optimal."""
+    from datetime import timedelta
+
+    from worker.matching import propose as module
+
+    async def scenario(w: World) -> None:
+        _fresh(w)
+        w.at(START + timedelta(weeks=weeks_in))
+        people = ["lea.martin", "amina.diallo", "tom.nguyen", "priya.sharma", "emily.davis", "sanjay.thapa"]
+        seniors = ["jean.dubois", "claire.petit", "robert.lefevre", "sophie.moreau", "nadia.benali", "li.wei"]
+        pool = "mentors:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in people)
+        pool += "mentees:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in seniors)
+        pool += "rules:\n  not_in_reporting_line: false\n"
+        w.edit("program.yaml", "reject_reporting_lines: true", "reject_reporting_lines: false")
+        w.write("pool.yaml", pool)
+        programme = load_programme(w.config, pairs_optional=True)
+        loaded = load_pool(w.config / "pool.yaml", programme)
+        profiles, schedules, problems = await module.read_people(
+            w.gateway, loaded.people(), now=w.now, organizers=programme.program.organizers
+        )
+        matcher = module._Matcher(programme, loaded, profiles, schedules, problems, now=w.now)
+        mentors = [m.address for m in loaded.mentors]
+        mentees = [m.address for m in loaded.mentees]
+        edges = [(i, j) for i in range(len(mentors)) for j in range(len(mentees))]
+        matcher.evaluate(edges, mentors, mentees)
+        assert matcher.results, "some pairs are booked"
+        for (i, j), sessions in matcher.results.items():
+            bound = matcher.most_sessions("fortnightly", matcher.hours(mentees[j]).zone)
+            assert len(sessions) <= bound, (mentors[i], mentees[j], len(sessions), bound)
+        if weeks_in:
+            assert any(
+                len(s) == matcher.most_sessions("fortnightly", matcher.hours(mentees[j]).zone)
+                for (_, j), s in matcher.results.items()
+            ), "and the bound is tight for some"
+
+    play(tmp_path, scenario)

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from worker.core.actions import Book
 from worker.core.desired import Desired, Observed
@@ -43,7 +43,7 @@ from worker.core.matching import (
     shared_topics,
 )
 from worker.core.plan import PairState, Planner
-from worker.core.types import Interval, Schedule, Session, WorkingHours
+from worker.core.types import CadenceKind, Interval, Schedule, Session, WorkingHours
 from worker.graph.errors import GraphError
 from worker.graph.ops import MAX_SCHEDULES, split_window
 from worker.matching.pool import Pool
@@ -162,6 +162,7 @@ class _Matcher:
         self.results: dict[Edge, tuple[Session, ...]] = {}
         self.zones: dict[Edge, str] = {}
         self._overlap: dict[tuple[object, ...], bool] = {}
+        self._most: dict[tuple[str, tzinfo], int] = {}
         self.offers = {m.address: m.offers for m in pool.mentors}
         self.wants = {m.address: m.wants for m in pool.mentees}
         most = max((programme.policies[m.policy].sessions for m in pool.mentees), default=1)
@@ -257,6 +258,57 @@ class _Matcher:
                 out[(i, j)] = self.weight(mentors[i], mentees[j], len(book.sessions))
         return out
 
+    def most_sessions(self, policy: str, zone: tzinfo) -> int:
+        """At most how many sessions a pair under ``policy`` whose mentee (the series' zone) is in ``zone``
+        can hold before the programme ends: the lazy assignment's bound; the tighter, the fewer pairs the
+        planner is asked about.
+
+        Over every possible first date of the search window (a clean day), the pattern's occurrences up
+        to ``end`` whose week (Monday to Sunday, series zone) keeps some policy day whose window is not
+        entirely inside a blackout: a session in a blacked-out week can be neither held nor moved, and a
+        skip only extends the series. Everything else a pair meets (busy time, the other person's hours
+        and days) can only lower that count."""
+        key = (policy, zone)
+        if key not in self._most:
+            self._most[key] = self._most_sessions(self.programme.policies[policy], zone)
+        return self._most[key]
+
+    def _most_sessions(self, rules: Any, zone: tzinfo) -> int:
+        info = self.programme.program
+        first = max(self.now.astimezone(zone).date(), info.start) - timedelta(days=1)
+        interval = max(1, rules.cadence.interval)
+        if rules.cadence.kind is not CadenceKind.WEEKLY or rules.hours.end <= rules.hours.start:
+            if rules.cadence.kind is CadenceKind.WEEKLY:
+                fit = (info.end - first).days // (7 * interval) + 1
+            else:
+                fit = ((info.end.year - first.year) * 12 + info.end.month - first.month) // interval + 1
+            return max(0, min(rules.sessions, fit))
+        blackouts = [(b.start, b.end) for b in self.programme.blackouts]
+
+        def blacked(day: date) -> bool:
+            return any(a <= day <= b for a, b in blackouts)
+
+        def open_day(day: date) -> bool:  # some of the window falls on a programme day without a blackout
+            ends = (rules.hours.start, rules.hours.end)
+            days = {datetime.combine(day, t, tzinfo=zone).astimezone(info.zone).date() for t in ends}
+            return day.weekday() in rules.days and not all(blacked(d) for d in days)
+
+        def open_week(day: date) -> bool:
+            monday = day - timedelta(days=day.weekday())
+            return any(open_day(monday + timedelta(days=i)) for i in range(7))
+
+        best = 0
+        day = first
+        while day <= first + rules.lookahead + timedelta(days=2):
+            if open_day(day):
+                held, occurrence = 0, day
+                while occurrence <= info.end + timedelta(days=1) and held < rules.sessions:
+                    held += open_week(occurrence)
+                    occurrence += timedelta(weeks=interval)
+                best = max(best, held)
+            day += timedelta(days=1)
+        return best
+
     def min_sessions(self, policy: str) -> int:
         if self.pool.min_sessions is not None:
             return self.pool.min_sessions
@@ -311,8 +363,8 @@ class _Matcher:
                 elif not self.hours_meet(mentor, mentee, policy_of[mentee]):
                     self.reasons[(i, j)] = "working hours never meet for a whole session"
                 else:
-                    sessions = self.programme.policies[policy_of[mentee]].sessions
-                    optimistic[(i, j)] = self.weight(mentor, mentee, sessions)
+                    most = self.most_sessions(policy_of[mentee], self.hours(mentee).zone)
+                    optimistic[(i, j)] = self.weight(mentor, mentee, most)
         chosen, known = assign_lazily(
             [capacity[m] for m in mentors],
             len(mentees),
