@@ -130,7 +130,8 @@ def forecast(
             series = live[pair.id]
             zone_name = series.zone_name
             sessions = tuple(s for s in _pattern(series) if s.start >= now)
-            skipped = sorted(parse_skipped(series.properties.get(PROP_SKIPPED)))
+            today = now.astimezone(ZoneInfo(series.zone_name)).date()
+            skipped = sorted(d for d in parse_skipped(series.properties.get(PROP_SKIPPED)) if d >= today)
             lost = _causes(skipped, sessions, desired, observed, people)
         out.append(
             PairForecast(
