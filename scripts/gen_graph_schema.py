@@ -69,6 +69,9 @@ ROOT_TYPES = (
     "freeBusyError",
     "openTypeExtension",
     "timeSlot",
+    "organization",
+    "verifiedDomain",
+    "domain",
 )
 
 # Action name -> the binding type we mean (the CSDL overloads names such as ``cancel`` across many types).

@@ -1,7 +1,8 @@
 """``crossgen demo``: the whole programme on the seeded sandbox tenant, in-process, with simulated time.
 
 The story a new user sees, in under half a minute and with no Microsoft account:
-1. the example programme is validated;
+1. the example programme is validated, and ``crossgen match`` shows who it would pair from the
+   example pool (``config/pool.yaml``) and why the others are left out;
 2. the plan for the first run (nothing written);
 3. the run books every pair it can, and a week view shows who meets when, in each person's time;
 4. a week later one mentee declines a session and an "urgent" meeting lands on another; the next run
@@ -103,6 +104,28 @@ async def _upcoming(gateway: Any, result: RunResult, pair_id: str, after: dateti
     return next((o for o in occurrences if o.start > after and not o.is_cancelled), None)
 
 
+async def _match(config: Path, gateway: Any, now: datetime) -> dict[str, Any]:
+    """``crossgen match`` on the example pool, as for a new programme (its pairs.yaml set aside):
+    who it would pair, and who it leaves out and why. Nothing is written; the demo then goes on with
+    the example's own pairs."""
+    import dataclasses
+
+    from worker.matching.pool import load_pool
+    from worker.matching.propose import propose
+    from worker.policies.load import load_programme
+
+    programme = dataclasses.replace(load_programme(config), pairs=())
+    proposal = await propose(programme, load_pool(config / "pool.yaml", programme), gateway=gateway, now=now)
+    return {
+        "pairs": [
+            {"mentor": p.mentor.name, "mentee": p.mentee.name, "topics": list(p.topics),
+             "first": p.sessions[0].start.isoformat() if p.sessions else None}
+            for p in proposal.pairs
+        ],
+        "unmatched": [{"who": u.person.name, "role": u.role, "why": u.why} for u in proposal.unmatched],
+    }
+
+
 async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = None) -> Story:
     """Play the story; ``echo(kind, data)`` is told of each step as it happens (the terminal view)."""
     from worker.inprocess import Participant, SimulatedTime, connect
@@ -133,6 +156,9 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
                     config=str(config),
                 ),
             )
+
+            if (config / "pool.yaml").exists():
+                say("match", story.add("match", **await _match(config, gateway, clock.now)))
 
             planned = await reconcile(
                 config, gateway=gateway, now=clock.now, dry_run=True, state_path=state_path

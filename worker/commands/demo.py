@@ -36,6 +36,13 @@ def _terminal(console: Any) -> Any:
                 f"[bold]{data['programme']}[/]: {plural(data['pairs'], 'pair')}, policies "
                 f"{', '.join(data['policies'])} — valid ({data['config']})"
             )
+        elif kind == "match":
+            console.print(Rule("1b. Matching the pool of volunteers (config/pool.yaml), nothing written"))
+            for pair in data["pairs"]:
+                topics = ", ".join(pair["topics"]) or "no shared topic"
+                console.print(f"  {pair['mentor']} teaches {pair['mentee']}: {topics}")
+            for person in data["unmatched"]:
+                console.print(f"  [yellow]{person['who']}[/] ({person['role']}) left out: {person['why']}")
         elif kind == "plan":
             from worker.reconcile.present import plan_table
 

@@ -97,6 +97,8 @@ URL_MARGIN = 160
 # The people's own names come with the same read: invitations, emails and reports name people as the
 # directory does (displayName, accents kept), and greet them by givenName.
 _CHAIN_FIELDS = ["id", "mail", "userPrincipalName", "displayName", "givenName"]
+# With ``profiles`` (crossgen match): what the directory says of each person, in the same requests.
+_PROFILE_FIELDS = [*_CHAIN_FIELDS, "department", "jobTitle", "officeLocation"]
 _CHAIN_EXPAND = "manager($levels=max;$select=id,mail,userPrincipalName)"
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
 # Messages per page of an Inbox listing: Outlook's largest page without bodies (a message is then a few
@@ -573,6 +575,7 @@ class Gateway:
         errors: dict[str, GraphError] | None = None,
         names: dict[str, tuple[str, str]] | None = None,
         chains: bool = True,
+        profiles: dict[str, wire.Json] | None = None,
     ) -> dict[str, list[str]]:
         """Everyone's management chain (lower-case addresses, nearest manager first), read in bulk.
 
@@ -591,15 +594,20 @@ class Gateway:
 
         Everyone asked gets an entry unless their read failed: then the error goes in ``errors`` when
         given, else the first one is raised. ``AuthError`` is always raised.
+
+        With ``profiles``, each user read also selects ``displayName``, ``department``, ``jobTitle`` and
+        ``officeLocation`` and lands there as Graph returned it, by lower-case address (someone whose
+        chain came from the level-by-level walk has no entry).
         """
         people = list(dict.fromkeys(a.lower() for a in addresses))
+        fields = _PROFILE_FIELDS if profiles is not None else _CHAIN_FIELDS
         found: dict[str, list[str]] = {}
         failed: dict[str, GraphError] = {}
         alone: list[str] = []
 
         async def chunk_of(chunk: list[str]) -> None:
             try:
-                users = await self._chain_listing(chunk, chains=chains)
+                users = await self._chain_listing(chunk, fields, chains=chains)
             except AuthError:
                 raise
             except GraphError as exc:
@@ -619,16 +627,21 @@ class Gateway:
                         found[address] = _chain_from_expanded(user, address) if chains else []
                         if names is not None:
                             names[address] = _names_of(user)
+                        if profiles is not None:
+                            profiles[address] = user
             alone.extend(a for a in chunk if a not in found)
 
         if self._bulk_chains_refused:
             alone.extend(people)
         else:
-            await fan_out([chunk_of(chunk) for chunk in self._chain_chunks(people)], gate=self._read_gate())
+            chunks = self._chain_chunks(people, fields)
+            await fan_out([chunk_of(chunk) for chunk in chunks], gate=self._read_gate())
 
         async def one(address: str) -> None:
             try:
-                found[address] = await self._chain_alone(address, names=names, chains=chains)
+                found[address] = await self._chain_alone(
+                    address, fields, names=names, chains=chains, profiles=profiles
+                )
             except AuthError:
                 raise
             except GraphError as exc:
@@ -641,7 +654,9 @@ class Gateway:
             raise next(iter(failed.values()))
         return {a: found[a] for a in people if a in found}
 
-    def _chains_request(self, chunk: list[str], *, chains: bool = True) -> RequestInformation:
+    def _chains_request(
+        self, chunk: list[str], fields: list[str] = _CHAIN_FIELDS, *, chains: bool = True
+    ) -> RequestInformation:
         """The bulk chain read, its URL spelt out: the query is as msgraph's template expands it
         (RFC 6570, every reserved character percent-encoded), but one ``quote`` over each value instead
         of std-uritemplate's one call per character, which for a 2,000-character filter cost more than
@@ -651,7 +666,7 @@ class Gateway:
             "%24count": "true",
             **({"%24expand": _CHAIN_EXPAND} if chains else {}),
             "%24filter": f"mail in ({literals})",
-            "%24select": ",".join(_CHAIN_FIELDS),
+            "%24select": ",".join(fields),
         }
         request = RequestInformation(Method.GET)
         request.url = f"{self._adapter.base_url}/users?" + "&".join(
@@ -661,7 +676,7 @@ class Gateway:
         request.headers.add("ConsistencyLevel", "eventual")
         return request
 
-    def _chain_chunks(self, people: list[str]) -> list[list[str]]:
+    def _chain_chunks(self, people: list[str], fields: list[str] = _CHAIN_FIELDS) -> list[list[str]]:
         """People in order, as many per request as keep its URL, as httpx sends it, within the limit.
 
         Each address adds its percent-encoded literal and a comma (an estimate, cheap to add up); every
@@ -669,7 +684,7 @@ class Gateway:
         limit = MAX_URL - URL_MARGIN
 
         def measured(chunk: list[str]) -> int:
-            return len(str(httpx.URL(self._chains_request(chunk).url)))
+            return len(str(httpx.URL(self._chains_request(chunk, fields).url)))
 
         chunks: list[list[str]] = []
         i = 0
@@ -688,10 +703,12 @@ class Gateway:
             i += len(chunk)
         return chunks
 
-    async def _chain_listing(self, chunk: list[str], *, chains: bool = True) -> list[wire.Json]:
+    async def _chain_listing(
+        self, chunk: list[str], fields: list[str] = _CHAIN_FIELDS, *, chains: bool = True
+    ) -> list[wire.Json]:
         """Every user the filtered listing returns, all pages (each page asked with the same header)."""
         users = self._client.users
-        page = await self._json("GET", "/users", partial(self._chains_request, chunk, chains=chains))
+        page = await self._json("GET", "/users", partial(self._chains_request, chunk, fields, chains=chains))
         found: list[wire.Json] = list(page.get("value") or [])
         while link := page.get("@odata.nextLink"):
             page = await self._json(
@@ -700,7 +717,9 @@ class Gateway:
             found += page.get("value") or []
         return [u for u in found if isinstance(u, dict)]
 
-    def _chain_request(self, address: str, *, chains: bool = True) -> RequestInformation:
+    def _chain_request(
+        self, address: str, fields: list[str] = _CHAIN_FIELDS, *, chains: bool = True
+    ) -> RequestInformation:
         # The SDK's user-item query parameters have no $count, which selecting the managers' fields needs.
         request = RequestInformation(
             Method.GET, "{+baseurl}/users/{user%2Did}{?%24count,%24expand,%24select}", {"user%2Did": address}
@@ -708,18 +727,24 @@ class Gateway:
         request.query_parameters["%24count"] = True
         if chains:
             request.query_parameters["%24expand"] = [_CHAIN_EXPAND]
-        request.query_parameters["%24select"] = _CHAIN_FIELDS
+        request.query_parameters["%24select"] = fields
         request.headers.add("ConsistencyLevel", "eventual")
         request.headers.try_add("Accept", "application/json")
         return request
 
     async def _chain_alone(
-        self, address: str, *, names: dict[str, tuple[str, str]] | None = None, chains: bool = True
+        self,
+        address: str,
+        fields: list[str] = _CHAIN_FIELDS,
+        *,
+        names: dict[str, tuple[str, str]] | None = None,
+        chains: bool = True,
+        profiles: dict[str, wire.Json] | None = None,
     ) -> list[str]:
         """One person's chain (and names) in one request; the level-by-level walk where ``$levels`` is
         refused (it reads no names: the planner then names the person by their address)."""
         if not self._expanded_chain_refused or not chains:
-            request = partial(self._chain_request, address, chains=chains)
+            request = partial(self._chain_request, address, fields, chains=chains)
             try:
                 user = await self._json("GET", f"/users/{address}", request)
             except NotFound:
@@ -732,6 +757,8 @@ class Gateway:
             else:
                 if names is not None:
                     names[address] = _names_of(user)
+                if profiles is not None:
+                    profiles[address] = user
                 return _chain_from_expanded(user, address) if chains else []
         return await self.manager_chain(address)
 

@@ -37,10 +37,11 @@ FILES: dict[str, type[BaseModel]] = {
 }
 
 
-def load_programme(config_dir: Path) -> Programme:
+def load_programme(config_dir: Path, *, pairs_optional: bool = False) -> Programme:
     """Load program.yaml, policies.yaml and pairs.yaml from ``config_dir``.
 
-    Raises ``ConfigError`` with every problem found, across all three files.
+    Raises ``ConfigError`` with every problem found, across all three files. With ``pairs_optional``
+    (``crossgen match`` on a new programme) a missing pairs.yaml reads as one with no pairs.
     """
     problems: list[Problem] = []
     docs: dict[str, YamlDoc] = {}
@@ -56,6 +57,10 @@ def load_programme(config_dir: Path) -> Programme:
         )
     for name, model in FILES.items():
         path = config_dir / name
+        absent = not path.exists() and not path.with_suffix(".yml").exists()
+        if pairs_optional and name == "pairs.yaml" and absent:
+            docs[name], models[name] = YamlDoc(str(path), {"pairs": []}), PairsFile(pairs=())
+            continue
         if not path.exists() and path.with_suffix(".yml").exists():
             problems.append(Problem(str(path), 1, 1, f"file not found; rename {name[:-5]}.yml to {name}"))
             continue
@@ -70,7 +75,7 @@ def load_programme(config_dir: Path) -> Programme:
         try:
             models[name] = model.model_validate(doc.value)
         except ValidationError as exc:
-            problems.extend(_problems_from(exc, doc, model))
+            problems.extend(problems_from(exc, doc, model))
             dropped[name] = set()
             models[name] = salvage(model, doc.value, (), dropped[name])
     programme, more, warnings = check_and_resolve(
@@ -183,7 +188,8 @@ def _program_fields(doc: YamlDoc | None, dropped: dict[str, set[PathKey]]) -> di
 # --- pydantic errors -> FILE:LINE:COL --------------------------------------------------------------
 
 
-def _problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
+def problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
+    """Pydantic's errors for ``doc`` as FILE:LINE:COL problems (also used for the matching pool file)."""
     out: list[Problem] = []
     errors = exc.errors(include_url=False)
     # A misspelt key is also a missing one: report it once, as the misspelling with its hint.

@@ -174,10 +174,20 @@ def create_app(
     seed: int = 0,
     empty: bool = False,
     sleeper: Sleeper | None = None,
+    domains: tuple[str, ...] = (),
 ) -> SandboxApp:
-    """A sandbox tenant served as ASGI: the seeded demo tenant unless ``tenant`` or ``empty`` is given."""
+    """A sandbox tenant served as ASGI: the seeded demo tenant unless ``tenant`` or ``empty`` is given.
+
+    ``domains``: the tenant's verified domains, the first the default (an empty tenant's default is
+    contoso.com when none is named; the demo tenant's people are always at contoso.com, so its
+    ``domains`` are added to that one)."""
     if tenant is None:
-        tenant = Tenant(seed=seed) if empty else seeding.demo_tenant(seed=seed)
+        if empty:
+            first, *more = domains or ("contoso.com",)
+            tenant = Tenant(seed=seed, domain=first, domains=tuple(more))
+        else:
+            tenant = seeding.demo_tenant(seed=seed)
+            tenant.domains = list(dict.fromkeys([*tenant.domains, *(d.lower() for d in domains)]))
     sandbox = Sandbox(tenant=tenant, clock=clock, faults=faults, seed=seed, sleeper=sleeper)
 
     async def openid(request: Request) -> Response:
