@@ -90,7 +90,7 @@ def render_md(result: Forecast) -> str:
         who = f"{p.mentor_name} → {p.mentee_name}".replace("|", "\\|")
         first = ""
         if p.first and p.zone_name:
-            first = f"{when(p.first.start, ZoneInfo(p.zone_name))} ({p.zone_name})"
+            first = when(p.first.start, ZoneInfo(p.zone_name))  # "Tue 12 Jan 2027 09:30 Europe/Paris"
         state = p.state + (f": {_why(p)}" if _why(p) else "")
         lines.append(
             f"| {who} | {p.policy} | {len(p.sessions)} of {p.wanted} | {first} | {_lost_text(p)} | "
@@ -120,7 +120,7 @@ def render_html(result: Forecast) -> str:
     chart = sessions_chart(weeks, title=_title(result), labels={"upcoming": "Forecast", "cancelled": "Lost"})
     rows = []
     for p in result.pairs:
-        first = when(p.first.start, ZoneInfo(p.zone_name)) if p.first and p.zone_name else ""
+        first = when(p.first.start, ZoneInfo(p.zone_name), named=False) if p.first and p.zone_name else ""
         rows.append(
             "<tr>"
             f'<td>{_e(p.mentor_name)} → {_e(p.mentee_name)}<span class="why">{_e(p.pair)}</span></td>'
