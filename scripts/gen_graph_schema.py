@@ -1,30 +1,32 @@
 """Generate ``worker/sandbox/graph_schema.json`` from Microsoft's Graph v1.0 CSDL.
 
 Why: the sandbox refuses what Graph refuses, so it validates request bodies against Microsoft's own
-schema rather than a hand-written copy. The CSDL is 3.5 MB and lives outside the product
-(``../shared/graph/graph-v1.0-csdl.xml``); this script distils the part the product touches into a small,
-deterministic JSON file that is committed and shipped as package data. A test regenerates it and
-compares, so the committed file cannot drift from the script.
+schema rather than a hand-written copy. The CSDL is 3.5 MB, vendored gzip-compressed with its MIT licence
+in ``vendor/msgraph/graph-v1.0-csdl.xml.gz`` (not shipped in the package); this script distils the part
+the product touches into a small, deterministic JSON file that is committed and shipped as package data.
+A test regenerates it and compares, so the committed file cannot drift from the script.
 
 What is kept: the closure of types reachable from ``ROOT_TYPES`` and ``ACTIONS`` through structural
 properties, the navigation properties Graph lets a client write inline (``INLINE_NAVIGATION``), and the
 derived types of every type used in a slot (so ``@odata.type`` can name e.g. ``customTimeZone``). Every
 type lists its properties with inherited ones already merged, so the validator never walks base types.
 
-Usage: ``python scripts/gen_graph_schema.py [CSDL] [-o OUT]``.
+Usage: ``python scripts/gen_graph_schema.py [CSDL] [-o OUT]`` (CSDL: ``.xml`` or ``.xml.gz``, the
+vendored copy by default).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
-import xml.etree.ElementTree as ET  # the input is Microsoft's metadata file from our own shared folder
+import xml.etree.ElementTree as ET  # the input is Microsoft's metadata file, vendored in this repository
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CSDL = REPO.parent / "shared" / "graph" / "graph-v1.0-csdl.xml"
+DEFAULT_CSDL = REPO / "vendor" / "msgraph" / "graph-v1.0-csdl.xml.gz"
 DEFAULT_OUT = REPO / "worker" / "sandbox" / "graph_schema.json"
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
@@ -67,6 +69,9 @@ ROOT_TYPES = (
     "freeBusyError",
     "openTypeExtension",
     "timeSlot",
+    "organization",
+    "verifiedDomain",
+    "domain",
 )
 
 # Action name -> the binding type we mean (the CSDL overloads names such as ``cancel`` across many types).
@@ -130,7 +135,9 @@ def describe(elem: ET.Element) -> dict[str, object]:
 
 
 def read_csdl(path: Path) -> tuple[dict[str, RawType], dict[str, dict[str, object]], list[ET.Element]]:
-    root = ET.parse(path).getroot()  # noqa: S314 - Microsoft's metadata from our own checkout, not user input
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        root = ET.parse(stream).getroot()  # noqa: S314 - Microsoft's metadata, vendored here, not user input
     schema = next(s for s in root.iter(EDM + "Schema") if s.get("Namespace") == NAMESPACE)
     types: dict[str, RawType] = {}
     enums: dict[str, dict[str, object]] = {}

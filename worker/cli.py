@@ -25,6 +25,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("worker.commands.reconcile", "run", "One reconcile pass: book, repair, cancel, send feedback."),
     "report": ("worker.commands.report", "report", "The programme's state for its lead (md, csv, html)."),
     "schema": ("worker.commands.validate", "schema", "Write the JSON Schema of the programme files."),
+    "match": (
+        "worker.commands.match",
+        "match",
+        "Propose pairs from a pool of volunteers: rules kept, time to meet checked.",
+    ),
+    "forecast": (
+        "worker.commands.forecast",
+        "forecast_command",
+        "What the programme would yield from today's calendars: sessions per pair, lost ones.",
+    ),
     "sandbox": (
         "worker.commands.sandbox",
         "sandbox",

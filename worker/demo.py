@@ -1,20 +1,25 @@
 """``crossgen demo``: the whole programme on the seeded sandbox tenant, in-process, with simulated time.
 
 The story a new user sees, in under half a minute and with no Microsoft account:
-1. the example programme is validated;
+1. the example programme is validated, and ``crossgen match`` shows who it would pair from the
+   example pool (``config/pool.yaml``) and why the others are left out;
 2. the plan for the first run (nothing written);
 3. the run books every pair it can, and a week view shows who meets when, in each person's time;
 4. a week later one mentee declines a session and an "urgent" meeting lands on another; the next run
    moves both sessions within their week;
 5. six weeks in, the sessions that took place have their feedback emails, one per participant;
-6. the programme report for the lead.
+6. participants rate their sessions with one click (one adds a comment, one forwards their email to a
+   colleague who tries to rate with it); the next run counts the genuine ratings and ignores the forged;
+7. the programme report for the lead, with the ratings, and the company summary.
 Everything goes through the real worker: MSAL, msgraph-sdk, pacing, the planner and the apply step,
 against the sandbox's Graph over in-process transports.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -99,6 +104,28 @@ async def _upcoming(gateway: Any, result: RunResult, pair_id: str, after: dateti
     return next((o for o in occurrences if o.start > after and not o.is_cancelled), None)
 
 
+async def _match(config: Path, gateway: Any, now: datetime) -> dict[str, Any]:
+    """``crossgen match`` on the example pool, as for a new programme (its pairs.yaml set aside):
+    who it would pair, and who it leaves out and why. Nothing is written; the demo then goes on with
+    the example's own pairs."""
+    import dataclasses
+
+    from worker.matching.pool import load_pool
+    from worker.matching.propose import propose
+    from worker.policies.load import load_programme
+
+    programme = dataclasses.replace(load_programme(config), pairs=())
+    proposal = await propose(programme, load_pool(config / "pool.yaml", programme), gateway=gateway, now=now)
+    return {
+        "pairs": [
+            {"mentor": p.mentor.name, "mentee": p.mentee.name, "topics": list(p.topics),
+             "first": p.sessions[0].start.isoformat() if p.sessions else None}
+            for p in proposal.pairs
+        ],
+        "unmatched": [{"who": u.person.name, "role": u.role, "why": u.why} for u in proposal.unmatched],
+    }
+
+
 async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = None) -> Story:
     """Play the story; ``echo(kind, data)`` is told of each step as it happens (the terminal view)."""
     from worker.inprocess import Participant, SimulatedTime, connect
@@ -129,6 +156,9 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
                     config=str(config),
                 ),
             )
+
+            if (config / "pool.yaml").exists():
+                say("match", story.add("match", **await _match(config, gateway, clock.now)))
 
             planned = await reconcile(
                 config, gateway=gateway, now=clock.now, dry_run=True, state_path=state_path
@@ -250,12 +280,28 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
             again = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
             say("steady", story.add("steady", at=clock.now.isoformat(), summary=again.summary()))
 
+            # The day after: people rate their sessions in one click, from their mail client.
+            at(clock.now + timedelta(days=1))
+            clicks = await _rate(person, again)
+            rated = await reconcile(config, gateway=gateway, now=clock.now, state_path=state_path)
+            say(
+                "ratings",
+                story.add("ratings", at=clock.now.isoformat(), clicks=clicks, summary=rated.summary()),
+            )
+
             report = await programme_report(config, gateway=gateway, now=clock.now, state_path=state_path)
+            from worker.report.company import render_company_md
             from worker.report.render_md import render_md
 
             say(
                 "report",
-                story.add("report", at=clock.now.isoformat(), markdown=render_md(report), report=report),
+                story.add(
+                    "report",
+                    at=clock.now.isoformat(),
+                    markdown=render_md(report),
+                    company=render_company_md(report),
+                    report=report,
+                ),
             )
             say(
                 "requests",
@@ -269,6 +315,38 @@ async def run_demo(*, config: Path | None = None, seed: int = 0, echo: Any = Non
     return story
 
 
+_RATING_LINK = re.compile(r'<a href="(mailto:[^"]+)"[^>]*title="Rate (\d) of 5">')
+_COMMENTS = (
+    "Loved the part on how younger customers search: I will try it with my team.",
+    "Hard to find the time this month, but worth it.",
+)
+
+
+async def _rate(person: Any, result: RunResult) -> list[dict[str, Any]]:
+    """Each participant opens their feedback emails and clicks a rating (most of them, not all: some
+    never answer); two add a comment; one forwards their email to a colleague, who clicks in it."""
+    clicks: list[dict[str, Any]] = []
+    people = sorted({a for p in result.desired.pairs for a in (p.mentor.address, p.mentee.address)})
+    forged = False
+    for index, address in enumerate(people):
+        if index % 4 == 3:
+            continue  # this one does not answer
+        for mail in await person.inbox(address):
+            links = {int(v): html.unescape(u) for u, v in _RATING_LINK.findall(mail["body"]["content"])}
+            if not links:
+                continue
+            value = (3, 4, 5, 5, 4, 2)[(index + len(clicks)) % 6]
+            comment = _COMMENTS[len(clicks) % 2] if len(clicks) < 2 else ""
+            await person.send_mailto(address, links[value], comment=comment)
+            clicks.append({"by": address, "value": value, "comment": bool(comment)})
+            if not forged:  # a colleague gets the forwarded email and tries its "1"
+                colleague = people[(index + 1) % len(people)]
+                await person.send_mailto(colleague, links[1])
+                clicks.append({"by": colleague, "value": 1, "forged": True})
+                forged = True
+    return clicks
+
+
 def story_json(story: Story) -> str:
     """The story for machines: plain JSON, run results reduced to their summaries."""
 
@@ -277,4 +355,5 @@ def story_json(story: Story) -> str:
     def clean(step: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in step.items() if not isinstance(v, RunResult | ProgrammeReport)}
 
-    return json.dumps({"steps": [clean(s) for s in story.steps]}, default=str, sort_keys=True)
+    steps = {"steps": [clean(s) for s in story.steps]}
+    return json.dumps(steps, default=str, sort_keys=True, ensure_ascii=False)  # "Léa", not escapes

@@ -171,6 +171,21 @@ class Participant:
             },
         )
 
+    async def send_mailto(self, address: str, url: str, *, comment: str = "") -> None:
+        """``address`` clicks a ``mailto:`` link in their mail client, types ``comment`` and sends it
+        (the sandbox's control surface builds exactly that message and delivers it as Exchange would)."""
+        reply = await self._client.post(
+            f"/_sandbox/users/{address}/mailto", json={"url": url, "comment": comment}
+        )
+        if reply.status_code >= 400:
+            raise RuntimeError(f"{address} could not send the mailto message: {reply.text[:300]}")
+
+    async def inbox(self, address: str, *, select: str = "subject,body,from") -> list[dict[str, Any]]:
+        page = await self.call(
+            "GET", f"/users/{address}/mailFolders/inbox/messages", params={"$select": select, "$top": "500"}
+        )
+        return list(page.get("value", []))
+
     async def sent_items(self, address: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         params: Any = {"$select": "subject,toRecipients,sentDateTime,internetMessageId", "$top": "100"}

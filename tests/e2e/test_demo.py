@@ -1,6 +1,7 @@
 """``crossgen demo`` as a new lead reads it at 80 columns, and ``sandbox serve``'s roster (issue 19,
 finding 10): feedback emails and lead escalations counted apart, counts in good grammar, nothing cut,
-no pair id where a name belongs, every time with its zone."""
+no pair id where a name belongs, every time with its zone; and the ratings step (issue 20) through the
+real worker."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ def test_sandbox_serve_says_who_is_in_the_demo_tenant() -> None:
     )
     assert any("no mailbox" in line for line in lines)
     assert roster(create_app(seed=0, empty=True).tenant) == ["The sandbox tenant holds 0 people:"]
+
+
+def test_the_demo_ends_with_ratings_counted_a_forgery_ignored_and_the_reports_showing_them() -> None:
+    story = asyncio.run(run_demo())
+    steps = {step["step"]: step for step in story.steps}
+    ratings = steps["ratings"]
+    genuine = [c for c in ratings["clicks"] if not c.get("forged")]
+    assert ratings["summary"]["ratings"] == len(genuine) > 10
+    assert ratings["summary"]["ratings_ignored"] == 1
+    report = steps["report"]
+    assert "## Ratings" in report["markdown"] and f"{len(genuine)} ratings received" in report["markdown"]
+    assert "Comments (confidential" in report["markdown"]
+    assert "Best-rated topics" in report["company"]
+    assert "Loved the part" not in report["company"] and "Martin" not in report["company"]

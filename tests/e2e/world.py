@@ -97,3 +97,22 @@ def pair_id(world: World, mentor: str) -> str:
 
     programme = load_programme(world.config)
     return next(p.id for p in programme.pairs if p.mentor.startswith(mentor))
+
+
+async def inbox(world: World, address: str) -> list[dict[str, Any]]:
+    """Everything in ``address``'s Inbox, oldest first: the sandbox keeps every meeting message Exchange
+    would have delivered (requests, updates, cancellations), bodies included."""
+    found: list[dict[str, Any]] = []
+    params: Any = {
+        "$select": "subject,body,receivedDateTime,meetingMessageType",
+        "$top": "100",
+        "$orderby": "receivedDateTime",
+    }
+    path = f"/users/{address}/mailFolders/inbox/messages"
+    while True:
+        page = await world.person.call("GET", path, params=params)
+        found += page.get("value", [])
+        link = page.get("@odata.nextLink")
+        if not link:
+            return found
+        path, params = link.split("/v1.0", 1)[1], None

@@ -31,17 +31,29 @@ def error(status: int, code: str = "Request_UnsupportedQuery") -> httpx.Response
 class Directory:
     """Users by lower-case mail, each with a manager (by mail) or none; answers Graph's three reads."""
 
-    def __init__(self, managers: dict[str, str | None], *, upn: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        managers: dict[str, str | None],
+        *,
+        upn: dict[str, str] | None = None,
+        names: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
         self.managers = managers
         self.upn = upn or {}
+        self.names = names or {}  # mail -> (displayName, givenName); absent: Graph's null
         self.page_size = 1000
 
-    def user(self, mail: str, *, levels: bool = True) -> dict[str, Any]:
+    def user(self, mail: str, *, levels: bool = True, expand: bool = True) -> dict[str, Any]:
+        display, given = self.names.get(mail, (None, None))
         out: dict[str, Any] = {
             "id": f"id-{mail}",
             "mail": mail,
             "userPrincipalName": self.upn.get(mail, mail),
+            "displayName": display,
+            "givenName": given,
         }
+        if not expand:
+            return out
         node, seen = out, {mail}
         boss = self.managers.get(mail)
         while boss is not None and boss not in seen:
@@ -64,14 +76,25 @@ class Directory:
             mails, skip = params["mails"].split(","), int(params["$skip"])
         else:
             assert params["$count"] == "true"
-            assert params["$expand"] == "manager($levels=max;$select=id,mail,userPrincipalName)"
-            assert set(params["$select"].split(",")) == {"id", "mail", "userPrincipalName"}
+            expand = params.get("$expand")
+            assert expand in (None, "manager($levels=max;$select=id,mail,userPrincipalName)")
+            assert set(params["$select"].split(",")) == {
+                "id",
+                "mail",
+                "userPrincipalName",
+                "displayName",
+                "givenName",
+            }
             flt = params["$filter"]
             assert flt.startswith("mail in (") and flt.endswith(")")
             asked = [m.replace("''", "'") for m in _LITERAL.findall(flt)]
             mails, skip = [m.lower() for m in asked if m.lower() in self.managers], 0
         page = mails[skip : skip + self.page_size]
-        body: dict[str, Any] = {"@odata.count": len(mails), "value": [self.user(m) for m in page]}
+        expanded = "$skip" in params or "$expand" in params
+        body: dict[str, Any] = {
+            "@odata.count": len(mails),
+            "value": [self.user(m, expand=expanded) for m in page],
+        }
         if skip + self.page_size < len(mails):
             body["@odata.nextLink"] = (
                 f"{GRAPH}/users?mails={','.join(mails)}&$skip={skip + self.page_size}&$skiptoken=X"
@@ -81,9 +104,13 @@ class Directory:
     def one(self, request: httpx.Request) -> httpx.Response:
         assert request.headers["ConsistencyLevel"] == "eventual"
         assert request.url.params["$count"] == "true"
-        assert request.url.params["$expand"].startswith("manager($levels=max")
+        expand = "$expand" in request.url.params
+        assert not expand or request.url.params["$expand"].startswith("manager($levels=max")
+        assert "displayName" in request.url.params["$select"].split(",")
         mail = self.resolve(request.url.path.split("/")[3])
-        return httpx.Response(200, json=self.user(mail)) if mail else error(404, "Request_ResourceNotFound")
+        if not mail:
+            return error(404, "Request_ResourceNotFound")
+        return httpx.Response(200, json=self.user(mail, expand=expand))
 
     def walk(self, request: httpx.Request) -> httpx.Response:
         mail = self.resolve(request.url.path.split("/")[3])
@@ -248,7 +275,7 @@ def test_the_spelt_out_bulk_url_is_the_one_msgraph_would_build(gateway: Gateway)
     config: RequestConfiguration[Any] = RequestConfiguration()
     config.query_parameters = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
         filter=f"mail in ({literals})",
-        select=["id", "mail", "userPrincipalName"],
+        select=["id", "mail", "userPrincipalName", "displayName", "givenName"],
         expand=["manager($levels=max;$select=id,mail,userPrincipalName)"],
         count=True,
     )
@@ -257,3 +284,39 @@ def test_the_spelt_out_bulk_url_is_the_one_msgraph_would_build(gateway: Gateway)
     ours = gateway._chains_request(chunk)
     assert ours.url == sdk.url
     assert ours.headers.get("ConsistencyLevel") == {"eventual"}
+
+
+NAMED = {
+    "lea.martin@contoso.com": ("Léa Martin", "Léa"),
+    "robert.lefevre@contoso.com": ("Robert Lefèvre", "Robert"),
+}
+
+
+async def test_names_come_with_the_chains_in_the_same_requests(wire: Wire, gateway: Gateway) -> None:
+    org: dict[str, str | None] = {
+        "lea.martin@contoso.com": "robert.lefevre@contoso.com",
+        "robert.lefevre@contoso.com": None,
+        "jdubois@contoso.com": None,  # in the directory, with neither name set
+    }
+    routes = Directory(org, names=NAMED).mount(wire)
+    names: dict[str, tuple[str, str]] = {}
+    chains = await gateway.manager_chains(
+        ["Lea.Martin@contoso.com", "robert.lefevre@contoso.com", "jdubois@contoso.com"], names=names
+    )
+    assert chains["lea.martin@contoso.com"] == ["robert.lefevre@contoso.com"]
+    assert names == {**NAMED, "jdubois@contoso.com": ("", "")}
+    assert routes["listing"].call_count == 1 and not routes["one"].called
+
+
+async def test_names_alone_are_read_without_expanding_managers(wire: Wire, gateway: Gateway) -> None:
+    org: dict[str, str | None] = {"lea.martin@contoso.com": "robert.lefevre@contoso.com"}
+    routes = Directory(org, names=NAMED).mount(wire)
+    names: dict[str, tuple[str, str]] = {}
+    chains = await gateway.manager_chains(
+        ["lea.martin@contoso.com", "robert.lefevre@contoso.com"], names=names, chains=False
+    )
+    assert "$expand" not in routes["listing"].calls[0].request.url.params
+    assert chains == {"lea.martin@contoso.com": [], "robert.lefevre@contoso.com": []}
+    # Robert is not in this directory's listing: read alone, also without $expand, and unknown (404).
+    assert names == {"lea.martin@contoso.com": ("Léa Martin", "Léa")}
+    assert "$expand" not in routes["one"].calls[0].request.url.params

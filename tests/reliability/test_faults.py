@@ -74,7 +74,7 @@ def test_writes_that_commit_then_answer_504_leave_no_duplicate_series_or_email(t
         assert found.clean, found
         assert found.series == 6 and found.emails > 20
         committed_then_failed = [s for s in w.sent if s.status == 504 and s.method in ("POST", "PATCH")]
-        # The dice are fixed per request (seed, method, path, body), not by arrival order, so seed 5 hits
+        # The dice are fixed per request (seed, method, path, body), not by arrival order, so seed 6 hits
         # the same creates and sends on every run: both kinds of write that must not be repeated.
         assert len(committed_then_failed) >= 3, "the dice must have hit some writes"
         creates = [s for s in committed_then_failed if s.url.endswith("/events") and not s.lease]
@@ -82,9 +82,9 @@ def test_writes_that_commit_then_answer_504_leave_no_duplicate_series_or_email(t
         assert any(s.url.endswith("/sendMail") for s in committed_then_failed), "a feedback email"
 
     faults = FaultConfig(commit_then_fail_rate=0.1, latency_seconds=(0.05, 0.2))
-    # Seed 4's dice land on two of the six creates. The dice are keyed on the request body too, so a change
+    # Seed 6's dice land on some of the six creates. The dice are keyed on the request body too, so a change
     # to what a create sends moves them: pick the seed again (the assertions above say what it must hit).
-    play(tmp_path, scenario, faults=faults, seed=4)
+    play(tmp_path, scenario, faults=faults, seed=6)
 
 
 def test_a_batched_cancel_that_commits_then_answers_504_is_looked_up_not_sent_again(tmp_path: Path) -> None:

@@ -199,13 +199,43 @@ def test_no_slot_escalation_promises_at_most_one_email_a_week() -> None:
 @pytest.mark.parametrize("reason", list(CancelReason))
 def test_cancellation_comments_are_short_kind_and_name_the_programme(reason: CancelReason) -> None:
     comment = cancellation_comment(reason, "Digital\nRM 2027")
-    assert "Digital RM 2027" in comment and "\n" not in comment and len(comment) < 200
+    assert "Digital RM 2027" in comment and "\n" not in comment and len(comment) < 300  # a few lines
     assert "Thank you" in comment or "Sorry" in comment
 
 
-def test_pair_removed_comment_thanks_both() -> None:
-    assert cancellation_comment(CancelReason.PAIR_REMOVED, "P").startswith(
-        "This pairing has ended in P. Thank you both for your time"
+def test_pair_removed_comment_says_goodbye_and_what_happens_next() -> None:
+    comment = cancellation_comment(CancelReason.PAIR_REMOVED, "P", lead="people.lead@contoso.com")
+    assert comment.startswith("Your pairing in P has ended: your remaining sessions are cancelled")
+    assert "Thank you both for your time" in comment and "no more emails" in comment
+    assert comment.endswith("Questions? Write to people.lead@contoso.com.")
+
+
+def test_a_blacked_out_session_is_named_with_its_date_zone_and_reason() -> None:
+    comment = cancellation_comment(
+        CancelReason.BLACKOUT,
+        "P",
+        when="Tuesday 16 February 2027, 10:00 (Europe/Paris)",
+        why="Winter school holidays",
+        next_session="Tuesday 2 March 2027, 10:00 (Europe/Paris)",
+    )
+    assert comment == (
+        "No session on Tuesday 16 February 2027, 10:00 (Europe/Paris): Winter school holidays. "
+        "Your next session: Tuesday 2 March 2027, 10:00 (Europe/Paris)."
+    )
+    bare = cancellation_comment(CancelReason.BLACKOUT, "P", when="Tuesday 16 February 2027, 10:00 (UTC)")
+    assert "P takes a break that week" in bare and "continue as planned" in bare
+
+
+def test_a_recut_comment_names_the_new_rhythm() -> None:
+    comment = cancellation_comment(
+        CancelReason.POLICY_CHANGED,
+        "P",
+        new_rhythm="every 2 weeks on Wednesdays at 10:00 (Europe/Paris)",
+        next_session="Wednesday 10 March 2027, 10:00 (Europe/Paris)",
+    )
+    assert comment.startswith(
+        "Your sessions in P move to a new rhythm: every 2 weeks on Wednesdays at 10:00 (Europe/Paris), "
+        "from Wednesday 10 March 2027, 10:00 (Europe/Paris). These are cancelled"
     )
 
 

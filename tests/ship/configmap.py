@@ -35,8 +35,15 @@ HEADER = """\
 
 
 def programme_files(config_dir: Path = CONFIG_DIR) -> dict[str, str]:
-    """The top-level ``*.yaml`` files of a programme folder, by file name, as text."""
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(config_dir.glob("*.yaml")) if p.is_file()}
+    """The programme's files in a folder (program, policies, pairs), by file name, as text. pool.yaml,
+    which only ``crossgen match`` reads on a lead's machine, is not part of what the CronJob runs."""
+    from worker.policies.load import FILES
+
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted(config_dir.glob("*.yaml"))
+        if p.is_file() and p.name in FILES
+    }
 
 
 class _LiteralDumper(yaml.SafeDumper):

@@ -42,6 +42,8 @@ EXPECTED_CALLS = {
     ("GET", "/users/{organizer}/calendarView?startDateTime=...&endDateTime=..."),
     ("POST", "/users/{organizer}/sendMail"),
     ("GET", "/users/{organizer}/mailFolders/sentitems/messages?$filter=internetMessageId eq '...'"),
+    ("GET", "/users/{organizer}/mailFolders/inbox/messages?$filter=receivedDateTime ge ...&$select=...&$top=1000"),  # noqa: E501
+    ("PATCH", "/users/{organizer}/messages/{id}"),
 }
 
 

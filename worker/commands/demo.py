@@ -20,6 +20,7 @@ def _when(iso: str, zone: str) -> str:
 
 def _terminal(console: Any) -> Any:
     from rich import box
+    from rich.markdown import Markdown
     from rich.rule import Rule
     from rich.table import Table
 
@@ -35,6 +36,13 @@ def _terminal(console: Any) -> Any:
                 f"[bold]{data['programme']}[/]: {plural(data['pairs'], 'pair')}, policies "
                 f"{', '.join(data['policies'])} — valid ({data['config']})"
             )
+        elif kind == "match":
+            console.print(Rule("1b. Matching the pool of volunteers (config/pool.yaml), nothing written"))
+            for pair in data["pairs"]:
+                topics = ", ".join(pair["topics"]) or "no shared topic"
+                console.print(f"  {pair['mentor']} teaches {pair['mentee']}: {topics}")
+            for person in data["unmatched"]:
+                console.print(f"  [yellow]{person['who']}[/] ({person['role']}) left out: {person['why']}")
         elif kind == "plan":
             from worker.reconcile.present import plan_table
 
@@ -101,11 +109,24 @@ def _terminal(console: Any) -> Any:
                 f"({plural(s['feedback_sent'], 'email')} had waited for the sending budget); "
                 "nothing is booked or sent twice."
             )
+        elif kind == "ratings":
+            console.print(Rule(f"6. The day after ({data['at'][:10]}): ratings in one click"))
+            s = data["summary"]
+            genuine = [c for c in data["clicks"] if not c.get("forged")]
+            say(
+                f"{plural(len(genuine), 'click')} on a rating link in a feedback email (each sends an "
+                "email to the programme mailbox), and one more by a colleague with a forwarded email. "
+                f"The next run counted {plural(s['ratings'], 'rating')} and ignored "
+                f"{s['ratings_ignored']} (sent by someone else than the person the email was written to); "
+                "each decision is recorded on the message itself."
+            )
         elif kind == "report":
             from worker.report.render_terminal import render_terminal
 
-            console.print(Rule("6. The report for the programme lead"))
+            console.print(Rule("7. The report for the programme lead"))
             render_terminal(data["report"], console)
+            console.print(Rule("And the company summary: aggregates only, no names"))
+            console.print(Markdown(data["company"]))
         elif kind == "requests":
             console.print(f"[dim]{data['total']} Graph requests in all, per mailbox at most 4 in flight.[/]")
 

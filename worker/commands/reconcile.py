@@ -263,7 +263,8 @@ def plan_command(
         for line in result.guard.explain(config=str(config), preview=True):
             click.echo(line, err=True)
     if as_json:
-        click.echo(json.dumps(plan_json(result), sort_keys=True))
+        # Names as people write them ("Léa"), not as escapes
+        click.echo(json.dumps(plan_json(result), sort_keys=True, ensure_ascii=False))
     else:
         plan_table(result)
     if result.cancel_refused:

@@ -23,7 +23,12 @@ from worker.commands.common import (
 RENDERERS = {"md": "render_md", "csv": "render_csv", "html": "render_html"}
 
 
-def render(report: Any, fmt: str) -> str:
+def render(report: Any, fmt: str, audience: str = "lead") -> str:
+    if audience == "company":
+        from worker.report import company
+
+        renderer = {"md": company.render_company_md, "csv": company.render_company_csv}
+        return renderer.get(fmt, company.render_company_html)(report)
     if fmt == "md":
         from worker.report.render_md import render_md
 
@@ -50,13 +55,22 @@ def render(report: Any, fmt: str) -> str:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
 )
-@click.option("--send", is_flag=True, help="Also email the report to the programme lead.")
+@click.option("--send", is_flag=True, help="Also email the lead's report to the programme lead.")
+@click.option(
+    "--audience",
+    type=click.Choice(["lead", "company"]),
+    default="lead",
+    show_default=True,
+    help="lead: every pair, ratings and comments; company: aggregates only, no names, for company news.",
+)
 @as_of_option
 @log_format_option
 def report(
-    config: Path, fmt: str | None, out: Path | None, send: bool, as_of: str | None, log_format: str | None
+    config: Path, fmt: str | None, out: Path | None, send: bool, audience: str, as_of: str | None,
+    log_format: str | None,
 ) -> None:
-    """The programme's state for its lead: per pair and in total, with sessions per week."""
+    """The programme's state for its lead (per pair and in total, with sessions per week and ratings), or a
+    company summary with aggregates only (``--audience company``)."""
     from worker.policies.errors import ConfigError
     from worker.policies.load import load_programme
 
@@ -103,6 +117,8 @@ def report(
         sys.exit(1)
     if fmt is None:
         fmt = "terminal" if out is None and common.stdout_is_terminal() else "md"
+    if fmt == "terminal" and audience == "company":
+        fmt = "md"  # the company summary is Markdown to paste into company news, even at a terminal
     if fmt == "terminal":
         from rich.console import Console
 
@@ -115,7 +131,7 @@ def report(
         else:
             render_terminal(built, Console())
         return
-    text = render(built, fmt)
+    text = render(built, fmt, audience)
     if out is not None:
         out.write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)

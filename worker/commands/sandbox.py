@@ -13,10 +13,14 @@ On stderr it then says who is in the tenant (name, address, title, time zone), s
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 import click
+
+# A DNS name of at least two labels (letters, digits, inner hyphens), as a tenant's custom domain is.
+_DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.I)
 
 
 def roster(tenant: Any) -> list[str]:
@@ -46,6 +50,14 @@ def sandbox() -> None:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the demo tenant and of faults.")
 @click.option("--empty", is_flag=True, help="Start with no users: build the tenant with Graph calls.")
 @click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="NAME",
+    help="A domain the tenant verifies (repeatable; the first is the default; default contoso.com). "
+    "Users may be created at these addresses; GET /organization and GET /domains show them.",
+)
+@click.option(
     "--faults",
     "faults_json",
     default=None,
@@ -53,7 +65,9 @@ def sandbox() -> None:
     help="Limits and faults to start with, e.g. '{\"latency_seconds\": [0.01, 0.05]}' "
     "(the knobs of /_sandbox/faults).",
 )
-def serve(host: str, port: int, seed: int, empty: bool, faults_json: str | None) -> None:
+def serve(
+    host: str, port: int, seed: int, empty: bool, domains: tuple[str, ...], faults_json: str | None
+) -> None:
     """Serve the sandbox until stopped; the first stdout line is the connection info as JSON."""
     from worker.commands.common import require_sandbox
 
@@ -72,7 +86,12 @@ def serve(host: str, port: int, seed: int, empty: bool, faults_json: str | None)
             faults.update(changes)
         except (ValueError, TypeError, FaultConfigError) as err:
             raise click.BadParameter(str(err), param_hint="--faults") from err
-    app = create_app(seed=seed, empty=empty, faults=faults)
+    for name in domains:
+        if not _DOMAIN.fullmatch(name):
+            raise click.BadParameter(
+                f"{name!r} is not a domain name such as fabrikam.com", param_hint="--domain"
+            )
+    app = create_app(seed=seed, empty=empty, faults=faults, domains=domains)
     base_url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
     info = app.info(base_url)
     settle_for_serving()

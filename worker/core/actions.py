@@ -66,11 +66,15 @@ class Book:
     spec: SeriesSpec
     sessions: tuple[Session, ...]
     skipped: tuple[date, ...] = ()  # pattern dates (series zone) cancelled at once: weeks without a time
-    skip_note: str = ""  # the cancellation comment for those dates
+    skip_note: str = ""  # the cancellation comment for those dates (each date's own, in ``skip_notes``)
     skip_reasons: tuple[str, ...] = ()  # why each skipped date has no session, in the lead's words
+    skip_notes: tuple[tuple[date, str], ...] = ()  # (pattern date, its cancellation comment: when and why)
     wanted: int = 0  # the sessions the pair still needs; more than len(sessions) for a partial series
     shortfall: str = ""  # why the rest could not be placed (a partial series)
     kind: Kind = field(default=Kind.BOOK, init=False)
+
+    def note_for(self, day: date) -> str:
+        return next((note for d, note in self.skip_notes if d == day), self.skip_note)
 
     @property
     def recurrence(self) -> Recurrence:
@@ -104,6 +108,10 @@ class Move:
     reason: MoveReason
     moves_so_far: int
     zone_name: str
+    # The moved occurrence's own title and body (its agenda, led by where and why it moved): the update
+    # Exchange sends both people carries them, not the series' welcome.
+    subject: str = ""
+    body_html: str = ""
     kind: Kind = field(default=Kind.MOVE, init=False)
 
 
@@ -124,6 +132,9 @@ class Cancel:
     last_date: date | None = None  # END_AFTER only
     series_id: str = ""  # OCCURRENCE in a blackout: the series whose ``skipped`` dates it joins
     skipped: str = ""  # ... its new value (marked before the cancel, so a crash in between heals)
+    # END_AFTER: the series' new body, which the update Exchange sends to both people carries (a goodbye,
+    # the new rhythm): ending a series is a PATCH, which sends no comment and would repeat the welcome.
+    notice_html: str = ""
     kind: Kind = field(default=Kind.CANCEL, init=False)
 
 
@@ -148,6 +159,8 @@ class SendFeedback:
     role: Role
     mail: MailSpec
     session_end: datetime
+    session_start: datetime | None = None
+    upcoming: Session | None = None  # the next session the email names (None: "this was your last")
     kind: Kind = field(default=Kind.FEEDBACK, init=False)
 
 

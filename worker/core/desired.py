@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from worker.core.ratings import Rating
 from worker.core.types import (
     Cadence,
     Interval,
@@ -34,8 +35,28 @@ PROP_WANTED = "wanted"  # on a partial series: the number of the last session th
 
 @dataclass(frozen=True, slots=True)
 class Participant:
+    """Someone in a pair, named as people know them: ``name`` for who they are (pairs.yaml's ``name:``,
+    else the directory's displayName, else the address's local part), ``given`` for greetings."""
+
     address: str
     name: str
+    given: str = ""  # the first name a greeting uses (the directory's givenName); "" greets by ``name``
+    named: bool = False  # ``name`` comes from pairs.yaml: the directory does not override it
+
+    @property
+    def greeting(self) -> str:
+        return self.given or self.name
+
+    def from_directory(self, people: Mapping[str, tuple[str, str]]) -> Participant:
+        """This participant with the directory's ``(displayName, givenName)`` (``people``, by lower-case
+        address) where pairs.yaml named no one; unchanged when the directory has nothing."""
+        display, given = people.get(self.address.lower(), ("", ""))
+        display, given = display.strip(), given.strip()
+        if self.named:  # the lead's name wins whole: greetings use it too
+            return self
+        if not display and not given:
+            return self
+        return Participant(self.address, display or self.name, given, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +113,15 @@ class PairDesired:
     start: date  # no session before this day (the pair's own start, or the programme's)
     topics: tuple[str, ...] = ()
 
+    def from_directory(self, people: Mapping[str, tuple[str, str]]) -> PairDesired:
+        """The pair with its two people named as the directory names them (see ``Participant``)."""
+        if not people:
+            return self
+        mentor, mentee = self.mentor.from_directory(people), self.mentee.from_directory(people)
+        if (mentor, mentee) == (self.mentor, self.mentee):
+            return self
+        return replace(self, mentor=mentor, mentee=mentee)
+
 
 @dataclass(frozen=True, slots=True)
 class Desired:
@@ -108,10 +138,19 @@ class Desired:
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker serves one shard of the programme
     all_organizers: tuple[str, ...] = ()  # every programme mailbox, across shards
     all_pairs: frozenset[str] = frozenset()  # every pair of the programme, across shards
+    # The programme's rating key (``ratings.programme_key_for``); empty: no links. A secret: never in a repr.
+    rating_key: bytes = field(default=b"", repr=False)
     purpose: str = (
         "Reverse mentoring pairs a digital-native colleague with a senior leader, so that both learn from "
         "each other."
     )
+    blackout_reasons: tuple[tuple[date, date, str], ...] = ()  # (first, last, reason) as the lead wrote it
+
+    def from_directory(self, people: Mapping[str, tuple[str, str]]) -> Desired:
+        """The programme with every pair's people named as the directory names them."""
+        if not people:
+            return self
+        return replace(self, pairs=tuple(p.from_directory(people) for p in self.pairs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +164,13 @@ class Observed:
     chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()
     since: datetime | None = None
+    ratings: tuple[Rating, ...] = ()  # counted ratings, as the programme mailboxes record them
     unreadable: Mapping[str, str] = field(
         default_factory=dict
     )  # mailbox -> why its series could not be listed
+    people: Mapping[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # lower-case address -> the directory's (displayName, givenName), "" where it has none
 
 
 def _hash(text: str) -> int:

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from worker.core import render, slots
+from worker.core import notices, ratings, render, slots
 from worker.core.actions import (
     Action,
     Book,
@@ -58,7 +58,7 @@ from worker.core.desired import (
     shard_owns,
 )
 from worker.core.intervals import to_seconds, to_seconds_ceil
-from worker.core.recurrence import held_sessions, parse_skipped
+from worker.core.recurrence import held_sessions, parse_skipped, sessions_of
 from worker.core.types import (
     Attendee,
     BusyStatus,
@@ -117,6 +117,7 @@ class _Run:
     now: datetime
     committed: dict[str, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     actions: list[Action] = field(default_factory=list)
+    ratings_by_pair: dict[str, list[ratings.Rating]] | None = None  # ``observed.ratings``, grouped once
 
 
 def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:
@@ -152,6 +153,7 @@ class Planner:
         """Decide ``pair``; its status, and its actions in the order they are to be carried out."""
         run = self._run
         before = len(run.actions)
+        pair = pair.from_directory(run.observed.people)  # people as the directory names them
         status = _isolated(run, pair, sorted(self._by_pair.get(pair.id, []), key=_series_order))
         self._statuses.append(status)
         return status, run.actions[before:]
@@ -184,7 +186,9 @@ def _isolated(run: _Run, pair: PairDesired, series: list[SeriesInfo]) -> PairSta
     as "Customized Time Zone", a mangled property) fails that pair alone, with nothing half-decided."""
     before = len(run.actions)
     try:
-        return _plan_pair(run, pair, series)
+        status = _plan_pair(run, pair, series)
+        _name_next_sessions(run, pair, series, before)
+        return status
     except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
         del run.actions[before:]
         return PairStatus(pair.id, PairState.ERROR, f"cannot read this pair's series: {exc!r}")
@@ -355,8 +359,52 @@ def _feedback_and_count(run: _Run, pair: PairDesired, series: SeriesInfo) -> int
             if key in run.observed.sent:
                 continue
             mail = _feedback_mail(run, pair, series, session, role, upcoming, key)
-            run.actions.append(SendFeedback(pair.id, session.number, role, mail, occ.end))
+            run.actions.append(
+                SendFeedback(pair.id, session.number, role, mail, occ.end, occ.start, upcoming)
+            )
     return highest
+
+
+def _name_next_sessions(run: _Run, pair: PairDesired, series: list[SeriesInfo], before: int) -> None:
+    """Each feedback email of this pair names its next session as the calendar will hold it once this
+    pass's writes are done (a session moved or dropped now, a new series booked now), not as the series'
+    pattern put it: its feedback was written before the repairs were decided, so it is written again
+    where that next session differs."""
+    mine = run.actions[before:]
+    if not any(isinstance(a, SendFeedback) for a in mine):
+        return  # most passes of most pairs: nothing to name
+    moved = {a.occurrence_id: a.new for a in mine if isinstance(a, Move)}
+    dropped = {a.event_id for a in mine if isinstance(a, Cancel) and a.scope is not CancelScope.END_AFTER}
+    ended = {a.event_id: a.last_date for a in mine if isinstance(a, Cancel) and a.last_date is not None}
+    live: list[Session] = []
+    for s in series:
+        if s.id in dropped:
+            continue
+        zone = ZoneInfo(s.zone_name)
+        for session, occ in _numbered(s, pair, run):
+            anchor = (occ.original_start or occ.start).astimezone(zone).date()
+            last = ended.get(s.id)
+            if occ.is_cancelled or occ.id in dropped or (last is not None and anchor > last):
+                continue
+            live.append(moved.get(occ.id, session))
+    for action in mine:
+        if isinstance(action, Book):
+            live += action.sessions
+    live.sort(key=lambda x: x.start)
+    organizers = {s.organizer for s in series}
+    for i, action in enumerate(mine, start=before):
+        if not isinstance(action, SendFeedback) or action.mail.sender not in organizers:
+            continue
+        after = max(action.session_end, run.now)
+        upcoming = next((x for x in live if x.start >= after and x.number != action.session), None)
+        if upcoming == action.upcoming:
+            continue
+        owner = next(s for s in series if s.organizer == action.mail.sender)
+        held = Session(action.session, action.session_start or action.session_end, action.session_end)
+        mail = _feedback_mail(run, pair, owner, held, action.role, upcoming, action.mail.key)
+        run.actions[i] = SendFeedback(
+            pair.id, action.session, action.role, mail, action.session_end, action.session_start, upcoming
+        )
 
 
 def _zone_of(run: _Run, address: str) -> tzinfo:
@@ -398,21 +446,31 @@ def _feedback_mail(
     if upcoming is not None:
         next_agenda = pair.rules.agenda_for(upcoming.number)
         nxt = (
-            render.format_local(upcoming.start, zone),
+            render.format_local(upcoming.start, zone, render.zone_label(zone, upcoming.start)),
             next_agenda.title if next_agenda else f"Session {upcoming.number}",
         )
+    links = []
+    if run.desired.rating_key:  # one-click rating links, to the mailbox the email comes from
+        links = [
+            (link.value, link.url)
+            for link in ratings.rating_links(
+                run.desired.rating_key, mailbox=series.organizer, programme=run.desired.key,
+                programme_name=run.desired.name, pair=pair.id, session=session.number, role=role.value,
+            )
+        ]
     html, text = render.feedback_email(
         programme_name=run.desired.name,
-        recipient_name=me.name,
+        recipient_name=me.greeting,
         role=role,
         partner_name=partner.name,
         session_number=session.number,
-        session_date_local=render.format_local(session.start, zone),
+        session_date_local=render.format_local(session.start, zone, render.zone_label(zone, session.start)),
         agenda=(agenda.title, list(agenda.items)) if agenda else (f"Session {session.number}", []),
         next_session=nxt,
         form_url=form,
         lead=run.desired.lead,
         subject=subject,
+        rating_links=links,
     )
     return MailSpec(sender=series.organizer, key=key, to=(me.address,), subject=subject, html=html, text=text)
 
@@ -451,6 +509,34 @@ def _check_disengagement(run: _Run, pair: PairDesired, series: list[SeriesInfo])
     if reason:
         episode = anchor.date().isoformat() if held else "never"
         _escalate(run, pair, EscalationReason.DISENGAGED, reason, period=f"since-{episode}")
+        return
+    # The ratings tell the same story a calendar cannot: low twice running, or no more answers.
+    feedback = pair.rules.feedback
+    if feedback is None or not run.observed.ratings:
+        return
+    answer_by = run.now - feedback.send_after - ratings.ANSWER_WITHIN
+    answerable = [n for n, end in held.items() if end <= answer_by]
+    if run.ratings_by_pair is None:
+        run.ratings_by_pair = defaultdict(list)
+        for rating in run.observed.ratings:
+            run.ratings_by_pair[rating.pair].append(rating)
+    found = ratings.concern(run.ratings_by_pair.get(pair.id, []), due=answerable)
+    if found is not None:
+        _escalate(run, pair, EscalationReason.DISENGAGED, found[1], period=found[0])
+
+
+def held_numbers(desired: Desired, observed: Observed, pair: PairDesired, now: datetime) -> frozenset[int]:
+    """The numbers of ``pair``'s sessions that took place by ``now``, as the planner counts them (for
+    judging ratings: only a session that took place can be rated)."""
+    run = _Run(desired, observed, now.astimezone(UTC))
+    ours = [s for s in observed.series if s.key == pair.id
+            and s.properties.get(PROP_PROGRAMME, desired.key) == desired.key]
+    return frozenset(
+        session.number
+        for s in ours
+        for session, occ in _numbered(s, pair, run)
+        if _held(occ, pair, run.now)
+    )
 
 
 # --- booking --------------------------------------------------------------------------------------
@@ -529,7 +615,9 @@ def _committed(
     }
 
 
-def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[Interval]) -> PairStatus:
+def _book(
+    run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[Interval], recut: bool = False
+) -> PairStatus:
     desired, now = run.desired, run.now
     remaining = pair.rules.sessions - (first_number - 1)
     if remaining <= 0 or now.astimezone(desired.zone).date() > desired.end:
@@ -559,7 +647,12 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
         for who in (pair.mentor.address, pair.mentee.address):
             run.committed[who].append(Interval(s.start, s.end))
     note = render.cancellation_comment(CancelReason.BLACKOUT, desired.name) if found.skipped else ""
-    spec = _series_spec(run, pair, found, first_number)
+    spec, _ = _series_spec(run, pair, found, first_number, sessions, recut=recut, request=request)
+    # Each skipped date's cancellation says when and why (the engine's reason for that date, not
+    # "a blackout" for every date: a busy week or a clock change reads as such).
+    notes = tuple(
+        (skip.day, _skip_comment(run, pair, skip.start, sessions, skip.reason)) for skip in found.skips
+    )
     shortfall = ""
     if found.shortfall is not None:
         total = first_number - 1 + found.wanted
@@ -568,7 +661,7 @@ def _book(run: _Run, pair: PairDesired, *, first_number: int, exclude: Iterable[
         _escalate(run, pair, EscalationReason.PARTIAL, shortfall, period=f"partial-{episode}")
     reasons = tuple(_SKIPPED_BECAUSE.get(skip.reason, skip.reason.value) for skip in found.skips)
     book = Book(
-        pair.id, spec, sessions, found.skipped, note, reasons, wanted=found.wanted, shortfall=shortfall
+        pair.id, spec, sessions, found.skipped, note, reasons, notes, wanted=found.wanted, shortfall=shortfall
     )
     run.actions.append(book)
     detail = f"{book.summary} from {sessions[0].start.isoformat()}"
@@ -599,9 +692,61 @@ def transaction_id(programme: str, pair: str, fingerprint: str, first_number: in
     )
 
 
-def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_number: int) -> SeriesSpec:
+def _skip_comment(
+    run: _Run,
+    pair: PairDesired,
+    start: datetime,
+    sessions: Iterable[Session],
+    reason: slots.Constraint | None = None,
+) -> str:
+    """The cancellation note of the session the pattern put at ``start``: its date, why (``reason``, the
+    engine's, when known), and the next."""
+    desired, observed = run.desired, run.observed
+    after = next((s for s in sorted(sessions, key=lambda s: s.start) if s.start > start), None)
+    return render.cancellation_comment(
+        CancelReason.BLACKOUT,
+        desired.name,
+        when=notices.when(desired, observed, pair, start),
+        why=notices.why_no_session(desired, observed, pair, start, reason),
+        next_session=notices.when(desired, observed, pair, after.start) if after else "",
+    )
+
+
+def _series_spec(
+    run: _Run,
+    pair: PairDesired,
+    slot: slots.SeriesSlot,
+    first_number: int,
+    sessions: tuple[Session, ...],
+    *,
+    recut: bool,
+    request: slots.SeriesRequest,
+) -> tuple[SeriesSpec, list[Session]]:
+    """The series to create, and every session its pattern yields (skipped dates included). The
+    invitation lists the dates without a session with the engine's reason for each (``slot.skips``),
+    and the sessions moved within their week with the rule their usual time broke."""
     desired, rules = run.desired, pair.rules
     start_local = datetime.combine(slot.recurrence.start, slot.start_local)
+    zone = ZoneInfo(slot.zone_name)
+    pattern = sessions_of(slot.recurrence, at=slot.start_local, duration=rules.duration, zone=zone)
+
+    def moved_because(usual: datetime) -> slots.Constraint | None:
+        if notices.blackout_reason(desired, usual.astimezone(desired.zone).date()) is not None:
+            return slots.Constraint.BLACKOUT
+        broken = slots.rules_broken(request.mentor, request.mentee, request.policy, usual)
+        return broken or slots.Constraint.BUSY
+
+    dates, no_session = notices.series_dates(
+        desired,
+        run.observed,
+        pair,
+        sessions,
+        pattern,
+        {skip.day: skip.reason for skip in slot.skips},
+        zone,
+        moved_because=moved_because,
+    )
+    rhythm = notices.new_rhythm(slot.recurrence, pattern[0].start, zone) if recut else None
     agenda = rules.agenda_for(first_number)
     body = render.invite_body(
         programme_name=desired.name,
@@ -615,8 +760,12 @@ def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_num
         topics=list(pair.topics),
         join_hint=rules.teams_meeting,
         moves_declined=rules.on_conflict == "move",
+        greetings=notices.greetings(pair),
+        new_rhythm=rhythm,
+        dates=dates,
+        no_session=no_session,
     )
-    return SeriesSpec(
+    spec = SeriesSpec(
         organizer=pair.organizer,
         key=pair.id,
         subject=render.invite_subject(desired.name, pair.mentor.name, pair.mentee.name),
@@ -643,6 +792,7 @@ def _series_spec(run: _Run, pair: PairDesired, slot: slots.SeriesSlot, first_num
             PROP_FIRST: str(first_number),
         },
     )
+    return spec, pattern
 
 
 def _recut(run: _Run, pair: PairDesired, current: SeriesInfo) -> PairStatus:
@@ -652,33 +802,50 @@ def _recut(run: _Run, pair: PairDesired, current: SeriesInfo) -> PairStatus:
     future = [
         Interval(o.start, o.end) for o in run.observed.occurrences.get(current.id, ()) if o.start >= run.now
     ]
-    comment = render.cancellation_comment(CancelReason.POLICY_CHANGED, run.desired.name)
+    first = past[-1].number + 1 if past else int(current.properties.get(PROP_FIRST, 1))
+    at = len(run.actions)
+    status = _book(run, pair, first_number=first, exclude=future, recut=True)
+    # The old series' note says where the sessions go: the new booking's rhythm and first dates.
+    book = next((a for a in run.actions[at:] if isinstance(a, Book)), None)
+    rhythm, dates = "", []
+    if book is not None:
+        zone = ZoneInfo(book.spec.zone_name)
+        rhythm = notices.new_rhythm(book.spec.recurrence, book.sessions[0].start, zone)
+        dates = [notices.when(run.desired, run.observed, pair, s.start) for s in book.sessions[:3]]
+    comment = render.cancellation_comment(
+        CancelReason.POLICY_CHANGED,
+        run.desired.name,
+        lead=run.desired.lead,
+        new_rhythm=rhythm,
+        next_session=dates[0] if dates else "",
+    )
     if past:
         last = past[-1].start.astimezone(ZoneInfo(current.zone_name)).date()
-        run.actions.append(
-            Cancel(
-                pair.id,
-                current.organizer,
-                current.id,
-                CancelScope.END_AFTER,
-                CancelReason.POLICY_CHANGED,
-                comment,
-                last_date=last,
-            )
+        notice = render.rhythm_end_body(
+            programme_name=run.desired.name,
+            mentor=(pair.mentor.name, pair.mentor.address),
+            mentee=(pair.mentee.name, pair.mentee.address),
+            lead=run.desired.lead,
+            greetings=notices.greetings(pair),
+            new_rhythm=rhythm or None,
+            dates=dates,
+        )
+        cancel = Cancel(
+            pair.id,
+            current.organizer,
+            current.id,
+            CancelScope.END_AFTER,
+            CancelReason.POLICY_CHANGED,
+            comment,
+            last_date=last,
+            notice_html=notice,
         )
     else:
-        run.actions.append(
-            Cancel(
-                pair.id,
-                current.organizer,
-                current.id,
-                CancelScope.SERIES,
-                CancelReason.POLICY_CHANGED,
-                comment,
-            )
+        cancel = Cancel(
+            pair.id, current.organizer, current.id, CancelScope.SERIES, CancelReason.POLICY_CHANGED, comment
         )
-    first = past[-1].number + 1 if past else int(current.properties.get(PROP_FIRST, 1))
-    return _book(run, pair, first_number=first, exclude=future)
+    run.actions.insert(at, cancel)
+    return status
 
 
 def _retire(run: _Run, key: str, series: SeriesInfo, reason: CancelReason) -> None:
@@ -693,12 +860,34 @@ def _retire(run: _Run, key: str, series: SeriesInfo, reason: CancelReason) -> No
     past = [s for s in expected if s.start < run.now]
     if not future and len(past) == len(expected):
         return  # nothing left to cancel
-    comment = render.cancellation_comment(reason, run.desired.name)
+    comment = render.cancellation_comment(reason, run.desired.name, lead=run.desired.lead)
     if past:
         # The pattern date of the last past session, so one moved earlier is not cut from history.
         last = past[-1].start.astimezone(ZoneInfo(series.zone_name)).date()
+        mentor, mentee, hello = notices.attendee_people(series.attendees, run.observed)
+        zone = ZoneInfo(series.zone_name)
+        was = past[-1].start  # where the pattern put it; where it took place if it was moved
+        was = next((o.start for o in occurrences if (o.original_start or o.start) == was), was)
+        held = render.format_local(was, zone, render.zone_label(zone, was))
+        notice = render.goodbye_body(
+            programme_name=run.desired.name,
+            mentor=mentor,
+            mentee=mentee,
+            lead=run.desired.lead,
+            greetings=hello,
+            last_session=held,
+        )
         run.actions.append(
-            Cancel(key, series.organizer, series.id, CancelScope.END_AFTER, reason, comment, last_date=last)
+            Cancel(
+                key,
+                series.organizer,
+                series.id,
+                CancelScope.END_AFTER,
+                reason,
+                comment,
+                last_date=last,
+                notice_html=notice,
+            )
         )
     else:
         run.actions.append(Cancel(key, series.organizer, series.id, CancelScope.SERIES, reason, comment))
@@ -764,7 +953,8 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         if isinstance(found, slots.NoSlot) and blackout:
             # No other time that week: the session is dropped and its date joins the series' skipped
             # dates, so the sessions after it keep their numbers (agenda, feedback) without a gap.
-            comment = render.cancellation_comment(CancelReason.BLACKOUT, run.desired.name)
+            later = [s for s, _ in upcoming[index + 1 :]]
+            comment = _skip_comment(run, pair, occ.start, later, slots.Constraint.BLACKOUT)
             zone = ZoneInfo(series.zone_name)
             skipped = parse_skipped(series.properties.get(PROP_SKIPPED))
             skipped |= {(occ.original_start or occ.start).astimezone(zone).date()}
@@ -790,6 +980,11 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         new = Session(session.number, found.start, found.end, moved=True)
         for who in (pair.mentor.address, pair.mentee.address):
             run.committed[who].append(Interval(new.start, new.end))
+        declined = sorted(_declined_by(occ) & {pair.mentor.address, pair.mentee.address})
+        subject, body = notices.moved_notice(
+            run.desired, run.observed, pair, session=session.number, old_start=occ.start,
+            new_start=new.start, reason=reason.value, declined=declined,
+        )  # fmt: skip
         run.actions.append(
             Move(
                 pair.id,
@@ -801,6 +996,8 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
                 reason,
                 moves,
                 series.zone_name,
+                subject,
+                body,
             )
         )
     _agendas(run, pair, series, numbered)
@@ -820,10 +1017,16 @@ def _cancel_skipped(run: _Run, pair: PairDesired, series: SeriesInfo) -> None:
     if not skipped or series.recurrence is None:
         return
     zone = ZoneInfo(series.recurrence.zone_name)
-    for occ in run.observed.occurrences.get(series.id, ()):
+    listed = run.observed.occurrences.get(series.id, ())
+    for occ in listed:
         anchor = (occ.original_start or occ.start).astimezone(zone).date()
         if anchor in skipped and not occ.is_cancelled and occ.start >= run.now:
-            comment = render.cancellation_comment(CancelReason.BLACKOUT, run.desired.name)
+            live = [
+                Session(0, o.start, o.end)
+                for o in listed
+                if not o.is_cancelled and (o.original_start or o.start).astimezone(zone).date() not in skipped
+            ]
+            comment = _skip_comment(run, pair, occ.start, live)
             run.actions.append(
                 Cancel(
                     pair.id, series.organizer, occ.id, CancelScope.OCCURRENCE, CancelReason.BLACKOUT, comment
@@ -892,6 +1095,7 @@ def _agendas(
             topics=list(pair.topics),
             join_hint=rules.teams_meeting,
             moves_declined=rules.on_conflict == "move",
+            greetings=notices.greetings(pair),
         )
         subject = render.session_subject(
             run.desired.name,

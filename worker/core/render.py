@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -55,7 +55,8 @@ _SPACES = re.compile(r"\s+")
 _NOT_IN_URLS = frozenset('"<>\\^`{|}')  # RFC 3986 never allows these unencoded
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
-_FONT = "font-family:'Segoe UI',Calibri,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933;"
+_FONT = ("font-family:'Segoe UI',Calibri,Arial,sans-serif;font-size:14px;line-height:1.5;color:#1f2933;"
+         "overflow-wrap:anywhere;word-break:break-word;")  # a pasted link in a topic must not widen a phone
 _MUTED = "color:#52606d;font-size:13px;"
 _HIGHLIGHT = "background:#fff4ce;font-weight:bold;"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -124,6 +125,51 @@ def format_local(start: datetime, zone: tzinfo, zone_label: str = "") -> str:
     return f"{text} ({zone_label})" if zone_label else text
 
 
+def zone_label(zone: tzinfo, at: datetime) -> str:
+    """A zone's name as people read it next to a time: its IANA name, else what the zone calls itself."""
+    key = getattr(zone, "key", None)
+    return key if isinstance(key, str) and key else (zone.tzname(at) or "UTC")
+
+
+def format_when(start: datetime, zones: Sequence[tzinfo]) -> str:
+    """A session's day, date, local time and zone name in the first of ``zones``, followed by the time in
+    each other zone that reads differently: "Tuesday 12 January 2027, 10:00 (Europe/Paris) · 14:30
+    (Asia/Kolkata)" (the whole date again when it is another day there)."""
+    first = zones[0]
+    home = start.astimezone(first)
+    parts = [format_local(start, first, zone_label(first, start))]
+    seen = {(home.replace(tzinfo=None), zone_label(first, start))}
+    for zone in zones[1:]:
+        local, label = start.astimezone(zone), zone_label(zone, start)
+        if (local.replace(tzinfo=None), label) in seen or local.replace(tzinfo=None) == home.replace(
+            tzinfo=None
+        ):
+            continue
+        seen.add((local.replace(tzinfo=None), label))
+        same_day = local.date() == home.date()
+        parts.append(f"{local:%H:%M} ({label})" if same_day else format_local(start, zone, label))
+    return " · ".join(parts)
+
+
+def format_day(day: date) -> str:
+    """A date as people read it: "Tuesday 16 February 2027"."""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+_ORDINALS = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "last": "last"}
+
+
+def rhythm(cadence: str, first: datetime, zone: tzinfo, *, week_index: str | None = None) -> str:
+    """How often and when a series meets: "every 2 weeks on Tuesdays at 10:00 (Europe/Paris)", or
+    "monthly on the 2nd Tuesday at 10:00 (Europe/Paris)"."""
+    local = first.astimezone(zone)
+    day = _WEEKDAYS[local.weekday()]
+    at = f"{local:%H:%M} ({zone_label(zone, first)})"
+    if week_index is not None:
+        return f"{cadence} on the {_ORDINALS.get(week_index, week_index)} {day} at {at}"
+    return f"{cadence} on {day}s at {at}"
+
+
 def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -163,15 +209,25 @@ def _current_index(session_number: int | None, curriculum_length: int) -> int | 
 # --- invites and per-session agendas ------------------------------------------------------------
 
 
+_ANGLES = str.maketrans({"<": "‹", ">": "›"})
+
+
+def _named(name: str, limit: int = 60) -> str:
+    """A person's name as it goes into a plain-text title: on one line, its angle brackets shown as
+    look-alike quotes, so a name a directory holds as markup never reaches a title as a tag (a client
+    that renders titles, a report pasted into HTML); every other character, accents included, kept."""
+    return one_line(name, limit).translate(_ANGLES)
+
+
 def invite_subject(programme_name: str, mentor_name: str, mentee_name: str) -> str:
     """The series' title in both calendars: who meets, in which programme."""
-    return one_line(f"{one_line(mentor_name, 60)} & {one_line(mentee_name, 60)} · {programme_name}")
+    return one_line(f"{_named(mentor_name)} & {_named(mentee_name)} · {programme_name}")
 
 
 def session_subject(programme_name: str, mentor_name: str, mentee_name: str, *, session_number: int,
                     title: str) -> str:
     """One occurrence's title once it carries its own agenda: "Session 3: Generative AI at work · …"."""
-    pair = f"{one_line(mentor_name, 60)} & {one_line(mentee_name, 60)}"
+    pair = f"{_named(mentor_name)} & {_named(mentee_name)}"
     return one_line(f"Session {session_number}: {one_line(title, 70)} · {pair} · {programme_name}")
 
 
@@ -203,7 +259,8 @@ def _curriculum_block(curriculum: Sequence[Agenda], session_number: int | None) 
 
 def _series_body(*, programme_name: str, purpose: str | None, mentor: Person, mentee: Person, lead: str,
                  curriculum: Sequence[Agenda], session_number: int | None, agenda: Agenda | None,
-                 topics: Sequence[str], join_hint: bool, lead_in: str, moves_declined: bool) -> str:
+                 topics: Sequence[str], join_hint: bool, lead_in: str, moves_declined: bool,
+                 greetings: tuple[str, str] = ("", ""), extra: str = "") -> str:
     programme = _e(one_line(programme_name, 200))
     why = _e(purpose.strip()) if purpose and purpose.strip() else (
         f"{programme} pairs a junior colleague with a senior leader to explore digital ways of working "
@@ -222,9 +279,11 @@ def _series_body(*, programme_name: str, purpose: str | None, mentor: Person, me
         + _p("The sessions are private: what you discuss stays between the two of you.")
         + _p(f"Questions about the programme? Ask {_mailto(lead)}.", _MUTED)
     )
+    hello = [one_line(g, 100) or _label(p) for g, p in zip(greetings, (mentor, mentee), strict=True)]
     return (
-        _p(f"Hello {_e(_label(mentor))} and {_e(_label(mentee))},")
+        _p(f"Hello {_e(hello[0])} and {_e(hello[1])},")
         + _p(lead_in)
+        + extra
         + _p(why)
         + _p(who)
         + join
@@ -234,31 +293,112 @@ def _series_body(*, programme_name: str, purpose: str | None, mentor: Person, me
     )
 
 
+def _dates_block(dates: Sequence[str], no_session: Sequence[tuple[str, str]], *, recut: bool) -> str:
+    parts: list[str] = []
+    if dates:
+        label = ("Your next sessions" if recut else
+                 "Your first session" if len(dates) == 1 else "Your sessions")
+        if len(dates) == 1:
+            parts.append(_p(f"<strong>{label}:</strong> {_e(one_line(dates[0], 200))}"))
+        else:
+            parts += [_p(f"<strong>{label}:</strong>", "margin-bottom:4px;"), _bullets(list(dates))]
+    if no_session:
+        parts.append(_h("Dates without a session"))
+        parts.append(_bullets([f"{one_line(day, 100)}: {one_line(why, 300)}" for day, why in no_session]))
+    return "".join(parts)
+
+
 def invite_body(*, programme_name: str, purpose: str | None, mentor: PersonLike, mentee: PersonLike,
                 lead: str, curriculum: Sequence[AgendaLike], session_number: int | None,
                 agenda: AgendaLike | None, topics: Sequence[str], join_hint: bool,
-                moves_declined: bool = True) -> str:
-    """The series' invitation: why the programme exists, who mentors whom, the curriculum, an agenda."""
+                moves_declined: bool = True, greetings: tuple[str, str] = ("", ""),
+                new_rhythm: str | None = None, dates: Sequence[str] = (),
+                no_session: Sequence[tuple[str, str]] = ()) -> str:
+    """The series' invitation: why the programme exists, who mentors whom, the curriculum, an agenda.
+
+    A pair's first series welcomes them; a series that replaces another (``new_rhythm``: its policy
+    changed) says the sessions move to a new rhythm. ``dates`` are its coming sessions as people read
+    them (day, date, local time, zone), ``no_session`` the dates it skips or moves and why."""
+    programme = _e(one_line(programme_name, 200))
+    if new_rhythm:
+        lead_in = (f"Your sessions in {programme} move to a new rhythm: {_e(one_line(new_rhythm, 200))}. "
+                   "This invitation holds them from now on; the sessions you have held stay in your "
+                   "calendars.")
+    else:
+        lead_in = f"Welcome to {programme}. This invitation holds all your sessions."
     body = _series_body(
         programme_name=programme_name, purpose=purpose, mentor=Person(*mentor), mentee=Person(*mentee),
         lead=lead, curriculum=[Agenda(*c) for c in curriculum], session_number=session_number,
         agenda=Agenda(*agenda) if agenda is not None else None, topics=topics, join_hint=join_hint,
-        moves_declined=moves_declined,
-        lead_in=f"Welcome to {_e(one_line(programme_name, 200))}. This invitation holds all your sessions.",
+        moves_declined=moves_declined, lead_in=lead_in, greetings=greetings,
+        extra=_dates_block(dates, no_session, recut=bool(new_rhythm)),
+    )
+    return _page(invite_subject(programme_name, mentor[0], mentee[0]), body)
+
+
+def goodbye_body(*, programme_name: str, mentor: PersonLike, mentee: PersonLike, lead: str,
+                 greetings: tuple[str, str] = ("", ""), last_session: str | None = None) -> str:
+    """What a pair that leaves the programme reads in their series once it is ended after its last held
+    session: that the pairing ended, what happens next, and whom to ask."""
+    programme = _e(one_line(programme_name, 200))
+    hello = [one_line(g, 100) or _label(p) for g, p in zip(greetings, (mentor, mentee), strict=True)]
+    last = (_p(f"Your last session together was on {_e(one_line(last_session, 200))}.")
+            if last_session else "")
+    body = (
+        _p(f"Hello {_e(hello[0])} and {_e(hello[1])},")
+        + _p(f"<strong>Your pairing in {programme} has ended.</strong> Thank you both for your time and for "
+             "everything you shared with each other.")
+        + last
+        + _h("What happens next")
+        + _bullets([
+            "Your remaining sessions are removed from your calendars; the ones you held stay there.",
+            "No more invitations or feedback emails will come for this pairing.",
+        ])
+        + _p(f"Was this unexpected, or would you like a new pairing? Write to {_mailto(lead)}.")
+    )
+    return _page(invite_subject(programme_name, mentor[0], mentee[0]), body)
+
+
+def rhythm_end_body(*, programme_name: str, mentor: PersonLike, mentee: PersonLike, lead: str,
+                    greetings: tuple[str, str] = ("", ""), new_rhythm: str | None,
+                    dates: Sequence[str] = ()) -> str:
+    """What an old series says once its policy changed and it was ended after its last held session: the
+    sessions move to a new rhythm, held in a new invitation."""
+    programme = _e(one_line(programme_name, 200))
+    hello = [one_line(g, 100) or _label(p) for g, p in zip(greetings, (mentor, mentee), strict=True)]
+    if new_rhythm:
+        what = (f"<strong>Your sessions move to a new rhythm: {_e(one_line(new_rhythm, 200))}.</strong> "
+                "A new invitation holds them; the sessions you held stay in your calendars.")
+    else:
+        what = (f"<strong>Your sessions in {programme} move to a new rhythm.</strong> A new invitation "
+                "follows as soon as a time suits you both; the sessions you held stay in your calendars.")
+    body = (
+        _p(f"Hello {_e(hello[0])} and {_e(hello[1])},")
+        + _p(what)
+        + _dates_block(dates, (), recut=True)
+        + _p(f"Questions about {programme}? Ask {_mailto(lead)}.", _MUTED)
     )
     return _page(invite_subject(programme_name, mentor[0], mentee[0]), body)
 
 
 def session_agenda_body(*, programme_name: str, purpose: str | None, mentor: PersonLike, mentee: PersonLike,
                         lead: str, curriculum: Sequence[AgendaLike], session_number: int, agenda: AgendaLike,
-                        topics: Sequence[str], join_hint: bool, moves_declined: bool = True) -> str:
-    """One occurrence's own body, set shortly before it: the same frame, this session's agenda on top."""
+                        topics: Sequence[str], join_hint: bool, moves_declined: bool = True,
+                        greetings: tuple[str, str] = ("", ""), moved: str | None = None) -> str:
+    """One occurrence's own body, set shortly before it: the same frame, this session's agenda on top.
+
+    ``moved`` (where and why the session moved, with its day, date, local time and zone) makes it the
+    body of the update Exchange sends when the session is moved, instead of the series' welcome."""
     agenda = Agenda(*agenda)
+    lead_in = f"Here is the agenda of session {session_number}. Take a few minutes to prepare together."
+    if moved:
+        lead_in = (f"<strong>Session {session_number} has moved: {_e(one_line(moved, 300))}.</strong> "
+                   "Here is its agenda.")
     body = _series_body(
         programme_name=programme_name, purpose=purpose, mentor=Person(*mentor), mentee=Person(*mentee),
         lead=lead, curriculum=[Agenda(*c) for c in curriculum], session_number=session_number, agenda=agenda,
-        topics=topics, join_hint=join_hint, moves_declined=moves_declined,
-        lead_in=f"Here is the agenda of session {session_number}. Take a few minutes to prepare together.",
+        topics=topics, join_hint=join_hint, moves_declined=moves_declined, greetings=greetings,
+        lead_in=lead_in,
     )
     title = session_subject(programme_name, mentor[0], mentee[0], session_number=session_number,
                             title=agenda.title)
@@ -283,7 +423,7 @@ def form_link(template: str, values: Mapping[str, str]) -> str:
 
 def feedback_subject(template: str, values: Mapping[str, str]) -> str:
     """The policy's ``subject`` template, filled and kept on one line (names may hold line breaks)."""
-    return one_line(fill_template(template, {k: one_line(v, 100) for k, v in values.items()}))
+    return one_line(fill_template(template, {k: _named(v, 100) for k, v in values.items()}))
 
 
 def _button(url: str, label: str) -> str:
@@ -296,12 +436,52 @@ def _button(url: str, label: str) -> str:
     )
 
 
+def mailto_url(url: str) -> str:
+    """``url`` unchanged if it is a ``mailto:`` link to one checked address with only percent-encoded
+    headers (so nothing in it can break out of an attribute or add a recipient); else ``RenderError``."""
+    if _CONTROL.search(url) or any(c.isspace() or c in _NOT_IN_URLS for c in url):
+        raise RenderError("a mailto link contains characters that a URL never holds")
+    if not url.startswith("mailto:"):
+        raise RenderError("not a mailto link")
+    to, _, query = url[len("mailto:"):].partition("?")
+    mail_address(to)
+    for field_ in query.split("&") if query else []:
+        name, _, _value = field_.partition("=")
+        if name.lower() not in ("subject", "body"):
+            raise RenderError(f"a rating link carries only a subject and a body, not {name!r}")
+    return url
+
+
+def _rating_row(links: Sequence[tuple[int, str]]) -> tuple[str, list[str]]:
+    """One cell per value (a table: Outlook's Word engine keeps it), each a mailto link showing its value."""
+    if not links:
+        return "", []
+    cells = "".join(
+        '<td bgcolor="#e8f1fb" style="background:#e8f1fb;border:1px solid #0f6cbd;border-radius:4px;'
+        'padding:8px 14px;text-align:center;">'
+        f'<a href="{_e(mailto_url(url))}" style="color:#0f6cbd;text-decoration:none;font-weight:bold;'
+        f'font-size:16px;" title="Rate {int(value)} of 5">{int(value)}</a></td><td style="width:6px;"></td>'
+        for value, url in links
+    )
+    html_ = (
+        _p("<strong>Rate this session in one click</strong> (1 = poor, 5 = excellent). Each number opens "
+           "an email to the programme; send it as it is, or add a comment first:")
+        + '<table role="presentation" cellpadding="0" cellspacing="0" border="0" '
+        'style="margin:4px 0 12px 0;">' + f"<tr>{cells}</tr></table>"
+    )
+    text = ["Rate this session in one click (1 = poor, 5 = excellent): open a link, send the email.",
+            *(f"  {int(value)}: {mailto_url(url)}" for value, url in links), ""]
+    return html_, text
+
+
 def feedback_email(*, programme_name: str, recipient_name: str, role: Role, partner_name: str,
                    session_number: int, session_date_local: str, agenda: AgendaLike,
                    next_session: tuple[str, str] | None, form_url: str, lead: str,
-                   subject: str) -> tuple[str, str]:
-    """``(html, text)`` of the email each participant gets once a session was held: one link to the form."""
+                   subject: str, rating_links: Sequence[tuple[int, str]] = ()) -> tuple[str, str]:
+    """``(html, text)`` of the email each participant gets once a session was held: a row of one-click
+    rating links (``rating_links``: ``(value, mailto URL)``), and one link to the form for longer answers."""
     url = https_url(form_url)
+    rating_html, rating_text = _rating_row(rating_links)
     agenda = Agenda(*agenda)
     mail_address(lead)
     programme, name, partner = (one_line(v, 200) for v in (programme_name, recipient_name, partner_name))
@@ -322,6 +502,7 @@ def feedback_email(*, programme_name: str, recipient_name: str, role: Role, part
         _p(f"Hello {_e(name)},")
         + _p(_e(thanks))
         + _p(_e(ask))
+        + rating_html
         + _button(url, label)
         + _p(f'If the button does not work, open this link: <a href="{_e(url)}" style="color:#0f6cbd;">'
              f"{_e(url)}</a>", _MUTED)
@@ -336,6 +517,7 @@ def feedback_email(*, programme_name: str, recipient_name: str, role: Role, part
         thanks,
         ask,
         "",
+        *rating_text,
         f"{label}:",
         url,
         "",
@@ -382,7 +564,8 @@ _ESCALATIONS: dict[EscalationReason, tuple[str, str, str]] = {
     ),
     EscalationReason.DISENGAGED: (
         "{mentor} and {mentee} may have stalled",
-        "The sessions of {mentor} and {mentee} have not been taking place.",
+        "The sessions of {mentor} and {mentee} have not been taking place, or their ratings say they are not "
+        "going well (the details say which).",
         "A short, friendly check-in with both of them often gets a pairing going again.",
     ),
     EscalationReason.PARTIAL: (
@@ -418,7 +601,7 @@ def escalation_email(*, reason: EscalationReason, programme_name: str,
     programme = one_line(programme_name, 100)
     plain = {"mentor": mentor, "mentee": mentee}
     escaped = {k: f"<strong>{_e(v)}</strong>" for k, v in plain.items()}
-    subject = one_line(f"[{programme}] {subject_t.format(**plain)}")
+    subject = one_line(f"[{programme}] {subject_t.format(**{k: _named(v, 200) for k, v in plain.items()})}")
     detail_lines = [line.rstrip() for line in detail.strip().splitlines() if line.strip()]
     detail_html = ""
     if detail_lines:
@@ -444,8 +627,9 @@ def escalation_email(*, reason: EscalationReason, programme_name: str,
 # --- cancelling: the comment Outlook shows with the cancellation ---------------------------------------
 
 _CANCEL_COMMENTS: dict[CancelReason, str] = {
-    CancelReason.PAIR_REMOVED: "This pairing has ended in {programme}. Thank you both for your time and for "
-                               "everything you shared with each other.",
+    CancelReason.PAIR_REMOVED: "Your pairing in {programme} has ended: your remaining sessions are "
+                               "cancelled, the ones you held stay in your calendar, and no more emails will "
+                               "come for it. Thank you both for your time and for everything you shared.",
     CancelReason.PROGRAMME_ENDED: "{programme} has come to an end, so the remaining sessions are cancelled. "
                                   "Thank you both for your time and for everything you learned together.",
     CancelReason.POLICY_CHANGED: "Your sessions in {programme} are moving to a new rhythm: these are "
@@ -457,6 +641,22 @@ _CANCEL_COMMENTS: dict[CancelReason, str] = {
 }
 
 
-def cancellation_comment(reason: CancelReason, programme_name: str) -> str:
-    """The short, kind note sent with a cancellation. Plain text: Graph's cancel comment is not HTML."""
-    return _CANCEL_COMMENTS[reason].format(programme=one_line(programme_name, 100))
+def cancellation_comment(reason: CancelReason, programme_name: str, *, lead: str = "", when: str = "",
+                         why: str = "", new_rhythm: str = "", next_session: str = "") -> str:
+    """The short, kind note sent with a cancellation. Plain text: Graph's cancel comment is not HTML.
+
+    ``when`` and ``why`` name the one session a cancellation removes (day, date, local time and zone; a
+    blackout's reason, someone's absence); ``new_rhythm`` says where a re-cut pair's sessions go;
+    ``lead`` is whom to ask."""
+    programme = one_line(programme_name, 100)
+    ask = f" Questions? Write to {one_line(lead, 200)}." if lead else ""
+    if reason is CancelReason.BLACKOUT and when:
+        because = one_line(why, 300) if why.strip() else f"{programme} takes a break that week"
+        after = (f" Your next session: {one_line(next_session, 200)}." if next_session else
+                 " Your sessions continue as planned afterwards.")
+        return f"No session on {one_line(when, 200)}: {because}.{after}{ask}"
+    if reason is CancelReason.POLICY_CHANGED and new_rhythm:
+        first = f", from {one_line(next_session, 200)}" if next_session else ""
+        return (f"Your sessions in {programme} move to a new rhythm: {one_line(new_rhythm, 200)}{first}. "
+                f"These are cancelled and a new invitation with the new dates follows. Thank you!{ask}")
+    return _CANCEL_COMMENTS[reason].format(programme=programme) + ask

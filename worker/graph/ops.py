@@ -31,6 +31,7 @@ from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.free_busy_status import FreeBusyStatus
 from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.message import Message
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
 from msgraph.generated.models.recurrence_pattern import RecurrencePattern
@@ -51,6 +52,7 @@ from msgraph.generated.users.item.mail_folders.item.messages.messages_request_bu
     MessagesRequestBuilder,
 )
 
+from worker.core.ratings import InboxMessage
 from worker.core.types import (
     Interval,
     MailSpec,
@@ -75,6 +77,7 @@ from worker.graph.errors import (
 )
 from worker.graph.mail import message_id, sendmail_body
 from worker.graph.pacing import Pacer, PacingLimits
+from worker.graph.rating_key import RatingSecret, rating_secret
 from worker.graph.retry import RetryPolicy, Safety, Sleep, call_with_retries
 from worker.graph.zones import UnknownZone, iana_name, resolve_zone
 
@@ -91,9 +94,16 @@ MAX_MANAGER_DEPTH = 25  # the level-by-level walk (the last fallback) stops here
 # The margin leaves room for a paging token in a nextLink, which repeats the query.
 MAX_URL = 2048
 URL_MARGIN = 160
-_CHAIN_FIELDS = ["id", "mail", "userPrincipalName"]
+# The people's own names come with the same read: invitations, emails and reports name people as the
+# directory does (displayName, accents kept), and greet them by givenName.
+_CHAIN_FIELDS = ["id", "mail", "userPrincipalName", "displayName", "givenName"]
+# With ``profiles`` (crossgen match): what the directory says of each person, in the same requests.
+_PROFILE_FIELDS = [*_CHAIN_FIELDS, "department", "jobTitle", "officeLocation"]
 _CHAIN_EXPAND = "manager($levels=max;$select=id,mail,userPrincipalName)"
 CALENDAR_VIEW_PAGE = 1000  # Outlook's largest page
+# Messages per page of an Inbox listing: Outlook's largest page without bodies (a message is then a few
+# hundred bytes), fewer with them (the lead's report reads the comments).
+INBOX_PAGE, INBOX_PAGE_WITH_BODIES = 1000, 250
 READ_FAN_OUT = 48  # reads in flight at once across mailboxes (httpx pools 100 connections)
 # Our property names (worker.core.desired/plan use them); only these are read back ($expand needs names).
 DEFAULT_PROPERTY_NAMES = (
@@ -191,6 +201,11 @@ def _chain_from_expanded(user: wire.Json, address: str) -> list[str]:
     return chain
 
 
+def _names_of(user: wire.Json) -> tuple[str, str]:
+    """A directory user's ``(displayName, givenName)``, "" for what it lacks; Unicode kept as it is."""
+    return (wire._text(user.get("displayName")).strip(), wire._text(user.get("givenName")).strip())
+
+
 def _eventual() -> RequestConfiguration[Any]:
     """The header advanced directory queries need (``$levels`` on ``manager``)."""
     config: RequestConfiguration[Any] = RequestConfiguration()
@@ -223,7 +238,9 @@ class Gateway:
         property_names: Iterable[str] = DEFAULT_PROPERTY_NAMES,
         http_client: httpx.AsyncClient | None = None,
         batch_writes: bool = True,
+        rating: RatingSecret | None = None,
     ) -> None:
+        self.rating = rating or RatingSecret(None, "none")
         self._client = client
         self._adapter = adapter
         self._tokens = token_provider
@@ -285,6 +302,7 @@ class Gateway:
             property_names=property_names,
             http_client=http_client,
             batch_writes=batch_writes,
+            rating=rating_secret(env),
         )
 
     @property
@@ -552,9 +570,19 @@ class Gateway:
     # --- people ------------------------------------------------------------------------------------
 
     async def manager_chains(
-        self, addresses: Iterable[str], *, errors: dict[str, GraphError] | None = None
+        self,
+        addresses: Iterable[str],
+        *,
+        errors: dict[str, GraphError] | None = None,
+        names: dict[str, tuple[str, str]] | None = None,
+        chains: bool = True,
+        profiles: dict[str, wire.Json] | None = None,
     ) -> dict[str, list[str]]:
         """Everyone's management chain (lower-case addresses, nearest manager first), read in bulk.
+
+        The same reads select each person's ``displayName`` and ``givenName``, put in ``names`` when given
+        (by lower-case address; "" where the directory has none). With ``chains=False`` only the names are
+        read: the same requests without ``$expand``, and the chains returned are empty.
 
         ``GET /users?$filter=mail in (...)&$expand=manager($levels=max;...)&$count=true`` with
         ``ConsistencyLevel: eventual``, as many people per request as fit in Graph's 2,048-character URL
@@ -567,15 +595,20 @@ class Gateway:
 
         Everyone asked gets an entry unless their read failed: then the error goes in ``errors`` when
         given, else the first one is raised. ``AuthError`` is always raised.
+
+        With ``profiles``, each user read also selects ``displayName``, ``department``, ``jobTitle`` and
+        ``officeLocation`` and lands there as Graph returned it, by lower-case address (someone whose
+        chain came from the level-by-level walk has no entry).
         """
         people = list(dict.fromkeys(a.lower() for a in addresses))
+        fields = _PROFILE_FIELDS if profiles is not None else _CHAIN_FIELDS
         found: dict[str, list[str]] = {}
         failed: dict[str, GraphError] = {}
         alone: list[str] = []
 
         async def chunk_of(chunk: list[str]) -> None:
             try:
-                users = await self._chain_listing(chunk)
+                users = await self._chain_listing(chunk, fields, chains=chains)
             except AuthError:
                 raise
             except GraphError as exc:
@@ -592,17 +625,24 @@ class Gateway:
                 for key in ("mail", "userPrincipalName"):
                     address = wire._text(user.get(key)).lower()
                     if address in wanted and address not in found:
-                        found[address] = _chain_from_expanded(user, address)
+                        found[address] = _chain_from_expanded(user, address) if chains else []
+                        if names is not None:
+                            names[address] = _names_of(user)
+                        if profiles is not None:
+                            profiles[address] = user
             alone.extend(a for a in chunk if a not in found)
 
         if self._bulk_chains_refused:
             alone.extend(people)
         else:
-            await fan_out([chunk_of(chunk) for chunk in self._chain_chunks(people)], gate=self._read_gate())
+            chunks = self._chain_chunks(people, fields)
+            await fan_out([chunk_of(chunk) for chunk in chunks], gate=self._read_gate())
 
         async def one(address: str) -> None:
             try:
-                found[address] = await self._chain_alone(address)
+                found[address] = await self._chain_alone(
+                    address, fields, names=names, chains=chains, profiles=profiles
+                )
             except AuthError:
                 raise
             except GraphError as exc:
@@ -615,7 +655,9 @@ class Gateway:
             raise next(iter(failed.values()))
         return {a: found[a] for a in people if a in found}
 
-    def _chains_request(self, chunk: list[str]) -> RequestInformation:
+    def _chains_request(
+        self, chunk: list[str], fields: list[str] = _CHAIN_FIELDS, *, chains: bool = True
+    ) -> RequestInformation:
         """The bulk chain read, its URL spelt out: the query is as msgraph's template expands it
         (RFC 6570, every reserved character percent-encoded), but one ``quote`` over each value instead
         of std-uritemplate's one call per character, which for a 2,000-character filter cost more than
@@ -623,9 +665,9 @@ class Gateway:
         literals = ",".join(mapping.odata_quote(a) for a in chunk)
         query = {
             "%24count": "true",
-            "%24expand": _CHAIN_EXPAND,
+            **({"%24expand": _CHAIN_EXPAND} if chains else {}),
             "%24filter": f"mail in ({literals})",
-            "%24select": ",".join(_CHAIN_FIELDS),
+            "%24select": ",".join(fields),
         }
         request = RequestInformation(Method.GET)
         request.url = f"{self._adapter.base_url}/users?" + "&".join(
@@ -635,7 +677,7 @@ class Gateway:
         request.headers.add("ConsistencyLevel", "eventual")
         return request
 
-    def _chain_chunks(self, people: list[str]) -> list[list[str]]:
+    def _chain_chunks(self, people: list[str], fields: list[str] = _CHAIN_FIELDS) -> list[list[str]]:
         """People in order, as many per request as keep its URL, as httpx sends it, within the limit.
 
         Each address adds its percent-encoded literal and a comma (an estimate, cheap to add up); every
@@ -643,7 +685,7 @@ class Gateway:
         limit = MAX_URL - URL_MARGIN
 
         def measured(chunk: list[str]) -> int:
-            return len(str(httpx.URL(self._chains_request(chunk).url)))
+            return len(str(httpx.URL(self._chains_request(chunk, fields).url)))
 
         chunks: list[list[str]] = []
         i = 0
@@ -662,10 +704,12 @@ class Gateway:
             i += len(chunk)
         return chunks
 
-    async def _chain_listing(self, chunk: list[str]) -> list[wire.Json]:
+    async def _chain_listing(
+        self, chunk: list[str], fields: list[str] = _CHAIN_FIELDS, *, chains: bool = True
+    ) -> list[wire.Json]:
         """Every user the filtered listing returns, all pages (each page asked with the same header)."""
         users = self._client.users
-        page = await self._json("GET", "/users", partial(self._chains_request, chunk))
+        page = await self._json("GET", "/users", partial(self._chains_request, chunk, fields, chains=chains))
         found: list[wire.Json] = list(page.get("value") or [])
         while link := page.get("@odata.nextLink"):
             page = await self._json(
@@ -674,32 +718,49 @@ class Gateway:
             found += page.get("value") or []
         return [u for u in found if isinstance(u, dict)]
 
-    def _chain_request(self, address: str) -> RequestInformation:
+    def _chain_request(
+        self, address: str, fields: list[str] = _CHAIN_FIELDS, *, chains: bool = True
+    ) -> RequestInformation:
         # The SDK's user-item query parameters have no $count, which selecting the managers' fields needs.
         request = RequestInformation(
             Method.GET, "{+baseurl}/users/{user%2Did}{?%24count,%24expand,%24select}", {"user%2Did": address}
         )
         request.query_parameters["%24count"] = True
-        request.query_parameters["%24expand"] = [_CHAIN_EXPAND]
-        request.query_parameters["%24select"] = _CHAIN_FIELDS
+        if chains:
+            request.query_parameters["%24expand"] = [_CHAIN_EXPAND]
+        request.query_parameters["%24select"] = fields
         request.headers.add("ConsistencyLevel", "eventual")
         request.headers.try_add("Accept", "application/json")
         return request
 
-    async def _chain_alone(self, address: str) -> list[str]:
-        """One person's chain in one request; the level-by-level walk where ``$levels`` is refused."""
-        if not self._expanded_chain_refused:
+    async def _chain_alone(
+        self,
+        address: str,
+        fields: list[str] = _CHAIN_FIELDS,
+        *,
+        names: dict[str, tuple[str, str]] | None = None,
+        chains: bool = True,
+        profiles: dict[str, wire.Json] | None = None,
+    ) -> list[str]:
+        """One person's chain (and names) in one request; the level-by-level walk where ``$levels`` is
+        refused (it reads no names: the planner then names the person by their address)."""
+        if not self._expanded_chain_refused or not chains:
+            request = partial(self._chain_request, address, fields, chains=chains)
             try:
-                user = await self._json("GET", f"/users/{address}", partial(self._chain_request, address))
+                user = await self._json("GET", f"/users/{address}", request)
             except NotFound:
                 return []  # no such user: no chain, as the walk's first 404 says
             except InvalidRequest as exc:
-                if exc.status != 400:
+                if exc.status != 400 or not chains:
                     raise
                 log.warning("graph.manager_chain_expand_refused", error=str(exc))
                 self._expanded_chain_refused = True
             else:
-                return _chain_from_expanded(user, address)
+                if names is not None:
+                    names[address] = _names_of(user)
+                if profiles is not None:
+                    profiles[address] = user
+                return _chain_from_expanded(user, address) if chains else []
         return await self.manager_chain(address)
 
     async def manager_chain(self, address: str) -> list[str]:
@@ -955,9 +1016,17 @@ class Gateway:
         end: datetime,
         zone_name: str,
         properties: Mapping[str, str] | None = None,
+        *,
+        body_html: str | None = None,
+        subject: str | None = None,
     ) -> None:
-        """Move one occurrence (it becomes an exception). PATCH is idempotent: a retry sets the same times."""
+        """Move one occurrence (it becomes an exception). PATCH is idempotent: a retry sets the same times.
+        ``body_html`` and ``subject`` go in the same PATCH, so the update people get says why it moved."""
         event = Event(start=mapping.local_time(start, zone_name), end=mapping.local_time(end, zone_name))
+        if body_html is not None:
+            event.body = ItemBody(content_type=BodyType.Html, content=body_html)
+        if subject is not None:
+            event.subject = subject
         if properties:
             event.single_value_extended_properties = mapping.graph_properties(dict(properties))
         await self._patch(organizer, occurrence_id, event)
@@ -1029,11 +1098,19 @@ class Gateway:
         return f"/users/{quote(organizer, safe='')}/events/{quote(event_id, safe='')}/cancel"
 
     async def end_series(
-        self, organizer: str, series_id: str, last_date: date, *, properties: Mapping[str, str] | None = None
+        self,
+        organizer: str,
+        series_id: str,
+        last_date: date,
+        *,
+        properties: Mapping[str, str] | None = None,
+        body_html: str | None = None,
     ) -> None:
         """End a series after ``last_date`` (inclusive) by patching its range to ``endDate``.
 
         Graph replaces the whole recurrence on PATCH, so the pattern is read first and sent back as is.
+        The update Exchange sends the attendees carries the series' body: ``body_html`` replaces it in the
+        same PATCH (a goodbye, the new rhythm), so they do not read the old invitation's welcome again.
         """
         item = self._user(organizer).events.by_event_id(series_id)
         config = RequestConfiguration(
@@ -1064,6 +1141,8 @@ class Gateway:
             recurrence_time_zone=old.range.recurrence_time_zone,
         )
         event = Event(recurrence=PatternedRecurrence(pattern=pattern, range=rng))
+        if body_html is not None:
+            event.body = ItemBody(content_type=BodyType.Html, content=body_html)
         if properties:
             event.single_value_extended_properties = mapping.graph_properties(dict(properties))
         await self._patch(organizer, series_id, event)
@@ -1086,6 +1165,51 @@ class Gateway:
             batch_in=sender,
         )
         return bool(page.get("value"))
+
+    async def inbox(self, mailbox: str, *, since: datetime, bodies: bool = False) -> list[InboxMessage]:
+        """The messages of ``mailbox``'s Inbox received since ``since``, oldest decisions included (their
+        categories say what was decided), paged (``INBOX_PAGE``). ``bodies``: also each body, as plain text
+        (``Prefer: outlook.body-content-type="text"``); only the lead's report asks, for comments."""
+        fields = ["id", "subject", "from", "sender", "receivedDateTime", "categories"]
+        query = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
+            filter=f"receivedDateTime ge {_utc_text(since)}Z",
+            select=[*fields, "body"] if bodies else fields,
+            top=INBOX_PAGE_WITH_BODIES if bodies else INBOX_PAGE,
+        )
+        config = RequestConfiguration(query_parameters=query)
+        if bodies:
+            config.headers.add("Prefer", 'outlook.body-content-type="text"')
+        messages = self._user(mailbox).mail_folders.by_mail_folder_id("inbox").messages
+        path = f"/users/{mailbox}/mailFolders/inbox/messages"
+        page = await self._json("GET", path, lambda: messages.to_get_request_information(config))
+        found: list[InboxMessage] = []
+        while True:
+            for raw in page.get("value") or []:
+                message = wire.inbox_message(raw, mailbox)
+                if message is not None:
+                    found.append(message)
+            link = page.get("@odata.nextLink")
+            if not link:
+                return found
+
+            def next_page(url: str = link) -> RequestInformation:
+                request = messages.with_url(url).to_get_request_information()
+                if bodies:
+                    request.headers.add("Prefer", 'outlook.body-content-type="text"')
+                return request
+
+            page = await self._json("GET", path, next_page)
+
+    async def set_categories(self, mailbox: str, message_id: str, categories: Sequence[str]) -> None:
+        """Record a decision on a message, in the mailbox itself: PATCH its categories (the whole list,
+        the ones it had kept). Idempotent: a retry sets the same list."""
+        item = self._user(mailbox).messages.by_message_id(message_id)
+        body = Message(categories=list(categories))
+
+        async def attempt() -> None:
+            await self._send(item.to_patch_request_information(body))
+
+        await self._call("PATCH", f"/users/{mailbox}/messages/{message_id}", attempt)
 
     def send_budget_left(self, sender: str) -> float:
         return self.pacer.send_budget(sender).available

@@ -18,6 +18,7 @@ from operator import attrgetter
 from typing import Any
 
 from worker.core.intervals import to_seconds, to_seconds_ceil
+from worker.core.ratings import InboxMessage
 from worker.core.types import (
     Attendee,
     Busy,
@@ -281,4 +282,26 @@ def occurrence_from_json(event: Json) -> OccurrenceInfo:
         is_cancelled=bool(event.get("isCancelled")),
         attendees=attendees_from_json(event),
         properties=properties_from_json(event),
+    )
+
+
+def inbox_message(message: Json, mailbox: str) -> InboxMessage | None:
+    """One Inbox message as ``ratings.judge`` reads it: its From address (``from``; a message a client
+    sent on someone's behalf names them in ``sender`` too, and ``from`` is who it claims to be from),
+    received time, subject, categories, and the plain-text body when it was asked for. None for an
+    item with no id or no sender (a draft, a system item)."""
+    sent_by = ((message.get("from") or {}).get("emailAddress") or {}).get("address")
+    if not message.get("id") or not sent_by or not message.get("receivedDateTime"):
+        return None
+    body = message.get("body") or {}
+    on_behalf = ((message.get("sender") or {}).get("emailAddress") or {}).get("address") or ""
+    return InboxMessage(
+        id=str(message["id"]),
+        mailbox=mailbox,
+        sender=str(sent_by),
+        received=instant(message["receivedDateTime"]),
+        subject=_text(message.get("subject")),
+        categories=tuple(str(c) for c in message.get("categories") or ()),
+        body=_text(body.get("content")) if body.get("contentType", "text") == "text" else "",
+        sent_by="" if str(on_behalf).lower() == str(sent_by).lower() else str(on_behalf),
     )

@@ -88,7 +88,14 @@ def check_and_resolve(
     if policies is not None:
         _check_blackouts(out, policies)
     pair_list = _check_pairs(out, pairs, fields, names) if pairs is not None else None
-    if out.problems or info is None or resolved is None or pair_list is None or policies is None:
+    if (
+        out.problems
+        or info is None
+        or resolved is None
+        or pair_list is None
+        or policies is None
+        or pairs is None
+    ):
         return None, out.problems, out.warnings
     programme = Programme(
         program=info,
@@ -105,6 +112,7 @@ def check_and_resolve(
         pairs=pair_list,
         sources={name: doc.file for name, doc in docs.items()},
         warnings=tuple(sorted(out.warnings)),
+        names={address: person.name.strip() for address, person in pairs.people.items()},
     )
     return programme, out.problems, out.warnings
 
@@ -421,6 +429,11 @@ def _check_pairs(
                 Pair(pair_id(raw.mentor, raw.mentee), raw.mentor, raw.mentee, policy, raw.topics, raw.start)
             )
     _warn_both_roles(out, model, roles)
+    if all(raw is not None for raw in model.pairs):  # a dropped pair's people are unknown here
+        in_pairs = {a for raw in model.pairs if raw is not None for a in (raw.mentor, raw.mentee)}
+        for address in model.people:
+            if address not in in_pairs:
+                out.add(file, ("people", address), f"{address} is in no pair (a typo?)", at_key=True)
     if default_policy is None or any(p is None for p in model.pairs):
         return None
     return tuple(pairs)

@@ -45,12 +45,15 @@ NO_PAIRS = (
 )
 
 
-def load_programme(config_dir: Path, *, allow_no_pairs: bool = False) -> Programme:
+def load_programme(
+    config_dir: Path, *, allow_no_pairs: bool = False, pairs_optional: bool = False
+) -> Programme:
     """Load program.yaml, policies.yaml and pairs.yaml from ``config_dir``.
 
     Raises ``ConfigError`` with every problem found, across all three files. A pairs file that is missing,
     empty or unreadable is a problem like any other, never "no pairs"; ``pairs: []`` is one too, unless
-    ``allow_no_pairs`` (``--confirm-cancel``: the lead means it).
+    ``allow_no_pairs`` (``--confirm-cancel``: the lead means it). With ``pairs_optional`` (``crossgen
+    match`` on a new programme) a missing pairs.yaml reads as one with no pairs.
     """
     problems: list[Problem] = []
     docs: dict[str, YamlDoc] = {}
@@ -66,6 +69,10 @@ def load_programme(config_dir: Path, *, allow_no_pairs: bool = False) -> Program
         )
     for name, model in FILES.items():
         path = config_dir / name
+        absent = not path.exists() and not path.with_suffix(".yml").exists()
+        if pairs_optional and name == "pairs.yaml" and absent:
+            docs[name], models[name] = YamlDoc(str(path), {"pairs": []}), PairsFile(pairs=())
+            continue
         if not path.exists() and path.with_suffix(".yml").exists():
             problems.append(Problem(str(path), 1, 1, f"file not found; rename {name[:-5]}.yml to {name}"))
             continue
@@ -80,11 +87,12 @@ def load_programme(config_dir: Path, *, allow_no_pairs: bool = False) -> Program
         try:
             models[name] = model.model_validate(doc.value)
         except ValidationError as exc:
-            problems.extend(_problems_from(exc, doc, model))
+            problems.extend(problems_from(exc, doc, model))
             dropped[name] = set()
             models[name] = salvage(model, doc.value, (), dropped[name])
             continue
-        if isinstance(models[name], PairsFile) and not models[name].pairs and not allow_no_pairs:
+        empty = isinstance(models[name], PairsFile) and not models[name].pairs
+        if empty and not (allow_no_pairs or pairs_optional):
             problems.append(doc.problem(("pairs",), NO_PAIRS))
     programme, more, warnings = check_and_resolve(
         docs,
@@ -196,7 +204,8 @@ def _program_fields(doc: YamlDoc | None, dropped: dict[str, set[PathKey]]) -> di
 # --- pydantic errors -> FILE:LINE:COL --------------------------------------------------------------
 
 
-def _problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
+def problems_from(exc: ValidationError, doc: YamlDoc, model: type[BaseModel]) -> list[Problem]:
+    """Pydantic's errors for ``doc`` as FILE:LINE:COL problems (also used for the matching pool file)."""
     out: list[Problem] = []
     errors = exc.errors(include_url=False)
     # A misspelt key is also a missing one: report it once, as the misspelling with its hint.

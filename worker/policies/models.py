@@ -254,7 +254,18 @@ class PairSection(_Strict):
     start: Day | None = Field(None, description="When this pair joins, if later than program.start.")
 
 
+class PersonSection(_Strict):
+    name: Text = Field(
+        description="How invitations, emails and reports name this person, accents and all; "
+        "default: the directory's displayName."
+    )
+
+
 class PairsFile(_Strict):
     """pairs.yaml"""
 
     pairs: tuple[PairSection, ...]
+    people: dict[Address, PersonSection] = Field(
+        default_factory=dict,
+        description="Optional, by address: a name that overrides the directory's (each one in some pair).",
+    )

@@ -183,6 +183,7 @@ class Programme:
     pairs: tuple[Pair, ...]
     sources: Mapping[str, str] = field(default_factory=dict)  # file name -> path it was read from
     warnings: tuple[Problem, ...] = ()  # allowed, but perhaps not meant: shown by `validate`
+    names: Mapping[str, str] = field(default_factory=dict)  # address -> pairs.yaml's name for them
 
     def policy_of(self, pair: Pair) -> Policy:
         return self.policies[pair.policy]

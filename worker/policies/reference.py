@@ -41,7 +41,9 @@ def _type(spec: dict[str, Any], defs: dict[str, Any]) -> str:
         patterned = list(spec.get("patternProperties", {}).values())
         values = spec.get("additionalProperties") or (patterned[0] if patterned else None)
         if isinstance(values, dict):
-            return f"map of name to {_type(values, defs)}"
+            keyed_by_address = any("@" in pattern for pattern in spec.get("patternProperties", {}))
+            key = "address" if keyed_by_address else "name"
+            return f"map of {key} to {_type(values, defs)}"
     if spec.get("format") == "date":
         return "date"
     if "enum" in spec:

@@ -6,7 +6,8 @@ a deterministic key, so a crash at any instant followed by a rerun duplicates no
 - a series: looked up by its pair key (extended property) before create, and created with a
   deterministic transactionId, so even a create retried after a lost response is de-duplicated;
 - an email: its key is a deterministic Message-ID looked up in the sender's Sent Items before send;
-- a move or an agenda: idempotent PATCHes carrying their own marker properties.
+- a move or an agenda: idempotent PATCHes carrying their own marker properties;
+- a rating reply judged: an idempotent PATCH of its categories (``mark_messages``).
 Emails beyond the sending budget wait for the next run rather than being throttled.
 
 A new series the slot engine kept on its pattern except in blacked-out or out-of-office weeks needs
@@ -41,11 +42,13 @@ from worker.core.desired import PROP_AGENDA, PROP_MOVES, PROP_PROGRAMME, PROP_SK
 from worker.core.plan import PROP_ENDED, Plan
 from worker.core.recurrence import held_sessions, sessions_of
 from worker.core.types import Interval, MailSpec, OccurrenceInfo, Session
-from worker.graph.errors import GraphError, SendBudgetExhausted
+from worker.graph.errors import AuthError, GraphError, SendBudgetExhausted
 from worker.reconcile.state import State
 
 if TYPE_CHECKING:
+    from worker.core.ratings import Mark
     from worker.graph.gateway import Gateway
+    from worker.reconcile.ratings import RatingsRead
 
 log = structlog.get_logger(__name__)
 
@@ -325,7 +328,13 @@ async def _apply_one(
             start=action.new.start,
             end=action.new.end,
             zone_name=action.zone_name,
-            properties={PROP_MOVES: str(action.moves_so_far + 1)},
+            properties={
+                PROP_MOVES: str(action.moves_so_far + 1),
+                # the body carries the session's agenda: it needs no agenda update later
+                **({PROP_AGENDA: str(action.session)} if action.body_html else {}),
+            },
+            body_html=action.body_html or None,
+            subject=action.subject or None,
         )
         out.moved += 1
         out.writes += 1
@@ -355,6 +364,7 @@ async def _apply_one(
                 action.event_id,
                 action.last_date,
                 properties={PROP_ENDED: action.last_date.isoformat()},
+                body_html=action.notice_html or None,
             )
         else:
             if action.series_id and action.skipped:  # mark first: a crash before the cancel heals on rerun
@@ -420,6 +430,10 @@ class _Fixup:
     moves: tuple[tuple[datetime, Session], ...]
     cancels: tuple[datetime, ...]
     note: str  # the cancellation comment
+    notes: tuple[tuple[datetime, str], ...] = ()  # each cancelled start's own comment (its date and why)
+
+    def note_for(self, original: datetime) -> str:
+        return next((note for start, note in self.notes if start == original), self.note)
 
     @property
     def starts(self) -> list[datetime]:
@@ -487,7 +501,10 @@ async def _book(
         if session.moved and (original := by_number.get(session.number)) is not None
     )
     cancels = tuple(s.start for s in pattern if s.start.astimezone(zone).date() in action.skipped)
-    return _Fixup(action.pair, spec.organizer, series.id, spec.zone_name, moves, cancels, action.skip_note)
+    notes = tuple((start, action.note_for(start.astimezone(zone).date())) for start in cancels)
+    return _Fixup(
+        action.pair, spec.organizer, series.id, spec.zone_name, moves, cancels, action.skip_note, notes
+    )
 
 
 def _windows(starts: Iterable[datetime]) -> list[Interval]:
@@ -607,9 +624,9 @@ async def _fix_series(
         if occ is None or occ.is_cancelled:
             missing += occ is None
             continue
-        cancels.append(occ.id)
+        cancels.append((occ.id, fixup.note_for(original)))
     results = await asyncio.gather(
-        *(gw.cancel(fixup.organizer, occ_id, fixup.note) for occ_id in cancels), return_exceptions=True
+        *(gw.cancel(fixup.organizer, occ_id, note) for occ_id, note in cancels), return_exceptions=True
     )
     failed = [r for r in results if isinstance(r, BaseException)]
     out.writes += len(results) - len(failed)
@@ -625,3 +642,22 @@ async def _fix_series(
 
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+async def mark_messages(gateway: Gateway, read: RatingsRead) -> None:
+    """Tag each newly judged message in its mailbox, all at once (the gateway's pacing keeps each mailbox
+    within its four requests in flight). A failure leaves a message untagged: the next run judges it
+    again, to the same verdict (judging is deterministic), and its rating still counts once."""
+
+    async def one(mark: Mark) -> None:
+        try:
+            await gateway.set_categories(mark.mailbox, mark.message_id, mark.categories)
+        except AuthError:
+            raise
+        except GraphError as exc:
+            log.warning("ratings.mark_failed", message=mark.message_id, error=str(exc))
+            return
+        read.recorded += 1
+        log.info("ratings.judged", message=mark.message_id, verdict=mark.verdict.value)
+
+    await asyncio.gather(*(one(mark) for mark in read.judged.marks))

@@ -105,7 +105,8 @@ def programme_key(programme: Programme) -> str:
 
 
 def display_name(address: str) -> str:
-    """A readable name from an address when the directory gave none: lea.martin@… -> Lea Martin."""
+    """A readable name from an address when neither pairs.yaml nor the directory gives one (the planner
+    takes the directory's displayName, read with the people, over this): lea.martin@… -> Lea Martin."""
     local = address.split("@", 1)[0]
     return " ".join(part.capitalize() for part in re.split(r"[._-]+", local) if part) or address
 
@@ -143,12 +144,14 @@ def _rules(programme: Programme, policy: Policy) -> Rules:
 def desired_from(
     programme: Programme, *, shard: Shard | None = None, names: Mapping[str, str] | None = None
 ) -> Desired:
-    names = names or {}
+    names = {**programme.names, **(names or {})}
     info = programme.program
     rules = {name: _rules(programme, policy) for name, policy in programme.policies.items()}
 
     def person(address: str) -> Participant:
-        return Participant(address, names.get(address) or display_name(address))
+        if name := names.get(address):
+            return Participant(address, name, named=True)
+        return Participant(address, display_name(address))
 
     slot = (shard.index, shard.count) if shard else (0, 1)
     pairs = []
@@ -170,6 +173,7 @@ def desired_from(
         start=info.start,
         end=info.end,
         blackouts=tuple((b.start, b.end) for b in programme.blackouts),
+        blackout_reasons=tuple((b.start, b.end, b.reason) for b in programme.blackouts),
         reject_reporting_lines=info.reject_reporting_lines,
         pairs=tuple(pairs),
         organizers=organizers,

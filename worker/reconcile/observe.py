@@ -2,9 +2,9 @@
 
 Reads are grouped to stay cheap: free/busy in chunked sweeps (20 people, < 42 days a call), our series
 by one filtered listing per organiser mailbox, their occurrences by one paged calendarView per organiser
-mailbox, and manager chains (when asked for) by filtered directory listings of a few dozen people each,
-cached for a week. A person or mailbox that fails to read becomes an error on the pairs it touches,
-never the end of the run.
+mailbox, and people's directory names (displayName, givenName) with their manager chains (when asked
+for) by filtered directory listings of a few dozen people each, both cached for a week. A person or
+mailbox that fails to read becomes an error on the pairs it touches, never the end of the run.
 """
 
 from __future__ import annotations
@@ -125,16 +125,17 @@ class Reading:
         self._batch_of = {a: i for i, batch in enumerate(self._batches) for a in batch}
         self._schedules: dict[str, Schedule] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
+        self._people: dict[str, tuple[str, str]] = {}  # lower-case address -> (displayName, givenName)
         self._chain_errors: dict[str, str] = {}
         self._series: list[SeriesInfo] = []
         self._occurrences: dict[str, tuple[OccurrenceInfo, ...]] = {}
-        if desired.reject_reporting_lines:
-            # Manager chains are cached between runs (the steady-state run reads none), but only for a
-            # week, so a reorganisation is noticed.
-            read_at = datetime.fromisoformat(state.chains_read) if state.chains_read else None
-            if read_at is None or now - read_at > CHAINS_TTL:
-                state.chains.clear()
-                state.chains_read = now.isoformat()
+        # Manager chains and names are cached between runs (the steady-state run reads none), but only
+        # for a week, so a reorganisation or a new name is noticed.
+        read_at = datetime.fromisoformat(state.chains_read) if state.chains_read else None
+        if read_at is None or now - read_at > CHAINS_TTL:
+            state.chains.clear()
+            state.names.clear()
+            state.chains_read = now.isoformat()
         self._series_task = asyncio.ensure_future(self._read_series())
         self._people_tasks: list[asyncio.Future[None]] = []
         self._failed: BaseException | None = None  # the first read that raised (AuthError: the run stops)
@@ -186,6 +187,7 @@ class Reading:
                 series=tuple(self._series),
                 occurrences=self._occurrences,
                 chains=self._chains,
+                people=self._people,
                 sent=frozenset(self._state.sent),
                 since=self._since,
             )
@@ -277,25 +279,40 @@ class Reading:
         self._series.extend(series)
 
     async def _read_chains(self, people: list[str]) -> None:
+        """The people's directory names, and their manager chains when pairs in one reporting line are
+        refused: one read for both, of those not cached (a name that cannot be read is not an error: the
+        person is then named by their address)."""
         state = self._state
-        if not self._desired.reject_reporting_lines:
-            return
-        unread = [p for p in people if p not in state.chains]
+        want_chains = self._desired.reject_reporting_lines
         for address in people:
-            if address in state.chains:
+            if want_chains and address in state.chains:
                 self._chains[address] = tuple(state.chains[address])
+            if (cached := state.names.get(address.lower())) is not None:
+                self._people[address.lower()] = (cached[0], cached[1])
+        unread = [
+            p for p in people if (want_chains and p not in state.chains) or p.lower() not in state.names
+        ]
         failed: dict[str, GraphError] = {}
         read: dict[str, list[str]] = {}
+        names: dict[str, tuple[str, str]] = {}
         if unread:
             # Everyone not cached at once: a few dozen people per request (see Gateway.manager_chains).
             try:
-                read = await self._gw.manager_chains(unread, errors=failed)
+                read = await self._gw.manager_chains(unread, errors=failed, names=names, chains=want_chains)
             except AuthError:
                 raise  # no identity: the run stops (exit 2), it is not a per-pair problem
             except GraphError as exc:
                 failed = {a.lower(): exc for a in unread}
         for address in unread:  # the gateway answers in lower case
             problem, chain = failed.get(address.lower()), read.get(address.lower())
+            if problem is None:  # read: named as the directory names them ("" for a name it lacks)
+                found = names.get(address.lower(), ("", ""))
+                self._people[address.lower()] = found
+                state.names[address.lower()] = list(found)
+            if not want_chains:
+                if problem is not None:
+                    log.warning("observe.names_failed", person=address, error=str(problem))
+                continue
             if problem is not None:
                 log.error("observe.manager_chain_failed", person=address, error=str(problem))
                 self._chain_errors[address] = f"manager chain could not be read: {problem}"

@@ -11,7 +11,7 @@ import gc
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,11 +22,13 @@ from worker.core.actions import Action
 from worker.core.desired import Desired, Observed
 from worker.core.guard import CancelGuard, judge
 from worker.core.plan import PROP_ENDED, PairState, Plan, Planner, plan
+from worker.core.ratings import programme_key_for
 from worker.core.types import Interval
 from worker.reconcile import lease
-from worker.reconcile.apply import Applying, Outcome
+from worker.reconcile.apply import Applying, Outcome, mark_messages
 from worker.reconcile.desired import Shard, desired_from
 from worker.reconcile.observe import BACKFILL, DEFAULT_HORIZON, ReadErrors, Reading, observe
+from worker.reconcile.ratings import RatingsRead, read_ratings
 from worker.reconcile.state import State, state_dir
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class RunResult:
     plan: Plan
     outcome: Outcome | None  # None for a dry run
     read_errors: dict[str, str] = field(default_factory=dict)
+    ratings: RatingsRead = field(default_factory=RatingsRead)
     guard: CancelGuard | None = None  # the mass-cancel guard's verdict (None: the pass never read series)
     confirmed: bool = False  # --confirm-cancel: the guard's objection, if any, was overridden
 
@@ -85,6 +88,8 @@ class RunResult:
             "stopped": out.stopped,
             "actions": len(self.plan.actions),
             "cancel_refused": self.guard.cancelling if self.cancel_refused and self.guard else 0,
+            "ratings": self.ratings.accepted_now,
+            "ratings_ignored": self.ratings.ignored_now,
         }
 
     @property
@@ -120,6 +125,7 @@ async def reconcile(
     programme: Programme | None = None,
     occurrences_until: datetime | None = None,
     confirm_cancel: bool = False,
+    rating_comments: bool = False,
 ) -> RunResult:
     """Make the calendars match the programme (or, with ``dry_run``, say what that would take).
 
@@ -143,8 +149,12 @@ async def reconcile(
     if programme is None:
         programme = load_programme(config_dir, allow_no_pairs=confirm_cancel)
     desired = desired_from(programme, shard=shard)
+    if gateway.rating.key:
+        desired = replace(desired, rating_key=programme_key_for(gateway.rating.key, desired.key))
     run_id = uuid.uuid4().hex[:12]
     structlog.contextvars.bind_contextvars(run_id=run_id, programme=desired.key)
+    if not desired.rating_key:
+        log.warning("ratings.off", why="no rating key: set CROSSGEN_RATING_KEY_FILE (see docs/it.md)")
     held: lease.Lease | None = None
     try:
         state = State.load(state_path or state_dir(), desired.key)
@@ -170,6 +180,8 @@ async def reconcile(
                 backfill=backfill,
                 occurrences_until=occurrences_until,
             )
+            rated = await read_ratings(gateway, desired, observed, now, comments=rating_comments)
+            observed = replace(observed, ratings=rated.judged.ratings)
             decided = plan(desired, observed, now)
             _log_failed(decided)
             outcome = None
@@ -177,7 +189,7 @@ async def reconcile(
         else:
             exclusive = held is not None and held.exclusive(desired.organizers)
             try:
-                observed, read_errors, decided, outcome, verdict = await _read_plan_apply(
+                observed, read_errors, decided, outcome, verdict, rated = await _read_plan_apply(
                     gateway,
                     desired,
                     state,
@@ -197,12 +209,13 @@ async def reconcile(
                 return result
             state.save(now=now)
         result = RunResult(
-            desired,
+            desired.from_directory(observed.people),  # the people as the plan named them
             state,
             observed,
             decided,
             outcome,
             {**read_errors.people, **read_errors.mailboxes},
+            rated,
             guard=verdict,
             confirmed=confirm_cancel,
         )
@@ -259,7 +272,7 @@ async def _read_plan_apply(
     on_plan: Callable[[Plan], None] | None,
     stopping: Callable[[], bool] | None,
     confirm_cancel: bool,
-) -> tuple[Observed, ReadErrors, Plan, Outcome, CancelGuard]:
+) -> tuple[Observed, ReadErrors, Plan, Outcome, CancelGuard, RatingsRead]:
     """Read, plan and apply with no phase waiting for the whole of the one before: each pair is planned
     as soon as our series are listed and its two people's free/busy and chains are in, and its writes
     start at once, while later people are still being read. On a first run the writes are what the run
@@ -284,6 +297,10 @@ async def _read_plan_apply(
         verdict = judge(desired, observed, now)
         if verdict.refuses and not confirm_cancel:
             raise _Refused(verdict, observed)
+        # The ratings are judged on the sessions that took place (all our series' occurrences are in by
+        # now), before any pair is planned: its disengagement alert reads them.
+        rated = await read_ratings(gateway, desired, observed, now)
+        observed = replace(observed, ratings=rated.judged.ratings)
         planner = Planner(desired, observed, now)
         applying = Applying(
             gateway,
@@ -303,11 +320,14 @@ async def _read_plan_apply(
             await asyncio.sleep(0)
         applying.pairs(planner.retirements())
         observed, read_errors = await reading.finished()
+        observed = replace(observed, ratings=rated.judged.ratings)
         decided = planner.plan()
         _log_failed(decided)
         if on_plan is not None:
             on_plan(decided)
         outcome = await applying.finished()
+        if not (stopping is not None and stopping()):
+            await mark_messages(gateway, rated)
     finally:
         try:
             if applying is not None:
@@ -315,7 +335,7 @@ async def _read_plan_apply(
             await reading.cancel()
         finally:
             gc.unfreeze()  # what the reads froze is the collector's again (``Reading._keep``)
-    return observed, read_errors, decided, outcome, verdict
+    return observed, read_errors, decided, outcome, verdict, rated
 
 
 def _expected_books(desired: Desired, observed: Observed) -> Counter[str]:
@@ -350,6 +370,7 @@ async def programme_report(
         backfill=timedelta(days=3660),
         programme=programme,
         occurrences_until=end,
+        rating_comments=True,
     )
     return report_from_state(
         desired=result.desired,
@@ -359,4 +380,5 @@ async def programme_report(
         sent_keys=result.state.sent,
         cancels=result.state.audited("cancel"),
         blackouts=[BlackoutInput(b.start, b.end, b.reason) for b in programme.blackouts],
+        ratings_ignored=result.ratings.judged.ignored_before + sum(result.ratings.judged.ignored.values()),
     )

@@ -37,9 +37,9 @@ class State:
         self.directory = directory
         self.programme = programme
         self.sent: set[str] = set()
-        self.names: dict[str, str] = {}
+        self.names: dict[str, list[str]] = {}  # lower-case address -> [displayName, givenName]
         self.chains: dict[str, list[str]] = {}
-        self.chains_read: str | None = None  # when the cached manager chains were first read
+        self.chains_read: str | None = None  # when the cached manager chains and names were first read
         self.last_run: str | None = None
 
     @classmethod
@@ -54,7 +54,11 @@ class State:
             return state  # a damaged cache is only a cache: start afresh, the calendars still hold the truth
         data = raw.get("programmes", {}).get(programme, {}) if raw.get("version") == VERSION else {}
         state.sent = set(data.get("sent", []))
-        state.names = dict(data.get("names", {}))
+        state.names = {
+            k: [str(v[0]), str(v[1])]
+            for k, v in data.get("names", {}).items()
+            if isinstance(v, list) and len(v) == 2
+        }
         state.chains = {k: list(v) for k, v in data.get("chains", {}).items()}
         state.last_run = data.get("last_run")
         state.chains_read = data.get("chains_read")

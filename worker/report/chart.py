@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from worker.report.model import WeekCount
@@ -82,13 +82,19 @@ def _axes(f: _Frame) -> list[str]:
     return parts
 
 
-def _bars(f: _Frame) -> list[str]:
+def _series(labels: Mapping[str, str] | None) -> tuple[tuple[str, str, str], ...]:
+    """SERIES with the legend's words replaced where ``labels`` says (the forecast's own words)."""
+    labels = labels or {}
+    return tuple((kind, labels.get(kind, label), colour) for kind, label, colour in SERIES)
+
+
+def _bars(f: _Frame, series: Sequence[tuple[str, str, str]] = SERIES) -> list[str]:
     parts = []
     bar_w = max(2.0, f.band * 0.7)
     for index, week in enumerate(f.weeks):
         x = f.centre(index) - bar_w / 2
         y = float(f.base_y)
-        for kind, label, colour in SERIES:
+        for kind, label, colour in series:
             count = getattr(week, kind)
             if not count:
                 continue
@@ -115,10 +121,10 @@ def _today(f: _Frame, today: date | None) -> list[str]:
             f'<text x="{cx + 4:.2f}" y="{TOP + 6}" font-size="11" {_TEXT}>today</text>']
 
 
-def _legend(totals: dict[str, int]) -> list[str]:
+def _legend(totals: dict[str, int], series: Sequence[tuple[str, str, str]] = SERIES) -> list[str]:
     parts = []
     x = LEFT
-    for kind, label, colour in SERIES:
+    for kind, label, colour in series:
         text = f"{label} ({totals[kind]})"
         parts.append(f'<rect x="{x}" y="12" width="14" height="14" fill="{colour}"/>')
         parts.append(f'<text x="{x + 20}" y="24" font-size="13" {_TEXT}>{_e(text)}</text>')
@@ -126,24 +132,32 @@ def _legend(totals: dict[str, int]) -> list[str]:
     return parts
 
 
-def sessions_chart(weeks: Sequence[WeekCount], *, title: str, today: date | None = None) -> str:
-    """The chart as an ``<svg>`` element; ``today`` (a date in the programme's zone) marks its week."""
+def sessions_chart(
+    weeks: Sequence[WeekCount],
+    *,
+    title: str,
+    today: date | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """The chart as an ``<svg>`` element; ``today`` (a date in the programme's zone) marks its week.
+    ``labels`` renames series in the legend and tooltips (the forecast calls upcoming "Forecast")."""
     frame = _Frame(weeks)
-    totals = {kind: sum(getattr(w, kind) for w in weeks) for kind, _, _ in SERIES}
+    series = _series(labels)
+    totals = {kind: sum(getattr(w, kind) for w in weeks) for kind, _, _ in series}
     if weeks:
         first, last = weeks[0].week_start, weeks[-1].week_start
         desc = f"Sessions per week from {_label(first)} {first.year} to {_label(last)} {last.year}: "
     else:
         desc = "No weeks to show: "
-    desc += ", ".join(f"{totals[kind]} {label.lower()}" for kind, label, _ in SERIES) + "."
+    desc += ", ".join(f"{totals[kind]} {label.lower()}" for kind, label, _ in series) + "."
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
         f'role="img" aria-labelledby="chart-title chart-desc" style="max-width:1100px;display:block;">',
         f'<title id="chart-title">{_e(title)}</title>',
         f'<desc id="chart-desc">{_e(desc)}</desc>',
         *_axes(frame),
-        *_bars(frame),
+        *_bars(frame, series),
         *_today(frame, today),
-        *_legend(totals),
+        *_legend(totals, series),
         "</svg>",
     ])

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
+from worker.core.ratings import Rating
 from worker.core.render import Person
+from worker.report.ratings import RatingsSummary, summarise
 
 
 class ReportError(ValueError):
@@ -96,6 +98,8 @@ class PairRow:
     feedback_sent: int
     last_session: datetime | None  # start of the last held session
     next_session: datetime | None  # start of the next upcoming session
+    ratings: int = 0  # ratings received (each person's latest per session)
+    average_rating: float | None = None  # one decimal; None when none
 
 
 class WeekCount(NamedTuple):
@@ -145,6 +149,7 @@ class ProgrammeReport:
     zone: tzinfo  # dates and times are shown in the programme's zone
     cancellations: tuple[tuple[str, int], ...] = ()  # (cause, cancellations crossgen made for it)
     blackouts: tuple[BlackoutRow, ...] = ()
+    ratings: RatingsSummary = field(default_factory=RatingsSummary)  # what the one-click ratings say
 
 
 def _aware(value: datetime, what: str) -> datetime:
@@ -215,7 +220,9 @@ def _weeks(programme: ProgrammeInfo, pairs: dict[str, PairInput], records: Seque
 def build_report(*, programme: ProgrammeInfo, pairs: Sequence[PairInput], sessions: Iterable[SessionRecord],
                  feedback_sent: Iterable[FeedbackKey], now: datetime,
                  cancellations: Sequence[tuple[str, int]] = (),
-                 blackouts: Sequence[BlackoutRow] = ()) -> ProgrammeReport:
+                 blackouts: Sequence[BlackoutRow] = (), ratings: Iterable[Rating] = (),
+                 topics: Mapping[tuple[str, int], str] | None = None,
+                 ratings_ignored: int = 0) -> ProgrammeReport:
     """Count, per pair and in total, what the calendars and the sending mailbox show at ``now``.
 
     ``cancellations`` (cause, count) and ``blackouts`` are carried as given, for the renderers.
@@ -237,10 +244,19 @@ def build_report(*, programme: ProgrammeInfo, pairs: Sequence[PairInput], sessio
     per_pair: dict[str, list[SessionRecord]] = {pair_id: [] for pair_id in known}
     for record in records:
         per_pair[record.pair_id].append(record)
-    feedback = Counter(key.pair_id for key in set(feedback_sent) if key.pair_id in known)
+    feedback_keys = set(feedback_sent)
+    feedback = Counter(key.pair_id for key in feedback_keys if key.pair_id in known)
     end_of_programme = datetime.combine(programme.end + timedelta(days=1), time(0), tzinfo=programme.zone)
     over = now >= end_of_programme
     rows = tuple(_row(pair, per_pair[pair.pair_id], feedback[pair.pair_id], now, over) for pair in pairs)
+    rated = summarise(
+        pairs=[row.pair_id for row in rows], ratings=ratings,
+        asked=[(key.pair_id, key.session, key.role) for key in feedback_keys],
+        topics=topics or {}, zone=programme.zone, ignored=ratings_ignored,
+        held_sessions={k.pair_id: sorted({x.session for x in feedback_keys if x.pair_id == k.pair_id})
+                       for k in feedback_keys},
+    )
+    rows = tuple(_with_ratings(row, rated) for row in rows)
     statuses = Counter(row.status for row in rows)
     totals = Totals(
         pairs=len(rows),
@@ -252,5 +268,12 @@ def build_report(*, programme: ProgrammeInfo, pairs: Sequence[PairInput], sessio
     return ProgrammeReport(
         name=programme.name, lead=programme.lead, generated_at=now, start=programme.start, end=programme.end,
         pairs=rows, sessions_per_week=_weeks(programme, known, records, now), totals=totals,
-        zone=programme.zone, cancellations=tuple(cancellations), blackouts=tuple(blackouts),
+        zone=programme.zone, cancellations=tuple(cancellations), blackouts=tuple(blackouts), ratings=rated,
     )
+
+
+def _with_ratings(row: PairRow, rated: RatingsSummary) -> PairRow:
+    mine = rated.of(row.pair_id)
+    if mine is None or not mine.ratings:
+        return row
+    return replace(row, ratings=mine.ratings, average_rating=mine.average)

@@ -129,10 +129,12 @@ def _status(verdict: PlannedStatus | None) -> tuple[PairStatus, str]:
 def report_from_state(*, desired: Desired, observed: Observed, statuses: Iterable[PlannedStatus],
                       now: datetime, sent_keys: Iterable[str] | None = None,
                       cancels: Iterable[Mapping[str, Any]] = (),
-                      blackouts: Iterable[BlackoutInput] = ()) -> ProgrammeReport:
+                      blackouts: Iterable[BlackoutInput] = (),
+                      ratings_ignored: int = 0) -> ProgrammeReport:
     """The report at ``now``. ``sent_keys`` are mail keys found in the sending mailbox (default:
     ``observed.sent``); ``statuses`` are ``Plan.statuses`` for the same inputs; ``cancels`` the audit
-    log's cancel lines; ``blackouts`` the programme's, with their reasons."""
+    log's cancel lines; ``blackouts`` the programme's, with their reasons. The ratings are
+    ``observed.ratings`` (as the programme mailboxes record them); ``ratings_ignored``: replies ignored."""
     planned = {s.pair: s for s in statuses}
     ours = [s for s in observed.series if s.properties.get(PROP_PROGRAMME, desired.key) == desired.key]
     by_pair: dict[str, list[SeriesInfo]] = {}
@@ -151,7 +153,14 @@ def report_from_state(*, desired: Desired, observed: Observed, statuses: Iterabl
         records += session_records(pair_id, by_pair[pair_id], observed)
     programme = ProgrammeInfo(desired.name, desired.lead, desired.start, desired.end, desired.zone)
     keys = observed.sent if sent_keys is None else sent_keys
+    rules = {pair.id: pair.rules for pair in desired.pairs}
+    topics = {}
+    for rating in observed.ratings:  # which curriculum item each rated session followed
+        if rating.pair in rules:
+            agenda = rules[rating.pair].agenda_for(rating.session)
+            topics[(rating.pair, rating.session)] = agenda.title if agenda else f"Session {rating.session}"
     return build_report(programme=programme, pairs=pairs, sessions=records,
                         feedback_sent=feedback_keys(keys, desired.key), now=now,
                         cancellations=cancellations_by_cause(cancels),
-                        blackouts=blackout_rows(blackouts, ours))
+                        blackouts=blackout_rows(blackouts, ours), ratings=observed.ratings,
+                        topics=topics, ratings_ignored=ratings_ignored)

@@ -13,12 +13,14 @@ import io
 
 from worker.report.cells import iso, person
 from worker.report.model import PairRow, ProgrammeReport
+from worker.report.ratings import one_decimal
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 HEADER = ("pair", "mentor", "mentor_address", "mentee", "mentee_address", "policy", "status",
           "status_detail", "held", "upcoming", "moved", "declined", "cancelled", "feedback_sent",
-          "last_session", "next_session")
+          "last_session", "next_session", "ratings", "average_rating", "mentor_response_rate",
+          "mentee_response_rate")
 
 
 def csv_cell(value: str | int) -> str | int:
@@ -32,7 +34,15 @@ def _row(row: PairRow, report: ProgrammeReport) -> tuple[str | int, ...]:
     return (row.pair_id, person(row.mentor), row.mentor.address, person(row.mentee), row.mentee.address,
             row.policy, row.status.value, row.status_detail, row.held, row.upcoming, row.moved, row.declined,
             row.cancelled, row.feedback_sent, iso(row.last_session, report.zone),
-            iso(row.next_session, report.zone))
+            iso(row.next_session, report.zone), *_ratings(row, report))
+
+
+def _ratings(row: PairRow, report: ProgrammeReport) -> tuple[str | int, ...]:
+    """``ratings``, ``average_rating`` (one decimal, empty when none) and each role's response rate (the
+    share of its feedback emails answered with a rating, two decimals, empty when none was sent)."""
+    mine = report.ratings.of(row.pair_id)
+    rates = [mine.response_rate(role) if mine else None for role in ("mentor", "mentee")]
+    return (row.ratings, one_decimal(row.average_rating), *("" if r is None else f"{r:.2f}" for r in rates))
 
 
 def render_csv(report: ProgrammeReport) -> str:

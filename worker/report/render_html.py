@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from worker.core.render import RenderError, mail_address
 from worker.core.words import plural
+from worker.report import render_ratings
 from worker.report.cells import blackout_days, person, short_date, when, zone_label
 from worker.report.chart import sessions_chart
 from worker.report.model import PairRow, PairStatus, ProgrammeReport
@@ -160,6 +161,7 @@ def render_html(report: ProgrammeReport) -> str:
         "<h2>Pairs</h2>",
         _table(report),
         _extras(report),
+        render_ratings.html_section(report),
         f"<footer>Times in {_e(zone_label(report))}. Held: ended and not cancelled, not declined by both. "
         "Counts come from the programme mailbox's calendar and sent mail.</footer>",
         "</main>",

@@ -12,6 +12,7 @@ import re
 
 from worker.core.render import one_line
 from worker.core.words import plural
+from worker.report import render_ratings
 from worker.report.cells import COLUMNS, blackout_days, person, short_date, totals_rows, when, zone_label
 from worker.report.model import ProgrammeReport
 
@@ -65,6 +66,7 @@ def render_md(report: ProgrammeReport) -> str:
         lines += _table(["Week of", "Held", "Upcoming", "Cancelled"],
                         [[short_date(w.week_start), str(w.held), str(w.upcoming), str(w.cancelled)]
                          for w in weeks], {1, 2, 3})
+    lines += render_ratings.markdown(report)
     return "\n".join(lines) + "\n"
 
 

@@ -2,17 +2,21 @@
 
 The Markdown table has a column per figure and reads well on a wiki page, not in 80 columns. Here the
 figures come first as sentences, then one row per pair with only what a lead scans for (who, status,
-held and upcoming, the next session with its zone), then the reasons, the cancellations by cause and
-the blackouts under the table. Every cell wraps; nothing is cut.
+held and upcoming, the next session with its zone), then the reasons, the cancellations by cause,
+the blackouts and the ratings (headline, topics, pairs to look at, the lead's confidential comments)
+under the table, pairs named by their people. Every cell wraps; nothing is cut.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from worker.core.words import plural
 from worker.report.cells import blackout_days, person, short_date, when, zone_label
 from worker.report.model import ProgrammeReport
+from worker.report.ratings import one_decimal
+from worker.report.render_ratings import headline
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,3 +79,26 @@ def render_terminal(report: ProgrammeReport, console: Console) -> None:
         for b in report.blackouts:
             skipped = plural(b.skipped, "session")
             say(f"- {blackout_days(b.start, b.end)}: {b.reason or 'no reason given'} ({skipped} skipped)")
+    _ratings(report, say)
+
+
+def _ratings(report: ProgrammeReport, say: Callable[[str], None]) -> None:
+    r = report.ratings
+    rows = {row.pair_id: row for row in report.pairs}
+
+    def who(pair_id: str) -> str:
+        row = rows.get(pair_id)
+        return f"{person(row.mentor)} → {person(row.mentee)}" if row else pair_id
+
+    say("")
+    say(f"Ratings: {headline(r)}")
+    if r.topics:
+        say("By topic, best first: " + "; ".join(
+            f"{t.topic} {one_decimal(t.average)} ({plural(t.ratings, 'rating')})" for t in r.topics
+        ))
+    for pair_id, why in r.attention:
+        say(f"- look at {who(pair_id)}: {why}")
+    if r.comments:
+        say("Comments (confidential: for the programme lead only):")
+        for c in r.comments:
+            say(f"- {who(c.pair_id)}, session {c.session}, {c.role}: {c.text}")

@@ -174,10 +174,20 @@ def create_app(
     seed: int = 0,
     empty: bool = False,
     sleeper: Sleeper | None = None,
+    domains: tuple[str, ...] = (),
 ) -> SandboxApp:
-    """A sandbox tenant served as ASGI: the seeded demo tenant unless ``tenant`` or ``empty`` is given."""
+    """A sandbox tenant served as ASGI: the seeded demo tenant unless ``tenant`` or ``empty`` is given.
+
+    ``domains``: the tenant's verified domains, the first the default (an empty tenant's default is
+    contoso.com when none is named; the demo tenant's people are always at contoso.com, so its
+    ``domains`` are added to that one)."""
     if tenant is None:
-        tenant = Tenant(seed=seed) if empty else seeding.demo_tenant(seed=seed)
+        if empty:
+            first, *more = domains or ("contoso.com",)
+            tenant = Tenant(seed=seed, domain=first, domains=tuple(more))
+        else:
+            tenant = seeding.demo_tenant(seed=seed)
+            tenant.domains = list(dict.fromkeys([*tenant.domains, *(d.lower() for d in domains)]))
     sandbox = Sandbox(tenant=tenant, clock=clock, faults=faults, seed=seed, sleeper=sleeper)
 
     async def openid(request: Request) -> Response:
@@ -323,6 +333,20 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             {"status": reply.status, "body": reply.body}, status_code=200 if reply.status < 400 else 400
         )
 
+    async def mailto(request: Request) -> Any:
+        """A person clicks a ``mailto:`` link, types ``comment`` and sends: as Outlook would."""
+        from worker.sandbox.mail import send_mailto
+
+        data = await body(request)
+        user = sandbox.tenant.find_user(request.path_params["user"])
+        if user is None or sandbox.tenant.mailbox(user) is None:
+            raise KeyError(f"no mailbox {request.path_params['user']}")
+        sent = send_mailto(
+            sandbox.tenant, user, str(data["url"]), now=sandbox.clock(), typed=str(data.get("comment", ""))
+        )
+        to = [r["emailAddress"]["address"] for r in sent["toRecipients"]]
+        return {"subject": sent["subject"], "to": to}
+
     async def copies(request: Request) -> Any:
         event_id = request.path_params["event"]
         for box in sandbox.tenant.mailboxes.values():
@@ -343,6 +367,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route("/_sandbox/users/{user}/mailbox", ours(drop_mailbox), methods=["DELETE"]),
         Route("/_sandbox/respond", ours(respond), methods=["POST"]),
         Route("/_sandbox/events/{event}/copies", ours(copies), methods=["GET"]),
+        Route("/_sandbox/users/{user}/mailto", ours(mailto), methods=["POST"]),
     ]
 
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
+from urllib.parse import unquote
 
 from worker.sandbox import odata, render, schema, timeutil
 from worker.sandbox.errors import GraphError, item_not_found, too_many_requests
@@ -248,8 +249,115 @@ async def send_mail(ctx: Ctx, **_: str) -> Reply:
     return Reply(202)
 
 
-def message_json(msg: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in msg.items() if not k.startswith("_")}
+def message_json(msg: dict[str, Any], prefer: str | None = None) -> dict[str, Any]:
+    out = {k: v for k, v in msg.items() if not k.startswith("_")}
+    wanted = _prefer_body(prefer)
+    body = out.get("body")
+    if wanted and isinstance(body, dict) and body.get("contentType") != wanted:
+        # Prefer: outlook.body-content-type="text" (or "html"): Exchange converts the body on the way out.
+        content = body.get("content") or ""
+        if wanted == "text":
+            out["body"] = {"contentType": "text", "content": render.html_to_text(content)}
+        else:
+            out["body"] = render.html_body("html", f"<div>{render.html_escape(content)}</div>")
+    return out
+
+
+def _prefer_body(prefer: str | None) -> str | None:
+    for part in (prefer or "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "outlook.body-content-type":
+            value = value.strip().strip('"').lower()
+            return value if value in ("text", "html") else None
+    return None
+
+
+# Properties a client may change on a message that was sent or received; the others only on a draft
+# (the update message page: "subject", "body", recipients... "can only be updated if isDraft = true").
+UPDATABLE_ANY = {
+    "categories",
+    "importance",
+    "inferenceClassification",
+    "isRead",
+    "flag",
+    "isDeliveryReceiptRequested",
+    "isReadReceiptRequested",
+    "singleValueExtendedProperties",
+}
+
+
+async def update_message(ctx: Ctx, message: str, folder: str | None = None, **_: str) -> Reply:
+    """``PATCH /users/{id}/messages/{id}``: held to the CSDL like every body; a sent or received
+    message only takes the properties Outlook lets a reader change (categories, flag, read state...)."""
+    assert ctx.user is not None
+    msg = ctx.mailbox.messages.get(message)
+    if msg is None:
+        raise item_not_found()
+    fields = schema.canonical_entity("message", ctx.json(), for_create=False)
+    if not msg.get("isDraft"):
+        locked = sorted(k for k in fields if k not in UPDATABLE_ANY and not k.startswith("@"))
+        if locked:
+            raise GraphError(
+                400,
+                "ErrorInvalidPropertyUpdateSentMessage",
+                "Update operation is invalid for property of a sent message.",
+            )
+    for k, v in fields.items():
+        if k == "singleValueExtendedProperties":
+            msg["_ext"].update({p["id"]: str(p.get("value", "")) for p in v})
+        elif k == "body":
+            msg["body"] = render.html_body(v.get("contentType", "text"), v.get("content", ""))
+            msg["bodyPreview"] = render.preview(msg["body"])
+        elif not k.startswith("@"):
+            msg[k] = v
+    version = int(base64.b64decode(msg["changeKey"]).decode().rsplit(":", 1)[-1]) + 1
+    key = base64.b64encode(f"{message[-12:]}:{version}".encode()).decode()
+    msg.update(changeKey=key, lastModifiedDateTime=timeutil.stamp_seconds(ctx.now))
+    msg["@odata.etag"] = f'W/"{key}"'
+    out = {
+        "@odata.context": ctx.context_url(f"users('{ctx.user.id}')/messages/$entity"),
+        **message_json(msg, ctx.req.headers.get("prefer")),
+    }
+    return Reply(200, out)
+
+
+def mailto_fields(url: str, *, typed: str = "") -> dict[str, Any]:
+    """The message a mail client composes from a ``mailto:`` URL (RFC 6068), with ``typed`` written at
+    the top of the body, where the cursor starts. Addresses, subject and body are percent-decoded as
+    UTF-8; ``+`` stays a plus (RFC 6068 is not form encoding); header names are case-insensitive; the
+    ``to`` field adds to the path's addresses."""
+    if not url.lower().startswith("mailto:"):
+        raise ValueError("not a mailto: URL")
+    path, _, query = url[len("mailto:") :].partition("?")
+    to = [unquote(a) for a in path.split(",") if a]
+    headers: dict[str, str] = {}
+    for part in query.split("&") if query else []:
+        name, _, value = part.partition("=")
+        name = unquote(name).lower()
+        if name == "to":
+            to += [unquote(a) for a in value.split(",") if a]
+        elif name in ("subject", "body", "cc", "bcc"):
+            headers[name] = unquote(value)
+    if not to:
+        raise ValueError("a mailto: URL without a recipient")
+    body = headers.get("body", "")
+    content = f"{typed}\r\n{body}" if typed else body
+    fields: dict[str, Any] = {
+        "subject": headers.get("subject", ""),
+        "body": {"contentType": "text", "content": content},
+        "toRecipients": [{"emailAddress": {"address": a}} for a in to],
+    }
+    for kind in ("cc", "bcc"):
+        if headers.get(kind):
+            fields[f"{kind}Recipients"] = [{"emailAddress": {"address": a}} for a in headers[kind].split(",")]
+    return fields
+
+
+def send_mailto(tenant: Tenant, sender: User, url: str, *, now: datetime, typed: str = "") -> dict[str, Any]:
+    """``sender`` clicks a ``mailto:`` link in Outlook, maybe types a comment, and presses Send: Exchange
+    files the message in their Sent Items and delivers it to each recipient's Inbox, ``from`` and
+    ``sender`` being the person who sent it."""
+    return deliver(tenant, sender, mailto_fields(url, typed=typed), now=now, save_sent=True)
 
 
 def _view(msg: dict[str, Any]) -> dict[str, Any]:
@@ -273,7 +381,8 @@ async def list_messages(ctx: Ctx, folder: str | None = None, **_: str) -> Reply:
     predicate = odata.compile_filter(query.get("$filter"))
     if predicate is not None:
         msgs = [m for m in msgs if predicate(_view(m))]
-    items = odata.sort([message_json(m) | {"_src": m} for m in msgs], query.get("$orderby"))
+    prefer = ctx.req.headers.get("prefer")
+    items = odata.sort([message_json(m, prefer) | {"_src": m} for m in msgs], query.get("$orderby"))
     chunk, next_link = odata.page(
         items,
         query=query,
@@ -308,7 +417,7 @@ async def get_message(ctx: Ctx, message: str, **_: str) -> Reply:
     out = {
         "@odata.context": ctx.context_url(f"{base}/$entity"),
         "@odata.id": f"{ctx.req.base_url}/{base[:-1]}s('{message}')",
-        **message_json(msg),
+        **message_json(msg, ctx.req.headers.get("prefer")),
     }
     out = odata.project(out, odata.select_fields(ctx.req.query.get("$select")))
     expand = ctx.req.query.get("$expand")
@@ -373,3 +482,5 @@ def register(router: Router) -> None:
     router.add("POST", "/users/{user}/messages/{message}/send", send_draft)
     router.add("GET", "/users/{user}/mailFolders/{folder}/messages", list_messages)
     router.add("GET", "/users/{user}/mailFolders/{folder}/messages/{message}", get_message)
+    router.add("PATCH", "/users/{user}/messages/{message}", update_message)
+    router.add("PATCH", "/users/{user}/mailFolders/{folder}/messages/{message}", update_message)

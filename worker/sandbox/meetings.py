@@ -343,6 +343,10 @@ def _propagate(
     if "showAs" in changes:
         copy_changes["_organizer_show_as"] = changes["showAs"]
     organizer = ctx.tenant.users[rec.owner_id]
+    # An occurrence's update carries that occurrence's own subject and body (its exception's), which may
+    # differ from the series'.
+    own = override(rec, orig).props if orig is not None else {}
+    subject, body = own.get("subject", rec.props.get("subject", "")), own.get("body", rec.props.get("body"))
     for user, copy in _copies(ctx, rec):
         if orig is None:
             _patch_record(copy, copy_changes, times, recurrence, ctx.now)
@@ -355,8 +359,8 @@ def _propagate(
             sender=organizer,
             recipient=user,
             kind="meetingRequest",
-            subject=rec.props.get("subject", ""),
-            body=rec.props.get("body"),
+            subject=subject,
+            body=body,
             now=ctx.now,
             event_id=copy.id,
         )

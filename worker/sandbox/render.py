@@ -36,6 +36,15 @@ def html_escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def html_to_text(content: str) -> str:
+    """An HTML body as the text Exchange gives for ``outlook.body-content-type="text"``: blocks and
+    breaks become line breaks, tags go, entities are decoded."""
+    text = re.sub(r"(?is)<(head|style|script)[^>]*>.*?</\1>", "", content)
+    text = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|li|h[1-6])>", "\r\n", text)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return text.strip()
+
+
 def preview(body: dict[str, Any] | None) -> str:
     if not body:
         return ""

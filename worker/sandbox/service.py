@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from worker.sandbox import batch, calendar, directory, mail, schedule
+from worker.sandbox import batch, calendar, directory, mail, organization, schedule
 from worker.sandbox.auth import TokenService
 from worker.sandbox.errors import (
     GraphError,
@@ -87,6 +87,7 @@ def build_router() -> Router:
     schedule.register(router)
     calendar.register(router)
     mail.register(router)
+    organization.register(router)
     return router
 
 

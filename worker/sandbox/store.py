@@ -130,9 +130,11 @@ class Credentials:
 class Tenant:
     """All state of one sandbox tenant."""
 
-    def __init__(self, *, seed: int = 0, domain: str = "contoso.com") -> None:
+    def __init__(self, *, seed: int = 0, domain: str = "contoso.com", domains: tuple[str, ...] = ()) -> None:
         self._rng = random.Random(f"tenant-{seed}")  # noqa: S311 - reproducible ids
         self.domain = domain
+        # The tenant's verified custom domains, the default (``domain``) first.
+        self.domains = list(dict.fromkeys(d.lower() for d in (domain, *domains)))
         self.tenant_id = self.new_guid()
         self.credentials = Credentials(client_id=self.new_guid(), client_secret=self._secret())
         self.users: dict[str, User] = {}
@@ -168,9 +170,14 @@ class Tenant:
         return "".join(str(self._rng.randrange(10)) for _ in range(n))
 
     @property
+    def initial_domain(self) -> str:
+        """``<name>.onmicrosoft.com``, which every tenant has from its creation."""
+        return f"{self.domain.split('.')[0].lower()}.onmicrosoft.com"
+
+    @property
     def verified_domains(self) -> set[str]:
-        """The tenant's domain and its initial ``<name>.onmicrosoft.com`` one, as every tenant has."""
-        return {self.domain.lower(), f"{self.domain.split('.')[0].lower()}.onmicrosoft.com"}
+        """The tenant's domains and its initial one."""
+        return {*self.domains, self.initial_domain}
 
     # users ---------------------------------------------------------------------------------------
     def add_user(self, user: User) -> User:
