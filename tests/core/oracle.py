@@ -246,23 +246,34 @@ class Oracle:
         return OracleSeries(first, start, tuple(held), tuple(d for i, d in skipped if i < last), last + 1)
 
     def anchors(self, earliest: datetime) -> list[tuple[str, tzinfo]]:
-        """Each person's zone (names sorted) then UTC, less those that are an earlier one shifted by
-        a constant on the step grid over the search's span (sampled every hour)."""
+        """Each person's zone (names sorted), then UTC if both people's zones change clocks at different
+        hours over the search's span; less those that are an earlier one shifted by a constant on the
+        step grid (offsets sampled every hour)."""
         named = {p.zone_name: p.zone for p in self.people}
-        ordered = [(n, named[n]) for n in sorted(n for n in named if n != "UTC")] + [("UTC", UTC)]
         end = datetime.combine(self.policy.program_end, time(0), tzinfo=UTC)
         lo = earliest - timedelta(days=8)
         hi = max(end, earliest + self.policy.lookahead) + timedelta(days=9)
         hours = int((hi - lo) / timedelta(hours=1))
         step = int(max(self.policy.step, MINUTE).total_seconds())
-        kept: list[tuple[str, tzinfo]] = []
-        shapes: list[tuple[object, ...]] = []
-        for name, zone in ordered:
-            offsets = [
+
+        def offsets(zone: tzinfo) -> list[int]:
+            return [
                 int((lo + timedelta(hours=h)).astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
                 for h in range(hours + 1)
             ]
-            shape = (offsets[0] % step, tuple(o - offsets[0] for o in offsets))
+
+        def changes(values: list[int]) -> frozenset[int]:
+            return frozenset(h for h in range(1, len(values)) if values[h] != values[h - 1])
+
+        ordered = [(n, named[n]) for n in sorted(n for n in named if n != "UTC")]
+        moments = {changes(offsets(zone)) for zone in named.values()}
+        if "UTC" in named or (len(moments) == 2 and all(moments)):
+            ordered.append(("UTC", UTC))
+        kept: list[tuple[str, tzinfo]] = []
+        shapes: list[tuple[object, ...]] = []
+        for name, zone in ordered:
+            values = offsets(zone)
+            shape = (values[0] % step, tuple(o - values[0] for o in values))
             if shape not in shapes:
                 shapes.append(shape)
                 kept.append((name, zone))

@@ -464,26 +464,40 @@ class _Anchor:
 
 def anchors(mentor: Person, mentee: Person, lo: int, hi: int, step: int) -> tuple[_Anchor, ...]:
     """The zones a series may keep its wall time in: each person's (by the IANA name their series is
-    booked in) and UTC, in that order (names sorted, UTC last), without repeats.
+    booked in), names sorted, then UTC, without repeats.
 
     Two zones are one anchor when one is the other shifted by a constant (the same clock changes at
     the same instants, an offset difference on the ``step`` grid): a series in either is the same
     series, so Paris and London, or New York and Chicago, are searched once, in the first by name.
+    UTC is an anchor only when both people's zones change clocks, at different instants: only then can
+    a time fixed in neither person's zone be the one that holds (otherwise UTC is one of the people's
+    zones shifted, or drifts against both of them at once).
     """
     named: dict[str, tzinfo] = {}
     for person in (mentor, mentee):
         named.setdefault(person.zone_name, _zone_named(person))
-    found: list[tuple[_Anchor, tuple[object, ...]]] = []
-    for name in [*sorted(n for n in named if n != "UTC"), "UTC"]:
-        zone = named.get(name, UTC)
-        clock = clock_for(zone)
-        clock.cover(lo, hi)
-        base = clock.offset_at(lo)
-        changes = tuple(clock.transitions_within(lo, hi))
-        shape = (base % step, changes, tuple(clock.offset_at(c) - base for c in changes))
-        if all(shape != seen for _, seen in found):
-            found.append((_Anchor(name, zone), shape))
-    return tuple(anchor for anchor, _ in found)
+    found: list[tuple[_Anchor, tuple[int, tuple[int, ...], tuple[int, ...]]]] = []
+    for name in sorted(n for n in named if n != "UTC"):
+        found.append((_Anchor(name, named[name]), _shape(named[name], lo, hi, step)))
+    shapes = [_shape(zone, lo, hi, step) for zone in named.values()]
+    changes = {shape[1] for shape in shapes}
+    if "UTC" in named or (len(changes) == 2 and all(changes)):
+        found.append((_Anchor("UTC", UTC), _shape(UTC, lo, hi, step)))
+    kept: list[tuple[_Anchor, tuple[int, tuple[int, ...], tuple[int, ...]]]] = []
+    for anchor, shape in found:
+        if all(shape != seen for _, seen in kept):
+            kept.append((anchor, shape))
+    return tuple(anchor for anchor, _ in kept)
+
+
+def _shape(zone: tzinfo, lo: int, hi: int, step: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """A zone's offsets over [lo, hi] up to a constant shift on the step grid: (offset mod step, the
+    instants of its clock changes, its offsets after them relative to the first)."""
+    clock = clock_for(zone)
+    clock.cover(lo, hi)
+    base = clock.offset_at(lo)
+    changes = tuple(clock.transitions_within(lo, hi))
+    return base % step, changes, tuple(clock.offset_at(c) - base for c in changes)
 
 
 def _zone_named(person: Person) -> tzinfo:
