@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from worker.core.actions import Book
 from worker.core.desired import PROP_FIRST, PROP_PROGRAMME, PROP_SKIPPED, Desired, Observed
-from worker.core.plan import _SKIPPED_BECAUSE, PROP_ENDED, PairState, Plan
+from worker.core.plan import PROP_ENDED, SKIPPED_BECAUSE, PairState, Plan
 from worker.core.recurrence import held_sessions, parse_skipped
 from worker.core.slot_model import Constraint
 from worker.core.types import BusyStatus, OccurrenceInfo, SeriesInfo, Session
@@ -197,7 +197,7 @@ def _pattern(series: SeriesInfo) -> list[Session]:
 
 
 # The planner's words for a skipped date (``Book.skip_reasons``) back to the slot engine's reason.
-_CONSTRAINT_OF = {words: constraint for constraint, words in _SKIPPED_BECAUSE.items()}
+_CONSTRAINT_OF = {words: constraint for constraint, words in SKIPPED_BECAUSE.items()}
 # A rule of the people's days that breaks in one week only: Outlook's working hours, the policy's days
 # and hours are the same every week, so only a clock change (or a wall time that does not exist) does it.
 _CLOCK_RULES = frozenset(
