@@ -135,7 +135,7 @@ def test_bad_windows_are_refused(value: object, message: str) -> None:
 
 def test_windows_zone_names_are_mapped_to_iana() -> None:
     assert zone_name("Romance Standard Time") == "Europe/Paris"
-    assert zone_name("India Standard Time") == "Asia/Calcutta"
+    assert zone_name("India Standard Time") == "Asia/Kolkata"
     assert zone_name("Asia/Kathmandu") == "Asia/Kathmandu"
 
 

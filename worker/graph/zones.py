@@ -28,12 +28,32 @@ class UnknownZone(ValueError):
     """A zone name neither IANA nor Windows (CLDR) knows."""
 
 
+# CLDR's Windows table still names some zones by the IANA names they had when it was written; the tz
+# database keeps those only as links ("backward"). People read the current names (Kolkata, Kathmandu,
+# Kyiv), and a series may now be booked in a participant's zone, so Windows names map to them.
+_CURRENT_NAMES = {
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Europe/Kiev": "Europe/Kyiv",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Godthab": "America/Nuuk",
+    "America/Indianapolis": "America/Indiana/Indianapolis",
+}
+
+
+def _windows_to_iana(name: str) -> str | None:
+    iana = win_tz.get(name)
+    return _CURRENT_NAMES.get(iana, iana) if iana else None
+
+
 def resolve_zone(name: str) -> tzinfo:
     """An IANA or Windows zone name as a ZoneInfo."""
     clean = name.strip()
     if clean.lower() in _UTC_NAMES:
         return UTC
-    iana = win_tz.get(clean)
+    iana = _windows_to_iana(clean)
     for candidate in (iana, clean):
         if not candidate:
             continue
@@ -49,7 +69,7 @@ def iana_name(name: str) -> str:
     clean = name.strip()
     if clean.lower() in _UTC_NAMES:
         return "UTC"
-    return win_tz.get(clean, clean)
+    return _windows_to_iana(clean) or clean
 
 
 def windows_name(iana: str) -> str:

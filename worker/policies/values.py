@@ -264,9 +264,9 @@ def parse_window(value: Any) -> TimeWindow:
 def zone_name(value: Any) -> str:
     """An IANA zone name, or a Windows zone name mapped to IANA with CLDR's table -> the IANA name."""
     text = _text(value, "a time zone like Europe/Paris")
-    from tzlocal.windows_tz import win_tz  # a plain dict; imported here to keep `--help` fast
+    from worker.graph.zones import iana_name  # CLDR's table, current IANA names; here to keep `--help` fast
 
-    iana = win_tz.get(text, text)
+    iana = iana_name(text)
     try:
         ZoneInfo(iana)
     except (ZoneInfoNotFoundError, ValueError):
