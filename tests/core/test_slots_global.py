@@ -6,8 +6,10 @@ documented rules with plain ``astimezone`` arithmetic."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, time, timedelta, timezone
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -17,6 +19,7 @@ from tests.core.oracle import Oracle
 from tests.core.slot_cases import at, busy, person, policy, request
 from tests.core.test_slots_named import found, local_times
 from tests.core.test_slots_properties import PROPERTY_SETTINGS, ZONES, requests
+from worker.core import slots as slots_module
 from worker.core.slots import Constraint, NoSlot, Person, SeriesRequest, SeriesSlot, SlotPolicy, find_series
 from worker.core.types import WorkingHours
 
@@ -268,3 +271,86 @@ def test_no_slot_for_busy_time_names_whose_calendar_is_full_and_how_often() -> N
     allowed = answer.counts[Constraint.BUSY]
     assert f"Every one of the {allowed} start times" in answer.message
     assert f"Ana Ito is busy at {allowed} of them" in answer.message and "jean" not in answer.message.lower()
+
+
+# --- the search's shortcuts change no answer (review of issue 16) -------------------------------------
+
+
+def test_a_later_blacked_out_day_does_not_count_against_a_series_that_is_full_before_it() -> None:
+    # Found in review: a closed day after a full series' last session was counted as a certain
+    # exception, so the Tuesday series (one move, within its share) lost to Wednesday's.
+    london = person("a@contoso.com", "Europe/London", (9, 17))
+    other = person("b@contoso.com", "Europe/London", (9, 17))
+    closed = tuple(
+        (d, d) for d in (date(2027, 5, 10), date(2027, 5, 17), date(2027, 5, 18), date(2027, 6, 8))
+    )
+    rules = weekdays(
+        sessions=5, blackouts=closed, program_zone=ZoneInfo("Europe/London"), lookahead=timedelta(days=5)
+    )
+
+    series = found(request(london, other, rules, at("Europe/London", 2027, 5, 3), horizon_days=90))
+
+    assert (series.recurrence.start, series.start_local) == (date(2027, 5, 4), time(9, 30))
+
+
+@PROPERTY_SETTINGS
+@given(requests(friendly=True), st.lists(st.integers(0, 60), min_size=1, max_size=6), st.integers(4, 8))
+def test_giving_up_hopeless_candidates_changes_no_answer(
+    req: SeriesRequest, closed: list[int], sessions: int
+) -> None:
+    start = req.policy.program_start
+    policy = dataclasses.replace(
+        req.policy,
+        sessions=sessions,
+        blackouts=tuple((start + timedelta(days=d), start + timedelta(days=d)) for d in sorted(set(closed))),
+    )
+    req = dataclasses.replace(req, policy=policy)
+    fast = find_series(req)
+    with mock.patch.object(slots_module, "_limit", lambda *_args: None):
+        exhaustive = find_series(req)
+    if isinstance(fast, SeriesSlot):
+        assert isinstance(exhaustive, SeriesSlot)
+        assert (fast.zone_name, fast.recurrence, fast.sessions, fast.skips) == (
+            exhaustive.zone_name,
+            exhaustive.recurrence,
+            exhaustive.sessions,
+            exhaustive.skips,
+        )
+    else:
+        assert isinstance(exhaustive, NoSlot)
+
+
+def test_a_programme_that_ends_after_a_blacked_out_last_week_is_short_by_that_week_only() -> None:
+    # Found in review: eight Mondays fit before the end; the last is blacked out, so seven are booked
+    # and the lead hears of one, not of the three that never fitted the programme.
+    one = person("a@contoso.com", "Europe/London", (9, 17))
+    two = person("b@contoso.com", "Europe/London", (9, 17))
+    rules = weekdays(
+        sessions=10,
+        days=frozenset({0}),
+        blackouts=((date(2027, 6, 21), date(2027, 6, 25)),),
+        program_zone=ZoneInfo("Europe/London"),
+        program_start=date(2027, 5, 3),
+        program_end=date(2027, 6, 25),
+    )
+
+    series = find_series(request(one, two, rules, at("Europe/London", 2027, 5, 3)))
+
+    assert isinstance(series, SeriesSlot) and len(series.sessions) == 7
+    assert series.wanted == 8 and series.shortfall is not None and series.shortfall.count == 1
+    assert "blackout" in series.shortfall.message
+
+
+def test_a_series_stopped_by_weeks_without_time_says_so_not_that_it_has_exceptions() -> None:
+    # Found in review: the skips that used up the cap were dropped as trailing weeks, yet the message
+    # claimed the booked series "already has 4 exceptions".
+    ann = person("ann@contoso.com", "America/New_York", (time(17), time(19)))
+    bob = person("bob@contoso.com", "Australia/Sydney", (time(9), time(11)))
+    rules = weekdays(sessions=8, window=(time(0), time(0)), program_end=date(2027, 9, 30))
+
+    series = find_series(request(ann, bob, rules, at("UTC", 2027, 3, 1)))
+
+    assert isinstance(series, SeriesSlot) and series.shortfall is not None
+    assert series.disruptions == 0
+    assert "weeks in a row without a common time" in series.shortfall.message
+    assert "moved or cancelled before" not in series.shortfall.message

@@ -240,10 +240,20 @@ def clock_changes(board: Board, lo: int, hi: int) -> list[tuple[int, PersonView,
 
 
 def shortfall_of(
-    board: Board, policy: SlotPolicy, *, count: int, last: int, first: int, capped: bool, skipped: int = 0
+    board: Board,
+    policy: SlotPolicy,
+    *,
+    count: int,
+    last: int,
+    first: int,
+    capped: bool,
+    kept: int = 0,
+    dropped: int = 0,
 ) -> Shortfall:
     """Why the sessions from ``first`` (the regular start of the first one not placed; ``last`` is the
-    last session held) could not be placed, as the lead reads it."""
+    last session held) could not be placed, as the lead reads it. ``kept``: the series' exceptions
+    (moved or cancelled sessions it keeps); ``dropped``: the weeks without a time from ``first`` on."""
+    skipped = kept + dropped
     zone = policy.program_zone
     when = _date(first, zone)
     minutes = int(policy.duration.total_seconds() // 60)
@@ -284,10 +294,14 @@ def shortfall_of(
         cause = f"{a}'s or {b}'s calendar is busy at every common time that week"
     if capped:
         cap = policy.exception_cap
-        message = (
-            f"from {when}{because}, {cause}; the series already has {cap} exceptions (sessions moved "
-            f"or cancelled), the policy's max_exceptions"
-        )
+        if cap == 0:
+            limit = "the policy allows no session to be moved or cancelled (max_exceptions: 0)"
+        else:
+            weeks = f"{dropped} week{'s' if dropped != 1 else ''} in a row without a common time"
+            before = f"{kept} session{'s' if kept != 1 else ''} moved or cancelled before"
+            parts = [p for p, n in ((before, kept), (weeks, dropped)) if n]
+            limit = f"the series stops there: {' and '.join(parts)} reached max_exceptions ({cap})"
+        message = f"from {when}{because}, {cause}; {limit}"
     else:
         message = (
             f"from {when}{because}, {cause}, and no later week has a common time before the programme ends"

@@ -190,10 +190,12 @@ class _Series:
     first: date
     start: int  # seconds of the day, anchor zone
     held: list[tuple[int, bool]]  # (UTC seconds, moved)
-    skips: list[tuple[date, int]]  # (local date, regular UTC start) of cancelled occurrences
+    skips: list[tuple[date, int, Constraint | None]]  # cancelled: (local date, regular start, why if known)
     occurrences: int
     missing: int | None = None  # regular UTC start of the first occurrence not placed (a shortfall)
     capped: bool = False  # it stopped at the policy's cap on exceptions
+    ended: bool = False  # it ran into the programme's end before it had all its sessions
+    dropped: int = 0  # cancelled weeks after the last session held, left out of the series
 
     @property
     def disruptions(self) -> int:
@@ -267,18 +269,18 @@ class _Engine:
         return allowed
 
     def certain_exceptions(self, pattern: _Pattern) -> int:
-        """A lower bound on the exceptions of any series on ``pattern``: the occurrences, before the
-        series could have all its sessions, whose day has no start any rule allows. Shared by every
-        time of one first date, so a date's later candidates are given up without expanding them."""
+        """A lower bound on the exceptions of any full series on ``pattern``: among its first
+        ``sessions`` occurrences (a series whose exceptions are all moves holds no more), those whose
+        day has no start any rule allows. Shared by every time of one first date, so a date's later
+        candidates are given up without expanding them."""
         if pattern.certain is None:
-            sessions, k, certain = self.policy.sessions, 0, 0
-            while k - certain < sessions:
+            certain = 0
+            for k in range(self.policy.sessions):
                 _, number, _ = pattern.occurrence(k)
                 if number * DAY >= self.board.last_start:
                     break
                 if not self.day_allowed(number):
                     certain += 1
-                k += 1
             pattern.certain = certain
         return pattern.certain
 
@@ -349,6 +351,7 @@ class _Engine:
             if not (board.first_start <= regular < board.last_start):
                 if k == 0:
                     return Constraint.PROGRAMME_DATES
+                series.ended = True
                 break
             outcome = Outcome.FAILED if instant is None else board.outcome(instant)
             if outcome is Outcome.OK:
@@ -367,7 +370,7 @@ class _Engine:
                 prev = clock.wall(series.held[-1][0]) // DAY
                 moved = self.move(day, start, prev, pattern.occurrence(k + 1)[1])
                 if moved is None:
-                    series.skips.append((day, regular))
+                    series.skips.append((day, regular, Constraint.LOCAL_TIME if instant is None else None))
                 else:
                     series.held.append((moved, True))
                     last_held = k + 1
@@ -375,6 +378,7 @@ class _Engine:
         # Cancelled weeks after the last held session are not booked: the series ends before them.
         while series.skips and series.skips[-1][0] > pattern.occurrence(last_held - 1)[0]:
             series.missing = series.skips.pop()[1]
+            series.dropped += 1
         series.occurrences = last_held
         if series.missing is None and len(series.held) < policy.sessions and k > 0:
             series.missing = _regular(pattern, clock, start, last_held)
@@ -630,18 +634,16 @@ def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _S
         for number, (instant, moved) in enumerate(found.held, start=1)
     )
     skips = tuple(
-        Skip(day, from_seconds(instant), board.explain(instant) or Constraint.BUSY)
-        for day, instant in found.skips
+        Skip(day, from_seconds(instant), why or board.explain(instant) or Constraint.BUSY)
+        for day, instant, why in found.skips
     )
     shortfall = None
     wanted = policy.sessions
     missing = policy.sessions - len(sessions)
-    if missing and not found.capped and not skips and not board.in_programme(found.missing or 0):
+    if missing and found.ended and not found.capped:
         # "the series ends after this many sessions, or at program.end": the programme's end is the
-        # policy's own limit, not a shortfall (weeks without a time that pushed sessions past it are)
-        wanted, missing = len(sessions), 0
-    elif missing and not found.capped and not board.in_programme(found.missing or 0):
-        missing = min(missing, len(skips))  # the weeks skipped are the sessions the end then cut
+        # policy's own limit, not a shortfall; the weeks without a time that pushed sessions past it are
+        missing = min(missing, len(skips) + found.dropped)
         wanted = len(sessions) + missing
     if missing and found.missing is not None:
         last = found.held[-1][0] if found.held else found.missing
@@ -652,7 +654,8 @@ def _series_slot(engine: _Engine, anchor: _Anchor, req: SeriesRequest, found: _S
             last=last,
             first=found.missing,
             capped=found.capped,
-            skipped=len(skips),
+            kept=found.disruptions,
+            dropped=found.dropped,
         )
     return SeriesSlot(
         recurrence,
