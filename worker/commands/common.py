@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 
 if TYPE_CHECKING:
+    from worker.graph.ops import Gateway
     from worker.policies.errors import ConfigError
+
+T = TypeVar("T")
 
 config_option = click.option(
     "--config",
@@ -82,3 +87,29 @@ def fail_config(exc: ConfigError) -> NoReturn:
     for problem in exc.problems:
         click.echo(str(problem), err=True)
     sys.exit(2)
+
+
+def run_on_graph(work: Callable[[Gateway], Awaitable[T]], *, reading: str = "the calendars") -> T:
+    """Run a read-mostly command's work against a gateway from the environment, closed afterwards.
+
+    An auth error exits 2 and any other Graph error exits 1, each as one line on stderr saying what could not
+    be read (``reading``). ``plan``/``run`` do not use this: they add a SIGTERM handler and report Graph
+    errors per pair."""
+    from worker.graph.errors import AuthError, GraphError
+    from worker.graph.ops import Gateway
+
+    async def go() -> T:
+        gateway = Gateway.from_env()
+        try:
+            return await work(gateway)
+        finally:
+            await gateway.aclose()
+
+    try:
+        return asyncio.run(go())
+    except AuthError as exc:
+        click.echo(f"crossgen: authentication failed: {exc}", err=True)
+        sys.exit(2)
+    except GraphError as exc:
+        click.echo(f"crossgen: could not read {reading}: {exc}", err=True)
+        sys.exit(1)

@@ -7,16 +7,13 @@ config error).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
-from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of
+from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of, run_on_graph
 
 
 @click.command("forecast")
@@ -48,27 +45,13 @@ def forecast_command(
             with_policy(programme, policy)
         except UnknownPolicy as exc:
             raise click.BadParameter(str(exc), param_hint="--policy") from exc
-    from worker.graph.errors import AuthError, GraphError
-    from worker.graph.ops import Gateway
     from worker.reconcile.forecast import forecast_programme
 
-    async def go() -> Any:
-        gateway = Gateway.from_env()
-        try:
-            return await forecast_programme(
-                config, gateway=gateway, now=now, programme=programme, policy=policy
-            )
-        finally:
-            await gateway.aclose()
-
-    try:
-        result = asyncio.run(go())
-    except AuthError as exc:
-        click.echo(f"crossgen: authentication failed: {exc}", err=True)
-        sys.exit(2)
-    except GraphError as exc:
-        click.echo(f"crossgen: could not read the calendars: {exc}", err=True)
-        sys.exit(1)
+    result = run_on_graph(
+        lambda gateway: forecast_programme(
+            config, gateway=gateway, now=now, programme=programme, policy=policy
+        )
+    )
     from worker.report.forecast import forecast_json, render_html, render_md
 
     if as_json:

@@ -7,15 +7,13 @@ config error (the programme and the pool are checked first, FILE:LINE:COL).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
-from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of
+from worker.commands.common import as_of_option, config_option, fail_config, parse_as_of, run_on_graph
 
 
 @click.command("match")
@@ -51,26 +49,13 @@ def match(config: Path, pool_path: Path, as_of: str | None, out: Path | None) ->
         pool = load_pool(pool_path, programme)
     except ConfigError as exc:
         fail_config(exc)
-    from worker.graph.errors import AuthError, GraphError
-    from worker.graph.ops import Gateway
     from worker.matching.output import render_pairs
     from worker.matching.propose import propose
 
-    async def go() -> Any:
-        gateway = Gateway.from_env()
-        try:
-            return await propose(programme, pool, gateway=gateway, now=now)
-        finally:
-            await gateway.aclose()
-
-    try:
-        proposal = asyncio.run(go())
-    except AuthError as exc:
-        click.echo(f"crossgen: authentication failed: {exc}", err=True)
-        sys.exit(2)
-    except GraphError as exc:
-        click.echo(f"crossgen: could not read the directory or calendars: {exc}", err=True)
-        sys.exit(1)
+    proposal = run_on_graph(
+        lambda gateway: propose(programme, pool, gateway=gateway, now=now),
+        reading="the directory or calendars",
+    )
     text = render_pairs(proposal, pool_file=str(pool_path), now=now)
     if out is not None:
         out.write_text(text, encoding="utf-8")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,8 +15,12 @@ from worker.commands.common import (
     fail_config,
     log_format_option,
     parse_as_of,
+    run_on_graph,
     setup_logging,
 )
+
+if TYPE_CHECKING:
+    from worker.graph.ops import Gateway
 
 RENDERERS = {"md": "render_md", "csv": "render_csv", "html": "render_html"}
 
@@ -81,40 +83,27 @@ def report(
     except ConfigError as exc:
         fail_config(exc)
     from worker.core.types import MailSpec
-    from worker.graph.errors import AuthError, GraphError
-    from worker.graph.ops import Gateway
     from worker.reconcile.run import programme_report
 
-    async def go() -> Any:
-        gateway = Gateway.from_env()
-        try:
-            built = await programme_report(config, gateway=gateway, now=now)
-            if send:
-                from worker.report.mail import report_email
+    async def go(gateway: Gateway) -> Any:
+        built = await programme_report(config, gateway=gateway, now=now)
+        if send:
+            from worker.report.mail import report_email
 
-                subject, html, text = report_email(built)
-                await gateway.send_mail_once(
-                    MailSpec(
-                        sender=_organizer(config),
-                        key=f"report/{built.name}/{now.date().isoformat()}",
-                        to=(built.lead,),
-                        subject=subject,
-                        html=html,
-                        text=text,
-                    )
+            subject, html, text = report_email(built)
+            await gateway.send_mail_once(
+                MailSpec(
+                    sender=_organizer(config),
+                    key=f"report/{built.name}/{now.date().isoformat()}",
+                    to=(built.lead,),
+                    subject=subject,
+                    html=html,
+                    text=text,
                 )
-            return built
-        finally:
-            await gateway.aclose()
+            )
+        return built
 
-    try:
-        built = asyncio.run(go())
-    except AuthError as exc:
-        click.echo(f"crossgen: authentication failed: {exc}", err=True)
-        sys.exit(2)
-    except GraphError as exc:
-        click.echo(f"crossgen: could not read the calendars: {exc}", err=True)
-        sys.exit(1)
+    built = run_on_graph(go)
     if fmt is None:
         fmt = "terminal" if out is None and common.stdout_is_terminal() else "md"
     if fmt == "terminal" and audience == "company":
