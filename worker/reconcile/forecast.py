@@ -10,7 +10,7 @@ then shows the series it would be re-cut to.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +44,7 @@ async def forecast_programme(
     state_path: Path | None = None,
 ) -> Forecast:
     from worker.policies.load import load_programme
-    from worker.reconcile.run import reconcile
+    from worker.reconcile.run import dry_run_to_programme_end
 
     if programme is None:
         programme = load_programme(config_dir)
@@ -52,17 +52,8 @@ async def forecast_programme(
         programme = with_policy(programme, policy)
     # Our sessions are read to the programme's end, so a booked pair is forecast from its calendar
     # (sessions moved within their week included), not only over the free/busy horizon.
-    end = datetime.combine(
-        programme.program.end + timedelta(days=1), datetime.min.time(), tzinfo=programme.program.zone
-    )
-    result = await reconcile(
-        config_dir,
-        gateway=gateway,
-        now=now,
-        dry_run=True,
-        programme=programme,
-        state_path=state_path,
-        occurrences_until=end,
+    result = await dry_run_to_programme_end(
+        config_dir, gateway=gateway, now=now, programme=programme, state_path=state_path
     )
     # result.desired names people as the directory does (the pass read their displayName with the
     # users it reads anyway), so the forecast needs no read of its own for names.

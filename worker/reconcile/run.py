@@ -345,6 +345,35 @@ def _expected_books(desired: Desired, observed: Observed) -> Counter[str]:
     return Counter(p.organizer.lower() for p in desired.pairs if p.id not in live)
 
 
+async def dry_run_to_programme_end(
+    config_dir: Path,
+    *,
+    gateway: Gateway,
+    now: datetime,
+    programme: Programme,
+    state_path: Path | None = None,
+    backfill: timedelta = BACKFILL,
+    rating_comments: bool = False,
+) -> RunResult:
+    """A dry run of the whole pass (nothing written) that reads our sessions to the programme's end, not
+    only over the free/busy horizon: what the forecast and the lead's report read, so that every booked
+    session counts and the plan is what the next ``run`` would do."""
+    end = datetime.combine(
+        programme.program.end + timedelta(days=1), datetime.min.time(), tzinfo=programme.program.zone
+    )
+    return await reconcile(
+        config_dir,
+        gateway=gateway,
+        now=now,
+        dry_run=True,
+        state_path=state_path,
+        backfill=backfill,
+        programme=programme,
+        occurrences_until=end,
+        rating_comments=rating_comments,
+    )
+
+
 async def programme_report(
     config_dir: Path, *, gateway: Gateway, now: datetime, state_path: Path | None = None
 ) -> ProgrammeReport:
@@ -358,18 +387,13 @@ async def programme_report(
     from worker.report.observed import BlackoutInput, report_from_state
 
     programme = load_programme(config_dir)
-    end = datetime.combine(
-        programme.program.end + timedelta(days=1), datetime.min.time(), tzinfo=programme.program.zone
-    )
-    result = await reconcile(
+    result = await dry_run_to_programme_end(
         config_dir,
         gateway=gateway,
         now=now,
-        dry_run=True,
+        programme=programme,
         state_path=state_path,
         backfill=timedelta(days=3660),
-        programme=programme,
-        occurrences_until=end,
         rating_comments=True,
     )
     return report_from_state(
