@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
+from typing import TypedDict
 
 from worker.core import render
 from worker.core.desired import Desired, Observed, PairDesired, Participant
@@ -33,6 +34,55 @@ def zones(desired: Desired, observed: Observed, pair: PairDesired) -> list[tzinf
 
 def greetings(pair: PairDesired) -> tuple[str, str]:
     return (pair.mentor.greeting, pair.mentee.greeting)
+
+
+class SeriesFrame(TypedDict):
+    """The arguments every series body of ``render`` takes alike: the programme, the pair, the curriculum."""
+
+    programme_name: str
+    purpose: str | None
+    mentor: render.PersonLike
+    mentee: render.PersonLike
+    lead: str
+    curriculum: list[render.AgendaLike]
+    topics: list[str]
+    join_hint: bool
+    moves_declined: bool
+    greetings: tuple[str, str]
+
+
+def series_frame(desired: Desired, pair: PairDesired) -> SeriesFrame:
+    """What the series' invitation and each session's agenda say alike, for ``render.invite_body`` and
+    ``render.session_agenda_body``."""
+    rules = pair.rules
+    return SeriesFrame(
+        programme_name=desired.name,
+        purpose=desired.purpose,
+        mentor=(pair.mentor.name, pair.mentor.address),
+        mentee=(pair.mentee.name, pair.mentee.address),
+        lead=desired.lead,
+        curriculum=[(a.title, list(a.items)) for a in rules.agenda],
+        topics=list(pair.topics),
+        join_hint=rules.teams_meeting,
+        moves_declined=rules.on_conflict == "move",
+        greetings=greetings(pair),
+    )
+
+
+def session_agenda(
+    desired: Desired, pair: PairDesired, session: int, *, moved: str | None = None
+) -> tuple[str, str]:
+    """``(subject, body)`` of one session's agenda (``Session N`` where the curriculum has no entry for
+    it); ``moved`` makes it the notice of a session moved within its week."""
+    agenda = pair.rules.agenda_for(session)
+    title, items = (agenda.title, list(agenda.items)) if agenda else (f"Session {session}", [])
+    body = render.session_agenda_body(
+        **series_frame(desired, pair), session_number=session, agenda=(title, items), moved=moved
+    )
+    subject = render.session_subject(
+        desired.name, pair.mentor.name, pair.mentee.name, session_number=session, title=title
+    )
+    return subject, body
 
 
 def when(desired: Desired, observed: Observed, pair: PairDesired, start: datetime) -> str:
@@ -178,9 +228,6 @@ def moved_notice(
     """``(subject, body)`` of a session moved within its week: its agenda, led by where it went and why
     ("moved to Wednesday 27 January 2027, 09:30 (Europe/Paris), as Jean Dubois could not make Tuesday
     26 January 2027, 09:30 (Europe/Paris)")."""
-    rules = pair.rules
-    agenda = rules.agenda_for(session)
-    title, items = (agenda.title, list(agenda.items)) if agenda else (f"Session {session}", [])
     names = {p.address: p.name for p in (pair.mentor, pair.mentee)}
     if reason == "blackout":
         why = blackout_reason(desired, old_start.astimezone(desired.zone).date()) or "the programme's break"
@@ -194,25 +241,7 @@ def moved_notice(
         f"now {when(desired, observed, pair, new_start)}, instead of "
         f"{when(desired, observed, pair, old_start)}: {why}"
     )
-    body = render.session_agenda_body(
-        programme_name=desired.name,
-        purpose=desired.purpose,
-        mentor=(pair.mentor.name, pair.mentor.address),
-        mentee=(pair.mentee.name, pair.mentee.address),
-        lead=desired.lead,
-        curriculum=[(a.title, list(a.items)) for a in rules.agenda],
-        session_number=session,
-        agenda=(title, items),
-        topics=list(pair.topics),
-        join_hint=rules.teams_meeting,
-        moves_declined=rules.on_conflict == "move",
-        greetings=greetings(pair),
-        moved=moved,
-    )
-    subject = render.session_subject(
-        desired.name, pair.mentor.name, pair.mentee.name, session_number=session, title=title
-    )
-    return subject, body
+    return session_agenda(desired, pair, session, moved=moved)
 
 
 def new_rhythm(recurrence: Recurrence, first: datetime, zone: tzinfo) -> str:

@@ -244,18 +244,9 @@ def _series_spec(
     rhythm = notices.new_rhythm(slot.recurrence, pattern[0].start, zone) if recut else None
     agenda = rules.agenda_for(first_number)
     body = render.invite_body(
-        programme_name=desired.name,
-        purpose=desired.purpose,
-        mentor=(pair.mentor.name, pair.mentor.address),
-        mentee=(pair.mentee.name, pair.mentee.address),
-        lead=desired.lead,
-        curriculum=[(a.title, list(a.items)) for a in rules.agenda],
+        **notices.series_frame(desired, pair),
         session_number=first_number,
         agenda=(agenda.title, list(agenda.items)) if agenda else None,
-        topics=list(pair.topics),
-        join_hint=rules.teams_meeting,
-        moves_declined=rules.on_conflict == "move",
-        greetings=notices.greetings(pair),
         new_rhythm=rhythm,
         dates=dates,
         no_session=no_session,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from worker.core import notices, render, slots
+from worker.core import notices, slots
 from worker.core.actions import (
     Cancel,
     CancelReason,
@@ -23,7 +23,6 @@ from worker.core.desired import (
     PROP_MOVES,
     PROP_SKIPPED,
     PROP_WANTED,
-    AgendaEntry,
     PairDesired,
 )
 from worker.core.intervals import to_seconds, to_seconds_ceil
@@ -228,28 +227,7 @@ def _agendas(
             continue
         if session.number == int(series.properties.get(PROP_FIRST, 1)) and not occ.is_exception:
             continue  # the series' invitation already carries its first session's agenda
-        agenda = rules.agenda_for(session.number) or AgendaEntry(f"Session {session.number}")
-        body = render.session_agenda_body(
-            programme_name=run.desired.name,
-            purpose=run.desired.purpose,
-            mentor=(pair.mentor.name, pair.mentor.address),
-            mentee=(pair.mentee.name, pair.mentee.address),
-            lead=run.desired.lead,
-            curriculum=[(a.title, list(a.items)) for a in rules.agenda],
-            session_number=session.number,
-            agenda=(agenda.title, list(agenda.items)),
-            topics=list(pair.topics),
-            join_hint=rules.teams_meeting,
-            moves_declined=rules.on_conflict == "move",
-            greetings=notices.greetings(pair),
-        )
-        subject = render.session_subject(
-            run.desired.name,
-            pair.mentor.name,
-            pair.mentee.name,
-            session_number=session.number,
-            title=agenda.title,
-        )
+        subject, body = notices.session_agenda(run.desired, pair, session.number)
         run.actions.append(
             UpdateAgenda(pair.id, series.organizer, occ.id, session.number, occ.start, subject, body)
         )
