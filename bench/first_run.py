@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -35,7 +36,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +73,29 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(target: Callable[..., None], *args: object) -> Iterator[tuple[BaseProcess, str, dict[str, Any]]]:
+    """A sandbox served by ``target(*args, port)`` in a forked child, once it answers: the child, its base
+    URL and its ``/_sandbox/info``. The child is stopped on the way out."""
+    port = _free_port()
+    server = multiprocessing.get_context("fork").Process(target=target, args=(*args, port), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                info = httpx.get(f"{base}/_sandbox/info", timeout=2.0).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise SystemExit("the sandbox did not start")
+        yield server, base, info
+    finally:
+        server.terminate()
+        server.join(10)
 
 
 def _kind(method: str, path: str) -> str:
@@ -231,35 +257,18 @@ def main() -> None:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-    port = _free_port()
-    server = multiprocessing.get_context("fork").Process(
-        target=_serve, args=(args.pairs, args.seed, args.latency, port), daemon=True
-    )
-    server.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                info = httpx.get(f"{base}/_sandbox/info", timeout=2.0).json()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise SystemExit("the sandbox did not start")
-        with tempfile.TemporaryDirectory(prefix="crossgen-bench-") as tmp:
-            config = tenant_gen.programme(args.pairs, Path(tmp) / "config", blackouts=not args.no_blackouts)
-            state = Path(tmp) / "state"
-            first, steady = (
-                asyncio.run(
-                    _one_run(
-                        config, state, info["env"], base, args.pairs, args.latency, label, server.pid or 0
-                    )
-                )
-                for label in ("first", "steady")
+    with (
+        serving(_serve, args.pairs, args.seed, args.latency) as (server, base, info),
+        tempfile.TemporaryDirectory(prefix="crossgen-bench-") as tmp,
+    ):
+        config = tenant_gen.programme(args.pairs, Path(tmp) / "config", blackouts=not args.no_blackouts)
+        state = Path(tmp) / "state"
+        first, steady = (
+            asyncio.run(
+                _one_run(config, state, info["env"], base, args.pairs, args.latency, label, server.pid or 0)
             )
-    finally:
-        server.terminate()
-        server.join(10)
+            for label in ("first", "steady")
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {
         "latency_s": args.latency,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import random
 import re
 import sys
@@ -33,7 +32,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import tenant_gen
-from bench.first_run import START, _free_port
+from bench.first_run import START, serving
 
 TOPICS = [
     "generative AI",
@@ -164,31 +163,16 @@ def main() -> None:
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     n = max(args.mentors, args.mentees)
-    port = _free_port()
-    server = multiprocessing.get_context("fork").Process(
-        target=_serve, args=(n, args.seed, args.latency, port), daemon=True
-    )
-    server.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                info = httpx.get(f"{base}/_sandbox/info", timeout=2.0).json()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise SystemExit("the sandbox did not start")
-        with tempfile.TemporaryDirectory(prefix="crossgen-match-bench-") as tmp:
-            config = tenant_gen.programme(n, Path(tmp) / "config")
-            (config / "pairs.yaml").unlink()  # a new programme: nobody is paired yet
-            pool = config / "pool.yaml"
-            pool.write_text(_pool(args.mentors, args.mentees, args.seed), encoding="utf-8")
-            now = START + timedelta(weeks=args.weeks_in)
-            result = asyncio.run(_match(config, pool, info["env"], now))
-    finally:
-        server.terminate()
-        server.join(10)
+    with (
+        serving(_serve, n, args.seed, args.latency) as (_, _, info),
+        tempfile.TemporaryDirectory(prefix="crossgen-match-bench-") as tmp,
+    ):
+        config = tenant_gen.programme(n, Path(tmp) / "config")
+        (config / "pairs.yaml").unlink()  # a new programme: nobody is paired yet
+        pool = config / "pool.yaml"
+        pool.write_text(_pool(args.mentors, args.mentees, args.seed), encoding="utf-8")
+        now = START + timedelta(weeks=args.weeks_in)
+        result = asyncio.run(_match(config, pool, info["env"], now))
     result.update(
         mentors=args.mentors,
         mentees=args.mentees,
