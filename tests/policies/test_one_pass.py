@@ -67,6 +67,8 @@ pairs:
     policy: quartely
 """
 
+CLEAN_PROGRAM = PROGRAM.replace("  colour: blue\n", "")
+
 
 def _run(
     tmp_path: Path, program: str = PROGRAM, policies: str = POLICIES, pairs: str = PAIRS
@@ -77,6 +79,12 @@ def _run(
     assert "Traceback" not in result.output
     prefix = f"{tmp_path}/"
     return result.exit_code, [line.removeprefix(prefix) for line in result.stderr.splitlines()]
+
+
+def _run_pairs(tmp_path: Path, pairs: str) -> tuple[int, list[str]]:
+    """Only pairs.yaml can be at fault: a clean program.yaml and one valid policy."""
+    policies = "policies:\n  fortnightly: {cadence: every 2 weeks, duration: 45m, sessions: 10}\n"
+    return _run(tmp_path, program=CLEAN_PROGRAM, policies=policies, pairs=pairs)
 
 
 def test_every_mistake_in_every_file_is_listed_at_once(tmp_path: Path) -> None:
@@ -111,7 +119,7 @@ def test_a_yaml_error_in_pairs_does_not_hide_the_duplicate_pair_check(tmp_path: 
     pairs = PAIRS.replace("\t  policy: monthly\n", "    policy: [monthly\n")
     code, lines = _run(
         tmp_path,
-        program=PROGRAM.replace("  colour: blue\n", ""),
+        program=CLEAN_PROGRAM,
         policies="""\
 policies:
   fortnightly: {cadence: every 2 weeks, duration: 45m, sessions: 10}
@@ -127,14 +135,9 @@ policies:
 
 
 def test_lists_count_from_one_and_a_duplicate_names_both_lines(tmp_path: Path) -> None:
-    code, lines = _run(
+    code, lines = _run_pairs(
         tmp_path,
-        program=PROGRAM.replace("  colour: blue\n", ""),
-        policies="""\
-policies:
-  fortnightly: {cadence: every 2 weeks, duration: 45m, sessions: 10}
-""",
-        pairs="""\
+        """\
 pairs:
   - mentor: lea.martin@contoso.com
     mentee: jean.dubois@contoso.com
@@ -151,14 +154,9 @@ pairs:
 
 
 def test_a_mentor_who_is_a_mentee_elsewhere_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    code, lines = _run(
+    code, lines = _run_pairs(
         tmp_path,
-        program=PROGRAM.replace("  colour: blue\n", ""),
-        policies="""\
-policies:
-  fortnightly: {cadence: every 2 weeks, duration: 45m, sessions: 10}
-""",
-        pairs="""\
+        """\
 pairs:
   - mentor: lea.martin@contoso.com
     mentee: jean.dubois@contoso.com
@@ -178,7 +176,7 @@ pairs:
 def test_a_bare_number_and_a_clock_time_are_explained(tmp_path: Path) -> None:
     code, lines = _run(
         tmp_path,
-        program=PROGRAM.replace("  colour: blue\n", ""),
+        program=CLEAN_PROGRAM,
         policies="""\
 policies:
   fortnightly: {cadence: every 2 weeks, duration: 90, sessions: 10, buffer: "0:15"}
