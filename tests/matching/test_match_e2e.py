@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +14,9 @@ from tests.e2e.world import START, World, play
 from worker.core.actions import Book
 from worker.core.matching import assign
 from worker.inprocess import SimulatedTime, connect
+from worker.matching import propose as propose_module
 from worker.matching.output import render_pairs
-from worker.matching.pool import load_pool
+from worker.matching.pool import Pool, load_pool
 from worker.matching.propose import Proposal, propose
 from worker.policies.load import load_programme
 from worker.sandbox.app import create_app
@@ -55,6 +57,39 @@ async def _propose(w: World, pool: str = POOL) -> Proposal:
 
 def _fresh(w: World) -> None:
     (w.config / "pairs.yaml").unlink()
+
+
+class _Eager(NamedTuple):
+    """The matcher over w's pool.yaml, with every mentor-mentee edge to check eagerly."""
+
+    matcher: propose_module._Matcher
+    pool: Pool
+    mentors: list[str]
+    mentees: list[str]
+    edges: list[tuple[int, int]]
+
+
+async def _eager(w: World) -> _Eager:
+    programme = load_programme(w.config, pairs_optional=True)
+    loaded = load_pool(w.config / "pool.yaml", programme)
+    profiles, schedules, problems = await propose_module.read_people(
+        w.gateway, loaded.people(), now=w.now, organizers=programme.program.organizers
+    )
+    matcher = propose_module._Matcher(programme, loaded, profiles, schedules, problems, now=w.now)
+    mentors = [m.address for m in loaded.mentors]
+    mentees = [m.address for m in loaded.mentees]
+    edges = [(i, j) for i in range(len(mentors)) for j in range(len(mentees))]
+    return _Eager(matcher, loaded, mentors, mentees, edges)
+
+
+def _open_pool(w: World, mentors: list[str], mentees: list[str]) -> None:
+    """pool.yaml with these contoso people, no topics, and no reporting-line rule (in the pool or the
+    programme)."""
+    pool = "mentors:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in mentors)
+    pool += "mentees:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in mentees)
+    pool += "rules:\n  not_in_reporting_line: false\n"
+    w.edit("program.yaml", "reject_reporting_lines: true", "reject_reporting_lines: false")
+    w.write("pool.yaml", pool)
 
 
 def _pairs(proposal: Proposal) -> set[tuple[str, str]]:
@@ -122,17 +157,7 @@ def test_the_assignment_is_the_largest_and_best_over_every_candidate_checked_eag
         _fresh(w)
         w.edit("program.yaml", "reject_reporting_lines: true", "reject_reporting_lines: false")
         proposal = await _propose(w, pool)
-        from worker.matching import propose as module
-
-        programme = load_programme(w.config, pairs_optional=True)
-        loaded = load_pool(w.config / "pool.yaml", programme)
-        profiles, schedules, problems = await module.read_people(
-            w.gateway, loaded.people(), now=w.now, organizers=programme.program.organizers
-        )
-        matcher = module._Matcher(programme, loaded, profiles, schedules, problems, now=w.now)
-        mentors = [m.address for m in loaded.mentors]
-        mentees = [m.address for m in loaded.mentees]
-        edges = [(i, j) for i in range(len(mentors)) for j in range(len(mentees))]
+        matcher, loaded, mentors, mentees, edges = await _eager(w)
         allowed = {
             e: wgt
             for e, wgt in matcher.evaluate(edges, mentors, mentees).items()
@@ -245,8 +270,6 @@ def test_the_working_hours_check_never_drops_a_pair_the_planner_would_book(tmp_p
     """The cheap check must be a necessary condition: over every mentor x mentee of the demo tenant
     (Paris, London, New York, Kolkata, Kathmandu, Singapore, Sydney...), each pair the planner books
     passes it."""
-    from worker.matching import propose as module
-
     async def scenario(w: World) -> None:
         _fresh(w)
         people = [
@@ -262,20 +285,8 @@ def test_the_working_hours_check_never_drops_a_pair_the_planner_would_book(tmp_p
             "yuki.tanaka",
         ]
         seniors = ["jean.dubois", "claire.petit", "robert.lefevre", "sophie.moreau", "nadia.benali", "li.wei"]
-        pool = "mentors:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in people)
-        pool += "mentees:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in seniors)
-        pool += "rules:\n  not_in_reporting_line: false\n"
-        w.edit("program.yaml", "reject_reporting_lines: true", "reject_reporting_lines: false")
-        w.write("pool.yaml", pool)
-        programme = load_programme(w.config, pairs_optional=True)
-        loaded = load_pool(w.config / "pool.yaml", programme)
-        profiles, schedules, problems = await module.read_people(
-            w.gateway, loaded.people(), now=w.now, organizers=programme.program.organizers
-        )
-        matcher = module._Matcher(programme, loaded, profiles, schedules, problems, now=w.now)
-        mentors = [m.address for m in loaded.mentors]
-        mentees = [m.address for m in loaded.mentees]
-        edges = [(i, j) for i in range(len(mentors)) for j in range(len(mentees))]
+        _open_pool(w, people, seniors)
+        matcher, _, mentors, mentees, edges = await _eager(w)
         booked = [e for e, wgt in matcher.evaluate(edges, mentors, mentees).items() if wgt is not None]
         meet = [e for e in edges if matcher.hours_meet(mentors[e[0]], mentees[e[1]], "fortnightly")]
         assert set(booked) <= set(meet)
@@ -294,27 +305,13 @@ def test_the_bound_the_lazy_search_relies_on_is_never_below_what_the_planner_boo
     the sessions the planner books never exceed ``most_sessions``, or the assignment would not be optimal."""
     from datetime import timedelta
 
-    from worker.matching import propose as module
-
     async def scenario(w: World) -> None:
         _fresh(w)
         w.at(START + timedelta(weeks=weeks_in))
         people = ["lea.martin", "amina.diallo", "tom.nguyen", "priya.sharma", "emily.davis", "sanjay.thapa"]
         seniors = ["jean.dubois", "claire.petit", "robert.lefevre", "sophie.moreau", "nadia.benali", "li.wei"]
-        pool = "mentors:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in people)
-        pool += "mentees:\n" + "".join(f"  - address: {p}@contoso.com\n" for p in seniors)
-        pool += "rules:\n  not_in_reporting_line: false\n"
-        w.edit("program.yaml", "reject_reporting_lines: true", "reject_reporting_lines: false")
-        w.write("pool.yaml", pool)
-        programme = load_programme(w.config, pairs_optional=True)
-        loaded = load_pool(w.config / "pool.yaml", programme)
-        profiles, schedules, problems = await module.read_people(
-            w.gateway, loaded.people(), now=w.now, organizers=programme.program.organizers
-        )
-        matcher = module._Matcher(programme, loaded, profiles, schedules, problems, now=w.now)
-        mentors = [m.address for m in loaded.mentors]
-        mentees = [m.address for m in loaded.mentees]
-        edges = [(i, j) for i in range(len(mentors)) for j in range(len(mentees))]
+        _open_pool(w, people, seniors)
+        matcher, _, mentors, mentees, edges = await _eager(w)
         matcher.evaluate(edges, mentors, mentees)
         assert matcher.results, "some pairs are booked"
         for (i, j), sessions in matcher.results.items():
