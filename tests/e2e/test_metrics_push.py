@@ -35,32 +35,34 @@ class Recorder:
         return send
 
 
+def _push(handler: Recorder, summary: dict[str, int] = SUMMARY, **changes: Any) -> bool:
+    """``push_run`` with plain figures for what a test does not look at."""
+    figures: dict[str, Any] = {
+        "programme": "p",
+        "shard": "0-of-1",
+        "exit_code": 0,
+        "duration_seconds": 1.0,
+        "finished_at": 1.0,
+    }
+    return push_run(summary, handler=handler, **{**figures, **changes})
+
+
 def test_nothing_is_pushed_without_a_pushgateway(monkeypatch: Any) -> None:
     monkeypatch.delenv("CROSSGEN_PUSHGATEWAY_URL", raising=False)
     recorder = Recorder()
-    pushed = push_run(
-        SUMMARY,
-        programme="p",
-        shard="0-of-1",
-        exit_code=0,
-        duration_seconds=1.0,
-        finished_at=1.0,
-        handler=recorder,
-    )
+    pushed = _push(recorder)
     assert not pushed and recorder.requests == []
 
 
 def test_a_pass_pushes_its_figures_grouped_by_programme_and_shard() -> None:
     recorder = Recorder()
-    assert push_run(
-        SUMMARY,
+    assert _push(
+        recorder,
         programme="contoso-rm-2027",
         shard="1-of-2",
-        exit_code=0,
         duration_seconds=12.5,
         finished_at=1_800_000_000.0,
         url="http://pushgateway:9091",
-        handler=recorder,
     )
     (request,) = recorder.requests
     # POST (pushadd): only these metrics are replaced in the group, not the whole group.
@@ -83,15 +85,13 @@ def test_a_pass_pushes_its_figures_grouped_by_programme_and_shard() -> None:
 
 def test_a_failed_pass_leaves_the_last_success_time_alone() -> None:
     recorder = Recorder()
-    push_run(
+    _push(
+        recorder,
         {**SUMMARY, "errors": 2},
-        programme="p",
-        shard="0-of-1",
         exit_code=1,
         duration_seconds=3.0,
         finished_at=5.0,
         url="http://pushgateway:9091",
-        handler=recorder,
     )
     body = recorder.requests[0]["body"]
     assert "crossgen_run_exit_code 1.0" in body and "crossgen_run_errors 2.0" in body
@@ -102,15 +102,9 @@ def test_a_pushgateway_that_is_down_is_a_warning_not_a_failed_pass() -> None:
     from structlog.testing import capture_logs
 
     with capture_logs() as logs:
-        pushed = push_run(
-            SUMMARY,
-            programme="p",
-            shard="0-of-1",
-            exit_code=0,
-            duration_seconds=1.0,
-            finished_at=1.0,
+        pushed = _push(
+            Recorder(fail=ConnectionRefusedError("connection refused")),
             url="http://user:secret@pushgateway:9091",
-            handler=Recorder(fail=ConnectionRefusedError("connection refused")),
         )
     assert not pushed
     (event,) = [e for e in logs if e["event"] == "run.metrics_push_failed"]
