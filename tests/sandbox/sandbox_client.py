@@ -41,6 +41,21 @@ class FakeClock:
         return self.now
 
 
+def served_token(http: httpx.Client, info: dict[str, Any]) -> str:
+    """A token from a ``crossgen sandbox serve`` process (``info``: the JSON line it prints), got as a
+    documented client gets one: client credentials at its token endpoint."""
+    response = http.post(
+        info["token_url"],
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info["client_id"],
+            "client_secret": info["client_secret"],
+            "scope": "https://graph.microsoft.com/.default",
+        },
+    )
+    return str(response.json()["access_token"])
+
+
 class Graph:
     """A documented-Graph client bound to one in-process sandbox."""
 

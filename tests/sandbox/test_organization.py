@@ -13,7 +13,7 @@ from kiota_serialization_json.json_parse_node import JsonParseNode
 from msgraph.generated.models.domain import Domain
 from msgraph.generated.models.organization import Organization
 
-from tests.sandbox.sandbox_client import Graph, with_graph
+from tests.sandbox.sandbox_client import Graph, served_token, with_graph
 from tests.sandbox.test_sdk_models import unknown_properties
 from worker.commands.sandbox import sandbox
 from worker.sandbox import schema
@@ -115,15 +115,7 @@ def test_serve_with_domains_answers_organization_over_loopback() -> None:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
         with httpx.Client(timeout=10) as http:
-            token = http.post(
-                info["token_url"],
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": info["client_id"],
-                    "client_secret": info["client_secret"],
-                    "scope": "https://graph.microsoft.com/.default",
-                },
-            ).json()["access_token"]
+            token = served_token(http, info)
             org = http.get(f"{info['graph_url']}/organization", headers={"Authorization": f"Bearer {token}"})
         names = [d["name"] for d in org.json()["value"][0]["verifiedDomains"]]
         assert names == ["fabrikam.com", "northwind.example", "fabrikam.onmicrosoft.com"]

@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.sandbox.sandbox_client import served_token
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -52,18 +54,8 @@ def test_serve_prints_its_connection_line_and_answers_graph() -> None:
             and env["AZURE_CLIENT_SECRET"] == info["client_secret"]
         )
         with httpx.Client(timeout=10) as http:
-            token = http.post(
-                info["token_url"],
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": info["client_id"],
-                    "client_secret": info["client_secret"],
-                    "scope": "https://graph.microsoft.com/.default",
-                },
-            ).json()
-            users = http.get(
-                f"{info['graph_url']}/users", headers={"Authorization": f"Bearer {token['access_token']}"}
-            )
+            token = served_token(http, info)
+            users = http.get(f"{info['graph_url']}/users", headers={"Authorization": f"Bearer {token}"})
             assert users.status_code == 200 and users.json()["value"] == []
             assert http.get(f"{info['graph_url']}/users").status_code == 401
             faults = http.get(info["graph_url"].replace("/v1.0", "/_sandbox/faults")).json()
