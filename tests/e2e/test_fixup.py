@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.e2e.world import World, pair_id, play
-from worker.core.actions import Book, Cancel
+from worker.core.actions import Book, Cancel, Escalate, EscalationReason, Move
 from worker.core.types import Interval, OccurrenceInfo
 from worker.graph.errors import Transient
 from worker.inprocess import connect
@@ -309,5 +309,41 @@ def test_a_mailbox_is_fixed_up_as_soon_as_its_own_pairs_are_done(tmp_path: Path,
         result = await w.run()
         assert result.summary()["errors"] == 0
         assert any(box == fast and not done for box, done in fixed), fixed
+
+    play(tmp_path, scenario)
+
+
+def test_a_move_the_booking_meant_is_made_by_the_next_run_even_under_on_conflict_keep(tmp_path: Path) -> None:
+    # Emily Davis and Claire Petit are on executive-monthly (on_conflict: keep). Their booking moves
+    # session 2 off a standing meeting; when the run dies before that move is made (the listing finds
+    # nothing), a later run makes it as the booking meant, rather than keep the clash and tell the lead.
+    async def scenario(w: World) -> None:
+        original = w.gateway.calendar_view
+        lagging = True
+
+        async def calendar_view(
+            organizer: str, window: Interval, **kw: Any
+        ) -> dict[str, list[OccurrenceInfo]]:
+            found = await original(organizer, window, **kw)
+            return {} if lagging else found
+
+        w.gateway.calendar_view = calendar_view
+        first = await w.run()
+        lagging = False
+        emily = pair_id(w, "emily.davis")
+        (book,) = [b for b in first.plan.of_kind(Book) if b.pair == emily]
+        moved = [s for s in book.sessions if s.moved]
+        assert moved, "the example's monthly pair has a session moved at booking"
+        target = moved[0]
+        (series,) = await w.series(emily)
+        assert series.properties.get("planned") == ",".join(str(s.number) for s in moved)
+
+        w.at(target.start - timedelta(days=20))
+        later = await w.run()
+        moves = [a for a in later.plan.of_kind(Move) if a.pair == emily]
+        assert [m.session for m in moves] == [target.number]
+        kept = EscalationReason.CONFLICT_KEPT
+        assert not [a for a in later.plan.of_kind(Escalate) if a.pair == emily and a.reason is kept]
+        assert not [a for a in (await w.run()).plan.of_kind(Move) if a.pair == emily], "moved once"
 
     play(tmp_path, scenario)

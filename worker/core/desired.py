@@ -31,6 +31,7 @@ PROP_MOVES = "moves"  # on an occurrence: how often we moved it
 PROP_AGENDA = "agenda"  # on an occurrence: the session number whose agenda it carries
 PROP_SKIPPED = "skipped"  # on a series: pattern dates (ISO, comma-separated) with no session
 PROP_WANTED = "wanted"  # on a partial series: the number of the last session the pair needed
+PROP_PLANNED = "planned"  # on a series: the numbers of the sessions its booking moved off the pattern
 
 
 @dataclass(frozen=True, slots=True)

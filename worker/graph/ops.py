@@ -117,6 +117,7 @@ DEFAULT_PROPERTY_NAMES = (
     "ended",
     "skipped",
     "wanted",
+    "planned",
 )
 _EVENT_FIELDS = [
     "id",

@@ -18,6 +18,7 @@ from worker.core.desired import (
     PROP_FINGERPRINT,
     PROP_FIRST,
     PROP_KEY,
+    PROP_PLANNED,
     PROP_PROGRAMME,
     PROP_SKIPPED,
     PROP_WANTED,
@@ -180,6 +181,13 @@ def _shortfall_text(last: int, total: int, why: str) -> str:
     return f"booked {last} of {total}: {missing} could not be placed: {why}"
 
 
+def _planned(slot: slots.SeriesSlot, first_number: int) -> list[str]:
+    """The numbers of the sessions the booking moves off the pattern (the fix-up's moves), written on the
+    series with its create, so a repair after a crash before the fix-up makes those moves as the booking
+    meant them, whatever on_conflict and max_moves say of later conflicts."""
+    return [str(s.number + first_number - 1) for s in slot.sessions if s.moved]
+
+
 def transaction_id(programme: str, pair: str, fingerprint: str, first_number: int, start: date) -> str:
     """Deterministic per booking: a retried or raced create of the same series is de-duplicated by Graph."""
     return str(
@@ -272,6 +280,7 @@ def _series_spec(
         properties={
             **({PROP_SKIPPED: ",".join(d.isoformat() for d in slot.skipped)} if slot.skipped else {}),
             **({PROP_WANTED: str(first_number - 1 + slot.wanted)} if slot.partial else {}),
+            **({PROP_PLANNED: ",".join(planned)} if (planned := _planned(slot, first_number)) else {}),
             PROP_KEY: pair.id,
             PROP_PROGRAMME: desired.key,
             PROP_FINGERPRINT: pair.fingerprint,

@@ -21,6 +21,7 @@ from worker.core.desired import (
     PROP_AGENDA,
     PROP_FIRST,
     PROP_MOVES,
+    PROP_PLANNED,
     PROP_SKIPPED,
     PROP_WANTED,
     PairDesired,
@@ -57,6 +58,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         _person(run, pair.mentor, own, schedules[pair.mentor.address]),
         _person(run, pair.mentee, own, schedules[pair.mentee.address]),
     )
+    planned = {int(n) for n in series.properties.get(PROP_PLANNED, "").split(",") if n.strip().isdigit()}
     _cancel_skipped(run, pair, series)
     upcoming = [(s, o) for s, o in numbered if o.start >= now and not o.is_cancelled]
     for index, (session, occ) in enumerate(upcoming):
@@ -69,7 +71,9 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         period = f"session-{session.number}-{occ.start.date().isoformat()}"
         blackout = reason is MoveReason.BLACKOUT  # the programme's own rule: applies whatever the policy
         # a session outside someone's hours cannot stay where it is, whatever on_conflict says
-        must_move = blackout or reason is MoveReason.OUTSIDE_HOURS
+        # ... and neither can one its booking moved, when a crash came before the move was made
+        unmade = session.number in planned and not occ.is_exception
+        must_move = blackout or reason is MoveReason.OUTSIDE_HOURS or unmade
         if rules.on_conflict == "keep" and not must_move:
             detail = f"session {session.number} on {occ.start.date().isoformat()}: {reason.value} (kept)"
             _escalate(run, pair, EscalationReason.CONFLICT_KEPT, detail, period=period)
