@@ -48,6 +48,12 @@ class Outcome(enum.Enum):
     FAILED = "failed"
 
 
+def rounded_span(lo: int, hi: int) -> tuple[int, int]:
+    """[lo, hi] widened to whole ``_SPAN_ROUNDING`` steps and a day: nearby requests then share the
+    memoised rule sets built over the span."""
+    return lo // _SPAN_ROUNDING * _SPAN_ROUNDING - DAY, -(-hi // _SPAN_ROUNDING) * _SPAN_ROUNDING + DAY
+
+
 @lru_cache(maxsize=1024)
 def weekly_set(zone: tzinfo, weekly: Weekly, lo: int, hi: int) -> IntervalSet:
     """The UTC instants in [lo, hi) whose wall clock in ``zone`` falls in that weekday's ranges."""
@@ -253,8 +259,7 @@ class Board:
         span: tuple[int, int],
         series_zone: tzinfo | None = None,
     ) -> None:
-        lo = span[0] // _SPAN_ROUNDING * _SPAN_ROUNDING - DAY
-        hi = -(-span[1] // _SPAN_ROUNDING) * _SPAN_ROUNDING + DAY
+        lo, hi = rounded_span(*span)
         self.policy = policy
         self.people = tuple(
             person_view(p, policy, committed.get(p.address, ()), lo, hi) for p in (mentor, mentee)

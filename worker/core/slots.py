@@ -45,7 +45,7 @@ from functools import lru_cache
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from worker.core.availability import _SPAN_ROUNDING, Board, Outcome, rule_sets
+from worker.core.availability import Board, Outcome, rounded_span, rule_sets
 from worker.core.calendar_math import (
     DAY,
     ZoneClock,
@@ -61,7 +61,7 @@ from worker.core.calendar_math import (
     weekday_of,
 )
 from worker.core.explain import describe, shortfall_of
-from worker.core.intervals import from_seconds, to_seconds
+from worker.core.intervals import IntervalSet, from_seconds, to_seconds
 from worker.core.slot_model import (
     Constraint,
     NoSlot,
@@ -142,16 +142,6 @@ def _grid(step_: timedelta, duration_: timedelta, window_: tuple[time, time]) ->
     )
 
 
-@lru_cache(maxsize=64)
-def preference_orders(times: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
-    """The candidate times of each weekday, best first (shared by every pair with the same grid)."""
-
-    def order(weekday: int) -> tuple[int, ...]:
-        return tuple(sorted(times, key=lambda t: (preference(weekday, t), t)))
-
-    return tuple(order(weekday) for weekday in range(7))
-
-
 @lru_cache(maxsize=4096)
 def week_order(
     times: tuple[int, ...], days: frozenset[int], weekday: int, start: int
@@ -215,8 +205,7 @@ class _Engine:
         self.policy = policy
         self.series = clock or board.series
         self.times = candidate_times(policy)
-        self.by_preference = preference_orders(self.times)
-        self._open_days: dict[date, bool] = {}
+        self._open_days: dict[int, bool] = {}
         self._weeks: dict[date, list[tuple[int, int, int, int]]] = {}
         self._allowed_days: dict[int, bool] = {}
 
@@ -243,12 +232,15 @@ class _Engine:
     def day_has_room(self, day: date) -> bool:
         """Whether any clean start falls on this local day at all (a blacked-out week is then skipped
         in one look per day rather than one per time)."""
-        room = self._open_days.get(day)
-        if room is None:
-            lo, hi = self._day_span(epoch_day(day))
-            room = lo < hi and self.board.starts.overlaps(lo, hi)
-            self._open_days[day] = room
-        return room
+        return self._day_meets(self.board.starts, epoch_day(day), self._open_days)
+
+    def _day_meets(self, starts: IntervalSet, number: int, memo: dict[int, bool]) -> bool:
+        """Whether any instant of local day ``number`` is in ``starts``, memoised in ``memo``."""
+        found = memo.get(number)
+        if found is None:
+            lo, hi = self._day_span(number)
+            found = memo[number] = lo < hi and starts.overlaps(lo, hi)
+        return found
 
     def _day_span(self, number: int) -> tuple[int, int]:
         """The UTC span of local day ``number`` (empty if the day has no wall time at all)."""
@@ -261,12 +253,7 @@ class _Engine:
     def day_allowed(self, number: int) -> bool:
         """Whether any start on local day ``number`` passes every rule (busy time aside): a session
         whose day has none cannot hold at its regular place, whatever its time (a blackout day)."""
-        allowed = self._allowed_days.get(number)
-        if allowed is None:
-            lo, hi = self._day_span(number)
-            allowed = lo < hi and self.board.allowed.overlaps(lo, hi)
-            self._allowed_days[number] = allowed
-        return allowed
+        return self._day_meets(self.board.allowed, number, self._allowed_days)
 
     def certain_exceptions(self, pattern: _Pattern) -> int:
         """A lower bound on the exceptions of any full series on ``pattern``: among its first
@@ -340,11 +327,7 @@ class _Engine:
         last_held = 0  # occurrences up to and including the last held one
         k = 0
         while len(series.held) < policy.sessions:
-            day, number, offset = pattern.occurrence(k)
-            if offset is not None:
-                instant: int | None = number * DAY + start - offset
-            else:
-                instant = clock.local_instant(number, start)
+            day, number, instant = _placed(pattern, clock, start, k)
             if instant is None and k == 0:
                 return Constraint.LOCAL_TIME
             regular = instant if instant is not None else _noon(clock, number)
@@ -425,12 +408,18 @@ def _noon(clock: ZoneClock, number: int) -> int:
     return number * DAY + DAY // 2 - clock.offset_at(number * DAY)
 
 
+def _placed(pattern: _Pattern, clock: ZoneClock, start: int, k: int) -> tuple[date, int, int | None]:
+    """(local date, epoch day, UTC start) of the k-th occurrence at its regular place; the start is
+    None where the wall time does not exist once (a clock change's gap or fold)."""
+    day, number, offset = pattern.occurrence(k)
+    if offset is not None:
+        return day, number, number * DAY + start - offset
+    return day, number, clock.local_instant(number, start)
+
+
 def _regular(pattern: _Pattern, clock: ZoneClock, start: int, k: int) -> int:
     """The UTC start of the k-th occurrence at its regular place (its day's noon in a DST gap)."""
-    _, number, offset = pattern.occurrence(k)
-    if offset is not None:
-        return number * DAY + start - offset
-    instant = clock.local_instant(number, start)
+    _, number, instant = _placed(pattern, clock, start, k)
     return instant if instant is not None else _noon(clock, number)
 
 
@@ -480,13 +469,11 @@ def anchors(mentor: Person, mentee: Person, lo: int, hi: int, step: int) -> tupl
     named: dict[str, tzinfo] = {}
     for person in (mentor, mentee):
         named.setdefault(person.zone_name, _zone_named(person))
-    found: list[tuple[_Anchor, tuple[int, tuple[int, ...], tuple[int, ...]]]] = []
-    for name in sorted(n for n in named if n != "UTC"):
-        found.append((_Anchor(name, named[name]), _shape(named[name], lo, hi, step)))
-    shapes = [_shape(zone, lo, hi, step) for zone in named.values()]
-    changes = {shape[1] for shape in shapes}
+    shapes = {name: _shape(zone, lo, hi, step) for name, zone in named.items()}
+    found = [(_Anchor(name, named[name]), shapes[name]) for name in sorted(n for n in named if n != "UTC")]
+    changes = {shape[1] for shape in shapes.values()}
     if "UTC" in named or (len(changes) == 2 and all(changes)):
-        found.append((_Anchor("UTC", UTC), _shape(UTC, lo, hi, step)))
+        found.append((_Anchor("UTC", UTC), shapes.get("UTC") or _shape(UTC, lo, hi, step)))
     kept: list[tuple[_Anchor, tuple[int, tuple[int, ...], tuple[int, ...]]]] = []
     for anchor, shape in found:
         if all(shape != seen for _, seen in kept):
@@ -580,12 +567,9 @@ def find_series(req: SeriesRequest) -> SeriesSlot | NoSlot:
                 break  # candidates come in preference order: nothing later on this date beats it
     if best is not None:
         return _series_slot(best[2], best[3], req, best[1])
-    counts: Counter[Constraint] = Counter()
-    busy_starts: list[int] = []
-    for _, engine in engines[:1]:  # the first anchor's rejected firsts explain the rules
-        rejected = list(engine.rejected_firsts(earliest, latest))
-        counts = board.explain_many(rejected)
-        busy_starts = [start for start in rejected if board.allowed.has(start)]
+    rejected = list(engines[0][1].rejected_firsts(earliest, latest))  # the first anchor's grid explains
+    counts = board.explain_many(rejected)
+    busy_starts = [start for start in rejected if board.allowed.has(start)]
     counts.update(reasons)
     if not candidate_times(policy):
         default = Constraint.WINDOW
@@ -675,8 +659,7 @@ def rules_broken(mentor: Person, mentee: Person, policy: SlotPolicy, start: date
     hours left outside someone's day. Busy time and blackouts are not judged here."""
     at = to_seconds(start)
     end = at + int(policy.duration.total_seconds())
-    lo = (at - 8 * DAY) // _SPAN_ROUNDING * _SPAN_ROUNDING - DAY
-    hi = -(-(at + 9 * DAY) // _SPAN_ROUNDING) * _SPAN_ROUNDING + DAY
+    lo, hi = rounded_span(at - 8 * DAY, at + 9 * DAY)
     for person in (mentor, mentee):
         rules, layers = rule_sets(person.zone, person.hours, policy.days, policy.window, policy.avoid, lo, hi)
         if not rules.contains(at, end):

@@ -54,6 +54,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
             for who in (pair.mentor.address, pair.mentee.address):
                 run.committed[who].append(Interval(occ.start, occ.end))
     horizon_end = run.observed.horizon.end
+    policy = _slot_policy(run, pair, rules.sessions)  # one per pair: every session of the series shares it
     people = (
         _person(run, pair.mentor, own, schedules[pair.mentor.address]),
         _person(run, pair.mentee, own, schedules[pair.mentee.address]),
@@ -64,7 +65,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
     for index, (session, occ) in enumerate(upcoming):
         if occ.start < now + rules.freeze or occ.end > horizon_end:
             continue
-        reason = _trouble(run, pair, occ, schedules, people)
+        reason = _trouble(run, pair, occ, schedules, people, policy)
         if reason is None:
             continue
         moves = int(occ.properties.get(PROP_MOVES, "0") or 0)
@@ -88,7 +89,7 @@ def _repair(run: _Run, pair: PairDesired, series: SeriesInfo) -> PairStatus:
         request = slots.ReslotRequest(
             mentor=_person(run, pair.mentor, own, schedules[pair.mentor.address]),
             mentee=_person(run, pair.mentee, own, schedules[pair.mentee.address]),
-            policy=_slot_policy(run, pair, rules.sessions),
+            policy=policy,
             session=Session(session.number, occ.start, occ.end),
             series_zone=ZoneInfo(series.zone_name),
             previous_start=prev_start,
@@ -193,7 +194,8 @@ def _trouble(
     pair: PairDesired,
     occ: OccurrenceInfo,
     schedules: Mapping[str, Schedule],
-    people: tuple[slots.Person, slots.Person] | None = None,
+    people: tuple[slots.Person, slots.Person],
+    policy: slots.SlotPolicy,
 ) -> MoveReason | None:
     """Why a future session needs repair: declined, outside someone's hours (a clock change the
     series' zone does not share, hours changed since, or a booking whose moves a crash cut short),
@@ -204,10 +206,8 @@ def _trouble(
         return MoveReason.BLACKOUT
     if _declined_by(occ) & {pair.mentor.address, pair.mentee.address}:
         return MoveReason.DECLINED
-    if people is not None:
-        policy = _slot_policy(run, pair, pair.rules.sessions)
-        if slots.rules_broken(*people, policy, occ.start) is not None:
-            return MoveReason.OUTSIDE_HOURS
+    if slots.rules_broken(*people, policy, occ.start) is not None:
+        return MoveReason.OUTSIDE_HOURS
     span = Interval(occ.start, occ.end)
     start, end = to_seconds(span.start), to_seconds_ceil(span.end)  # UTC seconds, as Busy holds them
     worst: MoveReason | None = None
