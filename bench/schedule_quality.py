@@ -157,6 +157,10 @@ def _busy(rng: random.Random, zone: str, hours: WorkingHours, first: date) -> tu
     return tuple(sorted(out, key=lambda b: b.start_s))
 
 
+def _person(rng: random.Random, address: str, zone: str, hours: WorkingHours, first: date) -> Person:
+    return Person(address, ZoneInfo(zone), zone, hours, _busy(rng, zone, hours, first))
+
+
 def cohort(pairs: int, seed: int) -> list[Case]:
     rng = random.Random(seed)
     cases = []
@@ -172,20 +176,8 @@ def cohort(pairs: int, seed: int) -> list[Case]:
                 frozenset(range(5)), time(9), time(17), ZoneInfo(mentee_zone), mentee_zone
             )
             mentor_hours = _hours(rng, mentor_zone, mentee_zone, first)
-        mentor = Person(
-            f"mentor{i}@contoso.com",
-            ZoneInfo(mentor_zone),
-            mentor_zone,
-            mentor_hours,
-            _busy(rng, mentor_zone, mentor_hours, first),
-        )
-        mentee = Person(
-            f"mentee{i}@contoso.com",
-            ZoneInfo(mentee_zone),
-            mentee_zone,
-            mentee_hours,
-            _busy(rng, mentee_zone, mentee_hours, first),
-        )
+        mentor = _person(rng, f"mentor{i}@contoso.com", mentor_zone, mentor_hours, first)
+        mentee = _person(rng, f"mentee{i}@contoso.com", mentee_zone, mentee_hours, first)
         policy = SlotPolicy(
             cadence=Cadence(CadenceKind.WEEKLY),
             duration=DURATION,

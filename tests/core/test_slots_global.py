@@ -26,6 +26,21 @@ from worker.core.types import WorkingHours
 FIVE_DAYS = frozenset(range(5))
 
 
+def assert_same_answer(one: SeriesSlot | NoSlot, two: SeriesSlot | NoSlot) -> None:
+    """Both found no series, or both found the same one: zone, pattern, time, sessions and skips."""
+    if isinstance(one, SeriesSlot):
+        assert isinstance(two, SeriesSlot)
+        assert (one.zone_name, one.recurrence, one.start_local, one.sessions, one.skips) == (
+            two.zone_name,
+            two.recurrence,
+            two.start_local,
+            two.sessions,
+            two.skips,
+        )
+    else:
+        assert isinstance(two, NoSlot)
+
+
 def weekdays(**overrides: object) -> SlotPolicy:
     return policy(**{"days": FIVE_DAYS, "duration": timedelta(minutes=45), **overrides})
 
@@ -63,17 +78,7 @@ def test_swapping_mentor_and_mentee_in_any_zones_gives_the_same_sessions() -> No
 @given(requests())
 def test_swapping_the_two_people_never_changes_the_answer(req: SeriesRequest) -> None:
     swapped = SeriesRequest(req.mentee, req.mentor, req.policy, req.earliest, req.horizon, req.committed)
-    one, two = find_series(req), find_series(swapped)
-    if isinstance(one, SeriesSlot):
-        assert isinstance(two, SeriesSlot)
-        assert (one.zone_name, one.start_local, one.sessions, one.skips) == (
-            two.zone_name,
-            two.start_local,
-            two.sessions,
-            two.skips,
-        )
-    else:
-        assert isinstance(two, NoSlot)
+    assert_same_answer(find_series(req), find_series(swapped))
 
 
 # --- cause 2: two zones change on different dates ------------------------------------------------------
@@ -308,16 +313,7 @@ def test_giving_up_hopeless_candidates_changes_no_answer(
     fast = find_series(req)
     with mock.patch.object(slots_module, "_limit", lambda *_args: None):
         exhaustive = find_series(req)
-    if isinstance(fast, SeriesSlot):
-        assert isinstance(exhaustive, SeriesSlot)
-        assert (fast.zone_name, fast.recurrence, fast.sessions, fast.skips) == (
-            exhaustive.zone_name,
-            exhaustive.recurrence,
-            exhaustive.sessions,
-            exhaustive.skips,
-        )
-    else:
-        assert isinstance(exhaustive, NoSlot)
+    assert_same_answer(fast, exhaustive)
 
 
 def test_a_programme_that_ends_after_a_blacked_out_last_week_is_short_by_that_week_only() -> None:
