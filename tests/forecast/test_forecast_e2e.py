@@ -118,7 +118,7 @@ def test_each_lost_session_is_put_down_to_a_blackout_a_clock_change_an_absence_o
 
     from worker.core.actions import Book
     from worker.core.forecast import forecast
-    from worker.core.plan import _SKIPPED_BECAUSE, Plan
+    from worker.core.plan import Plan
     from worker.core.slot_model import Constraint
     from worker.reconcile.run import reconcile
 
@@ -129,7 +129,7 @@ def test_each_lost_session_is_put_down_to_a_blackout_a_clock_change_an_absence_o
         skipped = (date(2027, 2, 23), date(2027, 3, 17), date(2027, 4, 6))
         # No reasons from the slot engine (as for a series read back from the calendar): inferred. Nobody
         # is out of office in the week of 6 April, so that date was lost to a busy week, not an absence.
-        plan = Plan((dataclasses.replace(book, skipped=skipped, skip_reasons=()),), planned.plan.statuses)
+        plan = Plan((dataclasses.replace(book, skipped=skipped, skip_causes=()),), planned.plan.statuses)
         result = forecast(planned.desired, planned.observed, plan, now=w.now)
         lost = next(p for p in result.pairs if p.pair == emily.id).lost
         assert [(x.day, x.cause) for x in lost] == [
@@ -139,12 +139,8 @@ def test_each_lost_session_is_put_down_to_a_blackout_a_clock_change_an_absence_o
         ]
         # The slot engine's own reason for each date wins over any inference: a week whose working hours
         # do not meet is a clock change, busy time is a busy week unless someone is out of office.
-        reasons = tuple(
-            _SKIPPED_BECAUSE[c] for c in (Constraint.WORKING_HOURS, Constraint.BUSY, Constraint.BLACKOUT)
-        )
-        plan = Plan(
-            (dataclasses.replace(book, skipped=skipped, skip_reasons=reasons),), planned.plan.statuses
-        )
+        causes = (Constraint.WORKING_HOURS, Constraint.BUSY, Constraint.BLACKOUT)
+        plan = Plan((dataclasses.replace(book, skipped=skipped, skip_causes=causes),), planned.plan.statuses)
         lost = next(p for p in forecast(planned.desired, planned.observed, plan, now=w.now).pairs
                     if p.pair == emily.id).lost
         assert [x.cause for x in lost] == [LostTo.CLOCK_CHANGE, LostTo.BUSY, LostTo.BLACKOUT]

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from worker.core.slot_model import Constraint
 from worker.core.types import MailSpec, Recurrence, SeriesSpec, Session
 
 
@@ -58,6 +59,18 @@ class Role(enum.Enum):
     MENTEE = "mentee"
 
 
+# A skipped date's reason (the slot engine's ``Constraint``) as the lead reads it.
+SKIPPED_BECAUSE = {
+    Constraint.BLACKOUT: "a programme blackout",
+    Constraint.BUSY: "no time free for both that week",
+    Constraint.WORKING_HOURS: "their working hours do not meet that week",
+    Constraint.DAYS: "their working days do not meet that week",
+    Constraint.WINDOW: "no common time inside the policy's hours that week",
+    Constraint.AVOID: "no common time outside the avoided hours that week",
+    Constraint.LOCAL_TIME: "a clock change",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Book:
     """Create the pair's recurring series."""
@@ -67,11 +80,16 @@ class Book:
     sessions: tuple[Session, ...]
     skipped: tuple[date, ...] = ()  # pattern dates (series zone) cancelled at once: weeks without a time
     skip_note: str = ""  # the cancellation comment for those dates (each date's own, in ``skip_notes``)
-    skip_reasons: tuple[str, ...] = ()  # why each skipped date has no session, in the lead's words
+    skip_causes: tuple[Constraint, ...] = ()  # the slot engine's reason for each skipped date
     skip_notes: tuple[tuple[date, str], ...] = ()  # (pattern date, its cancellation comment: when and why)
     wanted: int = 0  # the sessions the pair still needs; more than len(sessions) for a partial series
     shortfall: str = ""  # why the rest could not be placed (a partial series)
     kind: Kind = field(default=Kind.BOOK, init=False)
+
+    @property
+    def skip_reasons(self) -> tuple[str, ...]:
+        """Why each skipped date has no session, in the lead's words."""
+        return tuple(SKIPPED_BECAUSE.get(cause, cause.value) for cause in self.skip_causes)
 
     def note_for(self, day: date) -> str:
         return next((note for d, note in self.skip_notes if d == day), self.skip_note)

@@ -6,7 +6,7 @@ the resulting ``Plan`` here. A pair's forecast is therefore exactly what the nex
 the ``Book`` decision's sessions, its first session, and the pattern dates it skips (``Book.skipped``);
 a partial series forecasts the sessions it places out of ``Book.wanted``, with its ``shortfall``.
 
-A skipped date is put down to the slot engine's own reason for it (``Book.skip_reasons``): a programme
+A skipped date is put down to the slot engine's own reason for it (``Book.skip_causes``): a programme
 blackout; a rule of the two people's days that breaks that week only (working hours, days, the policy's
 hours, a wall time that does not exist) is a clock change, since Outlook's working hours are the same
 every week; busy time is an absence when someone is out of office that week, else a busy week.
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from worker.core.actions import Book
 from worker.core.desired import PROP_FIRST, PROP_PROGRAMME, PROP_SKIPPED, Desired, Observed
-from worker.core.plan import PROP_ENDED, SKIPPED_BECAUSE, PairState, Plan
+from worker.core.plan import PROP_ENDED, PairState, Plan
 from worker.core.recurrence import held_sessions, parse_skipped
 from worker.core.slot_model import Constraint
 from worker.core.types import BusyStatus, OccurrenceInfo, SeriesInfo, Session
@@ -196,8 +196,6 @@ def _pattern(series: SeriesInfo) -> list[Session]:
     )
 
 
-# The planner's words for a skipped date (``Book.skip_reasons``) back to the slot engine's reason.
-_CONSTRAINT_OF = {words: constraint for constraint, words in SKIPPED_BECAUSE.items()}
 # A rule of the people's days that breaks in one week only: Outlook's working hours, the policy's days
 # and hours are the same every week, so only a clock change (or a wall time that does not exist) does it.
 _CLOCK_RULES = frozenset(
@@ -207,9 +205,9 @@ _CLOCK_RULES = frozenset(
 
 def _reasons(book: Book) -> list[Constraint | None]:
     """The slot engine's reason for each of ``book.skipped`` (None where the planner gave none)."""
-    if len(book.skip_reasons) != len(book.skipped):
+    if len(book.skip_causes) != len(book.skipped):
         return [None] * len(book.skipped)
-    return [_CONSTRAINT_OF.get(words) for words in book.skip_reasons]
+    return list(book.skip_causes)
 
 
 def _causes(

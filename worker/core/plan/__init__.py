@@ -24,17 +24,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from worker.core.actions import Action, CancelReason
+from worker.core.actions import SKIPPED_BECAUSE, Action, CancelReason
 from worker.core.desired import PROP_PROGRAMME, Desired, Observed, PairDesired, shard_owns
-from worker.core.plan.book import _SKIPPED_BECAUSE, transaction_id
+from worker.core.plan.book import transaction_id
 from worker.core.plan.feedback import DISENGAGED_AFTER, held_numbers
 from worker.core.plan.lifecycle import _retire
 from worker.core.plan.pair import _isolated
 from worker.core.plan.series import _series_order
 from worker.core.plan.state import PROP_ENDED, PairState, PairStatus, Plan, _Run
 from worker.core.types import SeriesInfo
-
-SKIPPED_BECAUSE = _SKIPPED_BECAUSE  # why a booking skipped a date, in the lead's words
 
 
 def plan(desired: Desired, observed: Observed, now: datetime) -> Plan:

@@ -155,24 +155,13 @@ def _book(
         shortfall = _shortfall_text(sessions[-1].number, total, found.shortfall.message)
         episode = found.shortfall.first.astimezone(desired.zone).date().isoformat()
         _escalate(run, pair, EscalationReason.PARTIAL, shortfall, period=f"partial-{episode}")
-    reasons = tuple(_SKIPPED_BECAUSE.get(skip.reason, skip.reason.value) for skip in found.skips)
+    reasons = tuple(skip.reason for skip in found.skips)
     book = Book(
         pair.id, spec, sessions, found.skipped, note, reasons, notes, wanted=found.wanted, shortfall=shortfall
     )
     run.actions.append(book)
     detail = f"{book.summary} from {sessions[0].start.isoformat()}"
     return PairStatus(pair.id, PairState.BOOKED, f"{detail}; {shortfall}" if shortfall else detail)
-
-
-_SKIPPED_BECAUSE = {
-    slots.Constraint.BLACKOUT: "a programme blackout",
-    slots.Constraint.BUSY: "no time free for both that week",
-    slots.Constraint.WORKING_HOURS: "their working hours do not meet that week",
-    slots.Constraint.DAYS: "their working days do not meet that week",
-    slots.Constraint.WINDOW: "no common time inside the policy's hours that week",
-    slots.Constraint.AVOID: "no common time outside the avoided hours that week",
-    slots.Constraint.LOCAL_TIME: "a clock change",
-}
 
 
 def _shortfall_text(last: int, total: int, why: str) -> str:
