@@ -68,10 +68,9 @@ def summarise_week(common: IntervalSet, week_start: int) -> str:
     )
 
 
-def _overlap(board: Board, layer: Constraint | None, week_start: int) -> str:
-    """What two people's sets (one layer, or all their rules) leave in common over a week, in UTC and
-    in each person's local time."""
-    common = _common(board, layer, week_start)
+def _described(board: Board, common: IntervalSet, week_start: int) -> str:
+    """What two people's sets leave in common over a week (``_common``), in UTC and in each person's
+    local time; empty when nothing."""
     text = summarise_week(common, week_start)
     if not text:
         return ""
@@ -168,12 +167,12 @@ def describe(
     minutes = int(policy.duration.total_seconds() // 60)
     window = f"{policy.window[0]:%H:%M}–{policy.window[1]:%H:%M}"
     if reason is Constraint.WORKING_HOURS:
-        common = _overlap(board, Constraint.WORKING_HOURS, week_start)
+        common = _described(board, _common(board, Constraint.WORKING_HOURS, week_start), week_start)
         if not common:
             detail = f"{a}'s and {b}'s working hours do not overlap at all ({zones})"
         else:
             usable_set = _common(board, None, week_start)
-            usable = _overlap(board, None, week_start)
+            usable = _described(board, usable_set, week_start)
             rules = f"the policy's days, its {window} window and avoid times"
             if not usable:
                 tail = f"none of it is within {rules}"
@@ -183,7 +182,7 @@ def describe(
                 tail = f"within {rules} that leaves {usable}"
             detail = f"{a}'s and {b}'s working hours overlap only {common}; {tail}"
     elif reason is Constraint.WINDOW:
-        common = _overlap(board, None, week_start)
+        common = _described(board, _common(board, None, week_start), week_start)
         detail = f"the policy window {window}, read in each person's own time ({zones}), leaves " + (
             f"only {common}" if common else "no common time"
         )
@@ -274,8 +273,10 @@ def shortfall_of(
         instant, view, step = changes[-1]
         direction = "forward" if step > 0 else "back"
         size = abs(step)
-        amount = f"{size // 60} minutes" if size % 3600 else f"{size // 3600} hour"
-        amount = "an hour" if size == 3600 else amount if size % 3600 else amount + "s"
+        if size % 3600:
+            amount = f"{size // 60} minutes"
+        else:
+            amount = "an hour" if size == 3600 else f"{size // 3600} hours"
         on = _date(instant, view.person.zone)
         because = f", when clocks in {_place(view)} go {direction} {amount} ({on})"
     if reason in _RULES:
@@ -283,8 +284,8 @@ def shortfall_of(
             cause = f"{a}'s and {b}'s hours (within the policy's days and window) no longer overlap"
         elif longest(common) < board.duration:
             cause = (
-                f"{a}'s and {b}'s hours overlap only {summarise_week(common, week_start)} "
-                f"({local_spans(board, common)}), too short for a {minutes}-minute session"
+                f"{a}'s and {b}'s hours overlap only {_described(board, common, week_start)}, "
+                f"too short for a {minutes}-minute session"
             )
         else:
             cause = f"the series' regular time falls outside {a}'s or {b}'s hours ({reason.value})"
